@@ -1,0 +1,1 @@
+"""Reading captures: pcap/pcapng files (and, later, live sniffing) -> raw frame arrays."""

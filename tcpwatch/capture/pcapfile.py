@@ -1,0 +1,307 @@
+"""pcap and pcapng files (or stdin) -> batches of raw frames, read in chunks.
+
+Theory of operation: the file is read in chunks of ``chunk_size`` bytes into one numpy
+buffer.  A compiled walk (``walk.py``) finds the records of the chunk; the bytes of a
+record cut by the chunk's end are carried into the next chunk.  Each chunk becomes one
+:class:`RawFrames` batch (offsets into the chunk buffer, lengths, timestamps, link
+types, 1-based frame numbers), so memory follows the batch and the segment table built
+from it, not the file.  Nothing here allocates by a length read from the file: lengths
+are checked against fixed limits before they are used.
+
+pcap: both byte orders, microsecond and nanosecond magic.  pcapng: sections of either
+byte order, IDBs with their own link type, ``if_tsresol`` and ``if_tsoffset``; EPB, SPB
+and OPB packets (other blocks are skipped and are not frames, as in Wireshark).
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+
+from ..errors import CaptureError, DecodeError
+from . import walk
+from .linktypes import LINKTYPES, linktype_name
+
+DEFAULT_CHUNK = 32 * 1024 * 1024
+
+_PCAP_MAGIC = {
+    # first four bytes -> (big endian, nanosecond)
+    b"\xd4\xc3\xb2\xa1": (False, False),
+    b"\xa1\xb2\xc3\xd4": (True, False),
+    b"\x4d\x3c\xb2\xa1": (False, True),
+    b"\xa1\xb2\x3c\x4d": (True, True),
+}
+_PCAPNG_MAGIC = b"\x0a\x0d\x0d\x0a"
+
+
+@dataclass(slots=True)
+class RawFrames:
+    """One batch of frames: views into ``buf`` plus per-frame columns."""
+
+    buf: np.ndarray  # uint8: the chunk
+    off: np.ndarray  # int64: offset in buf of each frame's first byte
+    caplen: np.ndarray  # int64: bytes captured
+    origlen: np.ndarray  # int64: bytes on the wire
+    ts: np.ndarray  # float64: epoch seconds (NaN when the record has none)
+    linktype: np.ndarray  # int32: DLT of each frame
+    frame: np.ndarray  # int64: 1-based frame number in the file
+
+    def __len__(self) -> int:
+        return int(self.off.shape[0])
+
+
+@dataclass(slots=True)
+class ReadStats:
+    """What the reader saw besides the frames it returned."""
+
+    format: str = ""
+    frames: int = 0
+    bytes_read: int = 0
+    linktypes: set[int] = field(default_factory=set)
+    unsupported_frames: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class _Interface:
+    linktype: int
+    units_per_sec: int  # timestamp units per second (if_tsresol)
+    offset_sec: int  # if_tsoffset
+
+
+def _open(source: str | Path | BinaryIO) -> tuple[BinaryIO, str]:
+    if isinstance(source, (str, Path)):
+        if str(source) == "-":
+            return sys.stdin.buffer, "<stdin>"
+        try:
+            return open(source, "rb"), str(source)
+        except OSError as exc:
+            raise CaptureError(f"cannot open {source}: {exc.strerror}") from None
+    return source, getattr(source, "name", "<stream>")
+
+
+def _read_into(stream: BinaryIO, view: memoryview) -> int:
+    """Fill ``view`` as far as the stream allows (pipes return short reads)."""
+    got = 0
+    while got < len(view):
+        try:
+            n = stream.readinto(view[got:])  # type: ignore[attr-defined]
+        except OSError as exc:
+            raise CaptureError(f"read error: {exc.strerror or exc}") from None
+        if not n:
+            break
+        got += n
+    return got
+
+
+class CaptureReader:
+    """Iterate over a capture as :class:`RawFrames` batches; ``stats`` fills as it goes."""
+
+    def __init__(self, source: str | Path | BinaryIO, chunk_size: int = DEFAULT_CHUNK):
+        self.source = source
+        # A record larger than a chunk simply spans several reads (the tail grows).
+        self.chunk_size = max(chunk_size, 64)
+        self.stats = ReadStats()
+        self.name = "<capture>"
+
+    # -- chunking -----------------------------------------------------------------------
+    def _chunks(self, stream: BinaryIO, head: bytes, base: int) -> Iterator[tuple[np.ndarray, int]]:
+        """Yield (buffer, file offset of buffer[0]); the walker's tail is re-fed."""
+        tail = np.frombuffer(head, dtype=np.uint8)
+        while True:
+            buf = np.empty(len(tail) + self.chunk_size, dtype=np.uint8)
+            buf[: len(tail)] = tail
+            got = _read_into(stream, memoryview(buf)[len(tail):])
+            buf = buf[: len(tail) + got]
+            self.stats.bytes_read += got
+            consumed = yield buf, base
+            if consumed is None:  # pragma: no cover - protocol misuse
+                raise RuntimeError("chunk consumer must send back the bytes consumed")
+            tail = buf[consumed:].copy()
+            base += consumed
+            if got == 0:
+                self._eof_tail = tail
+                self._eof_base = base
+                return
+
+    # -- public -------------------------------------------------------------------------
+    def __iter__(self) -> Iterator[RawFrames]:
+        stream, self.name = _open(self.source)
+        try:
+            head = stream.read(4)
+            if len(head) == 0:
+                raise CaptureError(f"{self.name}: empty file, not a capture")
+            if head == _PCAPNG_MAGIC:
+                self.stats.format = "pcapng"
+                yield from self._pcapng(stream, head)
+            elif head in _PCAP_MAGIC:
+                self.stats.format = "pcap"
+                yield from self._pcap(stream, head)
+            else:
+                raise CaptureError(f"{self.name}: not a pcap or pcapng file ({_describe(head)})")
+        finally:
+            if stream is not sys.stdin.buffer:
+                stream.close()
+
+    # -- pcap ---------------------------------------------------------------------------
+    def _pcap(self, stream: BinaryIO, magic: bytes) -> Iterator[RawFrames]:
+        big, nano = _PCAP_MAGIC[magic]
+        rest = stream.read(20)
+        self.stats.bytes_read = 4 + len(rest)
+        if len(rest) < 20:
+            raise CaptureError(f"{self.name}: truncated pcap file header ({4 + len(rest)} of 24"
+                               " bytes)")
+        _major, _minor, _zone, _sig, _snap, lt_field = struct.unpack(
+            (">" if big else "<") + "HHiIII", rest)
+        dlt = lt_field & 0xFFFF
+        self.stats.linktypes.add(dlt)
+        if dlt not in LINKTYPES:
+            raise CaptureError(f"{self.name}: unsupported link type {dlt} ({linktype_name(dlt)})")
+        scale = 1e-9 if nano else 1e-6
+        frame_no = 0
+        gen = self._chunks(stream, b"", 24)
+        buf, base = next(gen)
+        while True:
+            count, end, status = walk.walk_pcap(buf, 0, big, False, *_EMPTY5)
+            arrays = [np.empty(count, np.int64) for _ in range(4)]
+            off, caplen, origlen, sec = arrays
+            frac = np.empty(count, np.int64)
+            walk.walk_pcap(buf, 0, big, True, off, caplen, origlen, sec, frac)
+            if count:
+                ts = sec.astype(np.float64) + frac.astype(np.float64) * scale
+                frames = np.arange(frame_no + 1, frame_no + count + 1, dtype=np.int64)
+                frame_no += count
+                self.stats.frames = frame_no
+                yield RawFrames(buf, off, caplen, origlen, ts,
+                                np.full(count, dlt, np.int32), frames)
+            if status == walk.CORRUPT:
+                bad = int.from_bytes(bytes(buf[end + 8:end + 12]), "big" if big else "little")
+                raise DecodeError(f"{self.name}: corrupt record length {bad} (limit "
+                                  f"{walk.MAX_CAPLEN})", frame=frame_no + 1, offset=base + end)
+            try:
+                buf, base = gen.send(end)
+            except StopIteration:
+                break
+        self._warn_tail(frame_no, header=walk.PCAP_RECORD_HEADER, big=big, length_at=8)
+
+    # -- pcapng -------------------------------------------------------------------------
+    def _pcapng(self, stream: BinaryIO, magic: bytes) -> Iterator[RawFrames]:
+        interfaces: list[_Interface] = []
+        state = (False, 0, 0)  # big endian, IDBs seen, first IDB of this section
+        frame_no = 0
+        gen = self._chunks(stream, magic, 0)
+        buf, base = next(gen)
+        self.stats.bytes_read += 4
+        while True:
+            big, n_idb, section_base = state
+            count, k, end, status, *_ = walk.walk_pcapng(
+                buf, 0, big, n_idb, section_base, False, *_EMPTY5, _EMPTY_I, _EMPTY_B)
+            off, caplen, origlen, iface = (np.empty(count, np.int64) for _ in range(4))
+            ts_raw = np.empty(count, np.uint64)
+            idb_pos = np.empty(k, np.int64)
+            idb_big = np.empty(k, np.bool_)
+            count, k, end, status, big, n_idb, section_base = walk.walk_pcapng(
+                buf, 0, big, n_idb, section_base, True, off, caplen, origlen, iface, ts_raw,
+                idb_pos, idb_big)
+            state = (big, n_idb, section_base)
+            for pos, is_big in zip(idb_pos.tolist(), idb_big.tolist(), strict=True):
+                interfaces.append(_parse_idb(bytes(buf[pos:pos + _block_len(buf, pos, is_big)]),
+                                             is_big))
+                self.stats.linktypes.add(interfaces[-1].linktype)
+            if count:
+                if len(interfaces) == 0 or iface.max() >= len(interfaces):
+                    raise DecodeError(f"{self.name}: packet block names an interface that has "
+                                      "no description block", frame=frame_no + 1)
+                linktype = np.array([i.linktype for i in interfaces], np.int32)[iface]
+                ts = _pcapng_ts(ts_raw, iface, interfaces)
+                frames = np.arange(frame_no + 1, frame_no + count + 1, dtype=np.int64)
+                frame_no += count
+                self.stats.frames = frame_no
+                yield RawFrames(buf, off, caplen, origlen, ts, linktype, frames)
+            if status == walk.CORRUPT:
+                raise DecodeError(f"{self.name}: corrupt pcapng block", frame=frame_no + 1,
+                                  offset=base + end)
+            try:
+                buf, base = gen.send(end)
+            except StopIteration:
+                break
+        if not interfaces and frame_no == 0 and self.stats.bytes_read < 28:
+            raise CaptureError(f"{self.name}: truncated pcapng section header")
+        self._warn_tail(frame_no, header=12, big=state[0], length_at=4)
+
+    def _warn_tail(self, frames: int, header: int, big: bool, length_at: int) -> None:
+        tail = getattr(self, "_eof_tail", None)
+        if tail is None or len(tail) == 0:
+            return
+        if len(tail) >= header:
+            size = int.from_bytes(bytes(tail[length_at:length_at + 4]), "big" if big else "little")
+            if length_at == 8:  # pcap: record header + captured bytes
+                size += header
+            what = f"{len(tail)} of {size} bytes"
+        else:
+            what = f"{len(tail)} bytes of its header"
+        self.stats.warnings.append(
+            f"{self.name}: the capture is cut short: the last record is incomplete ({what}); "
+            f"the {frames} frames before it were read")
+
+
+_EMPTY5 = tuple(np.empty(0, np.int64) for _ in range(5))
+_EMPTY_I = np.empty(0, np.int64)
+_EMPTY_B = np.empty(0, np.bool_)
+
+
+def _block_len(buf: np.ndarray, pos: int, big: bool) -> int:
+    return int.from_bytes(bytes(buf[pos + 4:pos + 8]), "big" if big else "little")
+
+
+def _parse_idb(block: bytes, big: bool) -> _Interface:
+    """Interface Description Block: link type, if_tsresol (code 9), if_tsoffset (code 14)."""
+    e = ">" if big else "<"
+    (linktype,) = struct.unpack_from(e + "H", block, 8)
+    units, offset = 1_000_000, 0
+    pos, end = 16, len(block) - 4
+    while pos + 4 <= end:
+        code, length = struct.unpack_from(e + "HH", block, pos)
+        value = block[pos + 4:pos + 4 + length]
+        if code == 0:
+            break
+        if code == 9 and length >= 1:
+            v = value[0]
+            units = 2 ** (v & 0x7F) if v & 0x80 else 10 ** (v & 0x7F)
+        elif code == 14 and length >= 8:
+            (offset,) = struct.unpack_from(e + "q", value)
+        pos += 4 + length + (-length % 4)
+    return _Interface(linktype, units, offset)
+
+
+def _pcapng_ts(ts_raw: np.ndarray, iface: np.ndarray, interfaces: list[_Interface]) -> np.ndarray:
+    units = np.array([i.units_per_sec for i in interfaces], dtype=np.uint64)[iface]
+    offset = np.array([i.offset_sec for i in interfaces], dtype=np.float64)[iface]
+    # integer split first: a float64 cannot hold a nanosecond count since 1970 exactly
+    sec = ts_raw // units
+    ts = sec.astype(np.float64) + (ts_raw - sec * units).astype(np.float64) / units + offset
+    ts[ts_raw == np.uint64(0xFFFFFFFFFFFFFFFF)] = np.nan
+    return ts
+
+
+def _describe(head: bytes) -> str:
+    if head[:2] == b"\x1f\x8b":
+        return "it is gzip-compressed; decompress it first"
+    if head[:4] == b"\xa1\xb2\xcd\x34" or head[:4] == b"\x34\xcd\xb2\xa1":
+        return "it is a modified (Kuznetzov) pcap, which is not supported"
+    if all(32 <= c < 127 or c in (9, 10, 13) for c in head):
+        return f"it starts with the text {head.decode('ascii')!r}"
+    return f"it starts with bytes {head.hex(' ')}"
+
+
+def read_raw(source: str | Path | BinaryIO | io.BytesIO,
+             chunk_size: int = DEFAULT_CHUNK) -> CaptureReader:
+    """A reader over ``source`` (a path, ``"-"`` for stdin, or a binary stream)."""
+    return CaptureReader(source, chunk_size)

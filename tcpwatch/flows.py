@@ -1,0 +1,158 @@
+"""Connections: ``conn`` (= Wireshark's ``tcp.stream``), ``role``, relative seq/ack, ``win``.
+
+Theory of operation.  A connection is identified by its canonical 4-tuple: the two
+(address, port) endpoints in a fixed order, never an XOR of the two (which collides).
+Wireshark numbers TCP conversations in the order of their first frame and starts a new
+one when a SYN reuses the 4-tuple of an earlier conversation (packet-tcp.c, "reused
+ports"): a pure SYN whose sequence number differs from the base sequence number already
+recorded for its direction, or any SYN after that conversation saw a FIN or a RST
+(a SYN+ACK with a new ISN never starts a conversation; it only re-bases its direction's
+relative sequence numbers).
+
+Which segment starts a new conversation depends on the state the earlier segments of
+the same 4-tuple left behind (base seq, FIN/RST seen), so this is one sequential pass
+in file order.  It is a compiled loop over integer columns (``_walk_conversations``)
+with per-conversation state in small arrays; everything before and after it is
+whole-column numpy.
+
+Per direction it also records, exactly like Wireshark's first pass:
+
+* the base sequence number (relative numbers): the ISN when the direction's first
+  segment is a SYN, otherwise ``seq - 1`` of its first segment (so the first relative
+  seq shown is 1); and, from the first segment carrying ACK in the *other* direction,
+  ``ack - 1`` if this direction has no base yet.
+* the window scale shift (RFC 7323 §2.2): from the WS option of the direction's SYN
+  (Wireshark takes it from any segment that carries it), clamped to 14; -2 ("not
+  used") for both directions as soon as a SYN or SYN+ACK arrives without the option,
+  and for the SYN+ACK side when its SYN had none.  Until a
+  SYN is seen it stays -1 ("unknown").  ``win`` is ``win_raw << shift`` for non-SYN
+  segments when the shift is >= 0 and ``win_raw`` otherwise -- Wireshark's
+  ``tcp.window_size`` with its default preference ("not known": the header value is
+  shown unscaled).  Like ``tshark -2``, the shift used is the direction's final one.
+
+Roles: the client is the sender of the first SYN without ACK; failing that, the
+receiver of the first SYN+ACK; failing that, the sender of the conversation's first
+segment (Wireshark's conversation initiator, "A" in its Conversations table and the
+client of Follow TCP Stream).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from numba import njit
+
+from .vocab import ROLE_NAMES, Col, TcpFlag, WinScale
+
+_SYN = int(TcpFlag.SYN)
+_ACK = int(TcpFlag.ACK)
+_FIN = int(TcpFlag.FIN)
+_RST = int(TcpFlag.RST)
+MAX_WSCALE = 14  # RFC 7323 §2.3
+
+# role sources, strongest last
+_ROLE_FIRST_SEGMENT, _ROLE_SYNACK, _ROLE_SYN = 0, 1, 2
+
+
+@njit(cache=True)
+def _walk_conversations(key, direction, flags, seq, ack, wscale, n_keys, max_conv):
+    n = key.shape[0]
+    current = np.full(n_keys, -1, np.int64)
+    conv = np.empty(n, np.int32)
+    base = np.zeros((max_conv, 2), np.uint32)
+    base_set = np.zeros((max_conv, 2), np.bool_)
+    shift = np.full((max_conv, 2), -1, np.int8)
+    saw_fin_rst = np.zeros(max_conv, np.bool_)
+    client_dir = np.zeros(max_conv, np.int8)
+    role_src = np.zeros(max_conv, np.int8)
+    n_conv = 0
+    for i in range(n):
+        k = key[i]
+        d = direction[i]
+        f = flags[i]
+        c = current[k]
+        syn = (f & _SYN) != 0
+        has_ack = (f & _ACK) != 0
+        new = c < 0
+        if not new and syn and base_set[c, d]:
+            if not has_ack:
+                # port reuse: a SYN with a new ISN, or any SYN after a FIN or RST
+                new = seq[i] != base[c, d] or saw_fin_rst[c]
+            elif seq[i] != base[c, d]:
+                # a SYN+ACK with a new ISN re-bases its direction, no new conversation
+                base[c, d] = seq[i]
+        if new:
+            c = n_conv
+            n_conv += 1
+            current[k] = c
+            client_dir[c] = d
+            role_src[c] = _ROLE_FIRST_SEGMENT
+        conv[i] = c
+        if syn and not has_ack and role_src[c] < _ROLE_SYN:
+            client_dir[c] = d
+            role_src[c] = _ROLE_SYN
+        elif syn and has_ack and role_src[c] < _ROLE_SYNACK:
+            client_dir[c] = 1 - d
+            role_src[c] = _ROLE_SYNACK
+        if (f & _RST) != 0 or ((f & _FIN) != 0 and has_ack):
+            saw_fin_rst[c] = True
+        if not base_set[c, d]:
+            base[c, d] = seq[i] if syn else seq[i] - np.uint32(1)
+            base_set[c, d] = True
+        if has_ack and not base_set[c, 1 - d]:
+            base[c, 1 - d] = ack[i] - np.uint32(1)
+            base_set[c, 1 - d] = True
+        if wscale[i] >= 0:  # Wireshark takes the option from any segment carrying it
+            shift[c, d] = min(wscale[i], MAX_WSCALE)
+        if syn:
+            if shift[c, d] == -1:
+                shift[c, 0] = -2
+                shift[c, 1] = -2
+            elif has_ack and shift[c, 1 - d] == -2:
+                shift[c, d] = -2
+    return conv, base[:n_conv], shift[:n_conv], client_dir[:n_conv], n_conv
+
+
+def assign_connections(seg: pd.DataFrame) -> pd.DataFrame:
+    """Add ``conn``, ``role``, ``rel_seq``, ``rel_ack`` and ``win`` (rows in file order)."""
+    n = len(seg)
+    src = seg[Col.SRC].cat.codes.to_numpy().astype(np.int64)
+    dst = seg[Col.DST].cat.codes.to_numpy().astype(np.int64)
+    ep_src = src * 65536 + seg[Col.SPORT].to_numpy()
+    ep_dst = dst * 65536 + seg[Col.DPORT].to_numpy()
+    lo, hi = np.minimum(ep_src, ep_dst), np.maximum(ep_src, ep_dst)
+    direction = (ep_src != lo).astype(np.int8)  # 0: sent by the lower endpoint
+    span = int(hi.max()) + 1 if n else 1
+    if span < 2**31:
+        key, _ = pd.factorize(lo * span + hi)
+    else:  # very many addresses: factorize the pair as rows
+        _, key = np.unique(np.stack([lo, hi], axis=1), axis=0, return_inverse=True)
+    key = key.reshape(-1).astype(np.int64)
+    flags = seg[Col.FLAGS].to_numpy()
+    seq = seg[Col.SEQ].to_numpy()
+    ack = seg[Col.ACK].to_numpy()
+    wscale = seg[Col.WSCALE].to_numpy(dtype=np.int16, na_value=-1)
+    n_keys = int(key.max()) + 1 if n else 0
+    max_conv = n_keys + int(((flags & _SYN) != 0).sum())
+    conv, base, shift, client_dir, _ = _walk_conversations(
+        key, direction, flags, seq, ack, wscale, n_keys, max_conv)
+
+    rel_seq = seq - base[conv, direction]
+    has_ack = (flags & _ACK) != 0
+    # without the ACK bit Wireshark shows the raw field (usually 0)
+    rel_ack = np.where(has_ack, ack - base[conv, 1 - direction], ack)
+    s = shift[conv, direction].astype(np.int64)
+    scaled = ((flags & _SYN) == 0) & (s >= 0)
+    win = seg[Col.WIN_RAW].to_numpy().astype(np.int64)
+    win = np.where(scaled, win << np.maximum(s, 0), win)
+    role = (direction != client_dir[conv]).astype(np.int8)
+    return seg.assign(**{
+        Col.CONN: conv,
+        Col.ROLE: pd.Categorical.from_codes(role, ROLE_NAMES),
+        Col.REL_SEQ: rel_seq.astype(np.uint32),
+        Col.REL_ACK: rel_ack.astype(np.uint32),
+        Col.WIN: win,
+    })
+
+
+__all__ = ["WinScale", "assign_connections"]

@@ -1,0 +1,120 @@
+"""The offline pipeline as one chain of named steps.
+
+    read (capture/pcapfile) -> decode (decode.py, per chunk) -> concat
+        -> assign_connections (flows.py) -> ...later stages
+
+``read_segments`` stops after decoding; ``analyze`` runs every stage.  What the reader
+and decoder skipped or warned about is kept in ``frame.attrs["tcpwatch"]`` (a
+:class:`CaptureSummary`), and warnings are also raised as :class:`CaptureWarning`.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from .capture.pcapfile import DEFAULT_CHUNK, CaptureReader
+from .decode import DecodeCounts, decode
+from .flows import assign_connections
+from .vocab import DECODE_COLUMNS, Col
+
+Source = str | Path | BinaryIO
+Progress = Callable[[int], None]  # called with the number of bytes read so far
+
+
+class CaptureWarning(UserWarning):
+    """The capture was read, but not all of it (e.g. a truncated last record)."""
+
+
+@dataclass(slots=True)
+class CaptureSummary:
+    """What was read besides the segment rows."""
+
+    name: str = ""
+    format: str = ""
+    frames: int = 0
+    linktypes: list[int] = field(default_factory=list)
+    skipped: DecodeCounts = field(default_factory=DecodeCounts)
+    warnings: list[str] = field(default_factory=list)
+
+
+def read_segments(source: Source, *, chunk_size: int = DEFAULT_CHUNK,
+                  progress: Progress | None = None) -> pd.DataFrame:
+    """Read a pcap/pcapng file (a path, ``"-"`` for stdin, or a binary stream) into the
+    decode-stage segment table: one row per TCP segment, in file order."""
+    reader = CaptureReader(source, chunk_size)
+    parts: list[pd.DataFrame] = []
+    skipped = DecodeCounts()
+    for raw in reader:
+        part, counts = decode(raw)
+        skipped.add(counts)
+        parts.append(part)
+        if progress is not None:
+            progress(reader.stats.bytes_read)
+    seg = _concat(parts)
+    summary = CaptureSummary(reader.name, reader.stats.format, reader.stats.frames,
+                             sorted(reader.stats.linktypes), skipped, reader.stats.warnings)
+    for text in summary.warnings:
+        warnings.warn(text, CaptureWarning, stacklevel=2)
+    seg.attrs["tcpwatch"] = summary
+    return seg
+
+
+def analyze(source: Source | pd.DataFrame, *, chunk_size: int = DEFAULT_CHUNK,
+            progress: Progress | None = None) -> pd.DataFrame:
+    """The whole pipeline: the segment table with every stage's columns."""
+    seg = source if isinstance(source, pd.DataFrame) else read_segments(
+        source, chunk_size=chunk_size, progress=progress)
+    attrs = dict(seg.attrs)
+    out = seg.pipe(assign_connections)
+    out.attrs.update(attrs)
+    return out
+
+
+_CATEGORICAL_GROUPS = ((Col.SRC, Col.DST), (Col.FLAG_STR,))
+
+
+def _concat(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """Concatenate decoded chunks; categoricals are recoded onto shared categories."""
+    if not parts:
+        return _empty()
+    if len(parts) == 1:
+        return parts[0]
+    columns: dict[str, object] = {}
+    for group in _CATEGORICAL_GROUPS:
+        cats = pd.Index(pd.unique(np.concatenate(
+            [p[c].cat.categories.to_numpy(dtype=object) for p in parts for c in group])))
+        for c in group:
+            codes = np.concatenate([
+                cats.get_indexer(p[c].cat.categories)[p[c].cat.codes.to_numpy()]
+                for p in parts])
+            columns[c] = pd.Categorical.from_codes(codes.astype(np.int32), cats, validate=False)
+    for c in DECODE_COLUMNS:
+        if c in columns:
+            continue
+        first = parts[0][c].array
+        if isinstance(first, pd.arrays.ArrowExtensionArray):
+            chunks = [p[c].array._pa_array for p in parts]
+            columns[c] = pd.arrays.ArrowExtensionArray(pa.chunked_array(chunks))
+        elif isinstance(first, pd.arrays.IntegerArray):
+            columns[c] = pd.arrays.IntegerArray(
+                np.concatenate([p[c].array._data for p in parts]),
+                np.concatenate([p[c].array._mask for p in parts]))
+        else:
+            columns[c] = np.concatenate([p[c].to_numpy() for p in parts])
+    return pd.DataFrame({c: columns[c] for c in DECODE_COLUMNS}, copy=False)
+
+
+def _empty() -> pd.DataFrame:
+    from .capture.pcapfile import RawFrames
+
+    raw = RawFrames(np.zeros(0, np.uint8), *(np.zeros(0, np.int64) for _ in range(3)),
+                    np.zeros(0, np.float64), np.zeros(0, np.int32), np.zeros(0, np.int64))
+    return decode(raw)[0]
