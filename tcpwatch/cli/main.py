@@ -1,0 +1,57 @@
+"""The ``tcpwatch`` command: a typer app; every TcpwatchError is one line and an exit code."""
+
+from __future__ import annotations
+
+import sys
+import warnings
+
+import typer
+from rich.console import Console
+
+from ..errors import TcpwatchError
+from ..vocab import ExitStatus
+from . import analyze as analyze_cmd
+
+app = typer.Typer(
+    name="tcpwatch",
+    help="Watch real TCP connections and explain them segment by segment.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.command("analyze", help=analyze_cmd.HELP)(analyze_cmd.analyze)
+
+
+@app.callback()
+def _root() -> None:
+    """Watch real TCP connections and explain them segment by segment."""
+
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the app, mapping errors to one stderr line and an exit status."""
+    show_tb = "--traceback" in (argv if argv is not None else sys.argv)
+    args = [a for a in (argv if argv is not None else sys.argv[1:]) if a != "--traceback"]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            app(args=args, prog_name="tcpwatch", standalone_mode=False)
+            code = ExitStatus.OK
+        except TcpwatchError as exc:
+            if show_tb:
+                raise
+            err.print(f"tcpwatch: error: {exc}", markup=False)
+            code = ExitStatus.BAD_INPUT
+        except (KeyboardInterrupt, typer.Abort):
+            err.print("tcpwatch: interrupted", markup=False)
+            code = ExitStatus.INTERRUPTED
+        except typer.Exit as exc:
+            code = exc.exit_code
+        except typer.TyperException as exc:  # usage errors: click's own message
+            exc.show()
+            code = ExitStatus.BAD_INPUT
+        finally:
+            for w in caught:
+                err.print(f"tcpwatch: warning: {w.message}", markup=False)
+    sys.exit(int(code))

@@ -1,0 +1,41 @@
+"""Writing the segment table to a file, the format chosen by the extension."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from .errors import TcpwatchError
+from .vocab import Col
+
+FORMATS = (".csv", ".parquet", ".jsonl")
+
+
+def _sack_text(seg: pd.DataFrame) -> pd.DataFrame:
+    """CSV has no lists: SACK blocks become ``left-right`` pairs separated by spaces."""
+    arr = seg[Col.SACK].array._pa_array
+    text = [
+        " ".join(f"{v[i]}-{v[i + 1]}" for i in range(0, len(v), 2)) if v else ""
+        for v in arr.to_pylist()
+    ] if pc.sum(pc.list_value_length(arr)).as_py() else [""] * len(seg)
+    return seg.assign(**{Col.SACK: text})
+
+
+def write_segments(seg: pd.DataFrame, path: Path) -> None:
+    suffix = path.suffix.lower()
+    if suffix not in FORMATS:
+        raise TcpwatchError(f"cannot write {path}: unknown extension {suffix!r} "
+                            f"(use one of {', '.join(FORMATS)})")
+    try:
+        if suffix == ".parquet":
+            pq.write_table(pa.Table.from_pandas(seg, preserve_index=False), path)
+        elif suffix == ".csv":
+            _sack_text(seg).to_csv(path, index=False, lineterminator="\n")
+        else:
+            seg.to_json(path, orient="records", lines=True)
+    except OSError as exc:
+        raise TcpwatchError(f"cannot write {path}: {exc.strerror or exc}") from None

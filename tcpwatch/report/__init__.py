@@ -1,0 +1,1 @@
+"""Pure functions from the annotated segment table to summaries and renderings."""

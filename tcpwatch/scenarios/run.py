@@ -1,0 +1,43 @@
+"""Start a traffic server (optionally in a namespace), run clients, stop it."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from ..errors import TcpwatchError
+from .netns import python_in
+
+TRAFFIC = "tcpwatch.scenarios.traffic"
+
+
+@contextmanager
+def server(host: str, port: int, *, netns: str | None = None, sink: bool = False
+           ) -> Iterator[subprocess.Popen]:
+    args = ["-m", TRAFFIC, "serve", host, str(port), *(["--sink"] if sink else [])]
+    proc = subprocess.Popen(python_in(netns, *args), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        if proc.stdout.readline().strip() != "ready":
+            proc.wait(timeout=5)
+            raise TcpwatchError(f"traffic server did not start: {proc.stderr.read().strip()}")
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        for f in (proc.stdout, proc.stderr):
+            if f:
+                f.close()
+
+
+def client(*args: str, netns: str | None = None, timeout: float = 120) -> None:
+    res = subprocess.run(python_in(netns, "-m", TRAFFIC, *args), capture_output=True, text=True,
+                         timeout=timeout)
+    if res.returncode != 0:
+        raise TcpwatchError(f"traffic client failed: {res.stderr.strip()[-500:]}")
