@@ -32,7 +32,10 @@ def write_segments(seg: pd.DataFrame, path: Path) -> None:
                             f"(use one of {', '.join(FORMATS)})")
     try:
         if suffix == ".parquet":
-            pq.write_table(pa.Table.from_pandas(seg, preserve_index=False), path)
+            table = pa.Table.from_pandas(seg, preserve_index=False)
+            # pandas' own metadata names the Arrow list dtype in a form some pandas
+            # versions cannot read back; the Arrow schema alone round-trips everywhere
+            pq.write_table(table.replace_schema_metadata(None), path)
         elif suffix == ".csv":
             _sack_text(seg).to_csv(path, index=False, lineterminator="\n")
         else:

@@ -138,3 +138,16 @@ def test_pcapng_two_interfaces(tmp_path):
     assert magic == b"\x0a\x0d\x0d\x0a"
     seg = _assert_parity(png)
     assert seg["conn"].nunique() == 2
+
+
+def test_snaplen_truncated_segments_keep_their_header_fields(tmp_path):
+    """tcpdump -s 80: data segments are cut, but len comes from the IP header."""
+    pcap = tmp_path / "snap.pcap"
+    with server("127.0.0.1", 47004), tcpdump("lo", pcap, "tcp port 47004", snaplen=80):
+        client("echo", "127.0.0.1", "47004", "--size", "1000")
+    seg = _assert_parity(pcap)
+    data = seg[seg["len"] > 0]
+    assert len(data) >= 6 and data["truncated"].all()
+    assert data["len"].sum() == 2 * 3 * 1000  # three 1000-byte messages, echoed
+    assert not seg[seg["len"] == 0]["truncated"].any()
+    assert seg["tsval"].notna().all()  # options are inside the 80 bytes

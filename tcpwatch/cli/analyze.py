@@ -19,6 +19,17 @@ from ..vocab import Col
 HELP = """Analyse a pcap/pcapng capture (FILE, or - for stdin): one line per TCP connection
 (conn = Wireshark's tcp.stream), optionally the segment table, optionally written to a file."""
 
+#: width of tables when stdout is not a terminal (a pipe or a file): wide, never wrapped
+PIPE_WIDTH = 200
+
+
+def console() -> Console:
+    """stdout console: the terminal's width, or a wide one (no wrapping) for pipes."""
+    probe = Console()
+    return Console(highlight=False, soft_wrap=True,
+                   width=None if probe.is_terminal else PIPE_WIDTH)
+
+
 #: files above this size get a progress bar (on a terminal)
 PROGRESS_MIN_BYTES = 64 * 1024 * 1024
 
@@ -32,8 +43,8 @@ def analyze(
     conn: Annotated[int | None, typer.Option("--conn", help="only connection N")] = None,
     quiet: Annotated[bool, typer.Option("-q", "--quiet", help="print nothing but errors")] = False,
 ) -> None:
-    out = Console(highlight=False)
-    err = Console(stderr=True, highlight=False)
+    out = console()
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
     size = os.path.getsize(file) if file != "-" and os.path.isfile(file) else 0
     if size >= PROGRESS_MIN_BYTES and err.is_terminal and not quiet:
         with Progress(TextColumn("reading"), BarColumn(), DownloadColumn(),

@@ -1,0 +1,121 @@
+"""The analyze command: summary, segment table, exports, selection; help for every command."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+
+import pandas as pd
+import pytest
+from rich.console import Console
+
+import tcpwatch
+from tcpwatch.cli.main import app
+from tcpwatch.report.summary import summarize_connections
+from tcpwatch.report.tables import render_connections
+
+from .conftest import PUBLIC, REPO
+from .test_bad_input import run_cli
+
+SANDERS = PUBLIC / "chrissanders-packets"
+
+
+def _summary(name: str) -> pd.DataFrame:
+    return summarize_connections(tcpwatch.analyze(PUBLIC / name))
+
+
+def test_summary_of_a_textbook_connection():
+    s = _summary("zeek/http-get.pcap").iloc[0]
+    assert s["client"] == "141.142.228.5:59856" and s["server"] == "192.150.187.43:80"
+    assert (s["pkts_client"], s["pkts_server"]) == (7, 7)
+    assert (s["bytes_client"], s["bytes_server"]) == (136, 5007)
+    assert s["handshake"] == "yes" and s["ended"] == "FIN both ways"
+    assert s["duration"] == pytest.approx(0.211, abs=0.001)
+
+
+@pytest.mark.parametrize("name, handshake, ended", [
+    ("chrissanders-packets/tcp_refuseconnection.pcapng", "SYN", "RST by server"),
+    ("chrissanders-packets/tcp_teardown.pcapng", "no", "FIN both ways"),
+    ("chrissanders-packets/tcp_handshake.pcapng", "yes", "open"),
+    ("zeek/syn-then-rst.pcap", "SYN", "RST by client"),
+    ("zeek/single-rst.pcap", "no", "RST by client"),
+])
+def test_summary_handshake_and_end(name, handshake, ended):
+    s = _summary(name).iloc[0]
+    assert (s["handshake"], s["ended"]) == (handshake, ended)
+
+
+def test_window_range_per_direction():
+    s = _summary("chrissanders-packets/tcp_zerowindowrecovery.pcapng")
+    seg = tcpwatch.analyze(SANDERS / "tcp_zerowindowrecovery.pcapng")
+    for role in ("client", "server"):
+        w = seg[(seg["role"] == role) & ~seg["flag_str"].str.contains("R")]["win"]
+        assert s.iloc[0][f"win_min_{role}"] == w.min()
+        assert s.iloc[0][f"win_max_{role}"] == w.max()
+    assert 0 in (s.iloc[0]["win_min_client"], s.iloc[0]["win_min_server"])  # a zero window
+
+
+def test_rendered_summary_text():
+    table = render_connections(_summary("zeek/http-get.pcap"))
+    buf = io.StringIO()
+    Console(file=buf, width=220, color_system=None).print(table)
+    text = buf.getvalue()
+    assert "141.142.228.5:59856 → 192.150.187.43:80" in text
+    assert "FIN both ways" in text and "7 / 7" in text and "136 / 5,007" in text
+
+
+@pytest.mark.parametrize("ext", [".csv", ".parquet", ".jsonl"])
+def test_export_round_trip(tmp_path, ext):
+    src = PUBLIC / "zeek" / "retransmit-fast009.pcap"
+    out = tmp_path / f"seg{ext}"
+    res = run_cli("analyze", str(src), "-o", str(out), "-q")
+    assert res.returncode == 0 and res.stdout == "", res.stderr
+    want = tcpwatch.analyze(src)
+    if ext == ".csv":
+        got = pd.read_csv(out, keep_default_na=False)
+        assert got.columns.tolist() == list(tcpwatch.SEGMENT_COLUMNS)
+        sacks = got["sack"][got["sack"] != ""]
+        assert len(sacks) > 0 and all(re.fullmatch(r"(\d+-\d+ ?)+", v) for v in sacks)
+    elif ext == ".parquet":
+        got = pd.read_parquet(out)
+        assert got.columns.tolist() == list(tcpwatch.SEGMENT_COLUMNS)
+        assert [list(x) for x in got["sack"]] == [list(x) for x in want["sack"]]
+    else:
+        rows = [json.loads(line) for line in out.read_text().splitlines()]
+        got = pd.DataFrame(rows)
+        assert list(rows[0]) == list(tcpwatch.SEGMENT_COLUMNS)
+    for c in ("frame", "conn", "rel_seq", "rel_ack", "len", "win"):
+        assert got[c].tolist() == want[c].tolist(), c
+
+
+def test_conn_selection_and_segments():
+    res = run_cli("analyze", str(SANDERS / "http_ip4and6.pcapng"), "--conn", "1", "--segments")
+    assert res.returncode == 0, res.stderr
+    assert "2001:db8:1:2::1002" in res.stdout and "172.16.16.140" not in res.stdout
+    assert "TCP segments" in res.stdout
+    res = run_cli("analyze", str(SANDERS / "http_ip4and6.pcapng"), "--conn", "7")
+    assert res.returncode == 0 and "no connection 7" in res.stdout
+
+
+def test_bad_output_extension(tmp_path):
+    res = run_cli("analyze", str(SANDERS / "tcp_handshake.pcapng"), "-o", str(tmp_path / "x.xls"))
+    assert res.returncode == 2 and "unknown extension" in res.stderr
+    assert "Traceback" not in res.stderr
+
+
+def _commands():
+    import typer.main
+
+    group = typer.main.get_command(app)
+    return group.commands
+
+
+def test_every_command_has_help_and_is_in_the_readme():
+    readme = (REPO / "README.md").read_text()
+    for name, cmd in _commands().items():
+        assert cmd.help and len(cmd.help) > 20, name
+        assert f"tcpwatch {name}" in readme, name
+        for param in cmd.params:
+            if param.name != "file":
+                assert getattr(param, "help", None), f"{name} {param.name}"
