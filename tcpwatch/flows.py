@@ -11,9 +11,9 @@ relative sequence numbers).
 
 Which segment starts a new conversation depends on the state the earlier segments of
 the same 4-tuple left behind (base seq, FIN/RST seen), so this is one sequential pass
-in file order.  It is a compiled loop over integer columns (``_walk_conversations``)
-with per-conversation state in small arrays; everything before and after it is
-whole-column numpy.
+in file order.  It is a compiled loop over integer columns (``walk_conversations`` in
+``_seqwalk.c``) with per-conversation state in small arrays; everything before and after
+it is whole-column numpy.
 
 Per direction it also records, exactly like Wireshark's first pass:
 
@@ -40,77 +40,16 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from numba import njit
 
+from . import _seqwalk
 from .vocab import ROLE_NAMES, Col, TcpFlag, WinScale
 
 _SYN = int(TcpFlag.SYN)
 _ACK = int(TcpFlag.ACK)
 _FIN = int(TcpFlag.FIN)
 _RST = int(TcpFlag.RST)
-MAX_WSCALE = 14  # RFC 7323 §2.3
+MAX_WSCALE = 14  # RFC 7323 §2.3 (applied in _seqwalk.c)
 
-# role sources, strongest last
-_ROLE_FIRST_SEGMENT, _ROLE_SYNACK, _ROLE_SYN = 0, 1, 2
-
-
-@njit(cache=True)
-def _walk_conversations(key, direction, flags, seq, ack, wscale, n_keys, max_conv):
-    n = key.shape[0]
-    current = np.full(n_keys, -1, np.int64)
-    conv = np.empty(n, np.int32)
-    base = np.zeros((max_conv, 2), np.uint32)
-    base_set = np.zeros((max_conv, 2), np.bool_)
-    shift = np.full((max_conv, 2), -1, np.int8)
-    saw_fin_rst = np.zeros(max_conv, np.bool_)
-    client_dir = np.zeros(max_conv, np.int8)
-    role_src = np.zeros(max_conv, np.int8)
-    n_conv = 0
-    for i in range(n):
-        k = key[i]
-        d = direction[i]
-        f = flags[i]
-        c = current[k]
-        syn = (f & _SYN) != 0
-        has_ack = (f & _ACK) != 0
-        new = c < 0
-        if not new and syn and base_set[c, d]:
-            if not has_ack:
-                # port reuse: a SYN with a new ISN, or any SYN after a FIN or RST
-                new = seq[i] != base[c, d] or saw_fin_rst[c]
-            elif seq[i] != base[c, d]:
-                # a SYN+ACK with a new ISN re-bases its direction, no new conversation
-                base[c, d] = seq[i]
-        if new:
-            c = n_conv
-            n_conv += 1
-            current[k] = c
-            client_dir[c] = d
-            role_src[c] = _ROLE_FIRST_SEGMENT
-        conv[i] = c
-        if syn and not has_ack and role_src[c] < _ROLE_SYN:
-            client_dir[c] = d
-            role_src[c] = _ROLE_SYN
-        elif syn and has_ack and role_src[c] < _ROLE_SYNACK:
-            client_dir[c] = 1 - d
-            role_src[c] = _ROLE_SYNACK
-        if (f & _RST) != 0 or ((f & _FIN) != 0 and has_ack):
-            saw_fin_rst[c] = True
-        if not base_set[c, d]:
-            base[c, d] = seq[i] if syn else seq[i] - np.uint32(1)
-            base_set[c, d] = True
-        if has_ack and not base_set[c, 1 - d]:
-            base[c, 1 - d] = ack[i] - np.uint32(1)
-            base_set[c, 1 - d] = True
-        if wscale[i] >= 0:  # Wireshark takes the option from any segment carrying it
-            shift[c, d] = min(wscale[i], MAX_WSCALE)
-        if syn:
-            if shift[c, d] == -1:
-                shift[c, 0] = -2
-                shift[c, 1] = -2
-            elif has_ack and shift[c, 1 - d] == -2:
-                shift[c, d] = -2
-    return conv, base[:n_conv], shift[:n_conv], client_dir[:n_conv], n_conv
 
 
 def assign_connections(seg: pd.DataFrame) -> pd.DataFrame:
@@ -134,8 +73,15 @@ def assign_connections(seg: pd.DataFrame) -> pd.DataFrame:
     wscale = seg[Col.WSCALE].to_numpy(dtype=np.int16, na_value=-1)
     n_keys = int(key.max()) + 1 if n else 0
     max_conv = n_keys + int(((flags & _SYN) != 0).sum())
-    conv, base, shift, client_dir, _ = _walk_conversations(
-        key, direction, flags, seq, ack, wscale, n_keys, max_conv)
+    conv = np.empty(n, np.int32)
+    base = np.zeros((max_conv, 2), np.uint32)
+    shift = np.full((max_conv, 2), -1, np.int8)
+    client_dir = np.zeros(max_conv, np.int8)
+    n_conv = _seqwalk.walk_conversations(
+        key, direction, np.ascontiguousarray(flags, np.uint16),
+        np.ascontiguousarray(seq, np.uint32), np.ascontiguousarray(ack, np.uint32), wscale,
+        n_keys, conv, base, shift, client_dir)
+    base, shift, client_dir = base[:n_conv], shift[:n_conv], client_dir[:n_conv]
 
     rel_seq = seq - base[conv, direction]
     has_ack = (flags & _ACK) != 0

@@ -169,24 +169,22 @@ class CaptureReader:
         gen = self._chunks(stream, b"", 24)
         buf, base = next(gen)
         while True:
-            count, end, status = walk.walk_pcap(buf, 0, big, False, *_EMPTY5)
-            arrays = [np.empty(count, np.int64) for _ in range(4)]
-            off, caplen, origlen, sec = arrays
-            frac = np.empty(count, np.int64)
-            walk.walk_pcap(buf, 0, big, True, off, caplen, origlen, sec, frac)
+            rec = walk.walk_pcap(buf, big)
+            count = rec.off.shape[0]
             if count:
-                ts = sec.astype(np.float64) + frac.astype(np.float64) * scale
+                ts = rec.sec.astype(np.float64) + rec.frac.astype(np.float64) * scale
                 frames = np.arange(frame_no + 1, frame_no + count + 1, dtype=np.int64)
                 frame_no += count
                 self.stats.frames = frame_no
-                yield RawFrames(buf, off, caplen, origlen, ts,
+                yield RawFrames(buf, rec.off, rec.caplen, rec.origlen, ts,
                                 np.full(count, dlt, np.int32), frames)
-            if status == walk.CORRUPT:
+            if rec.status == walk.CORRUPT:
+                end = rec.end
                 bad = int.from_bytes(bytes(buf[end + 8:end + 12]), "big" if big else "little")
                 raise DecodeError(f"{self.name}: corrupt record length {bad} (limit "
                                   f"{walk.MAX_CAPLEN})", frame=frame_no + 1, offset=base + end)
             try:
-                buf, base = gen.send(end)
+                buf, base = gen.send(rec.end)
             except StopIteration:
                 break
         self._warn_tail(frame_no, header=walk.PCAP_RECORD_HEADER, big=big, length_at=8)
@@ -200,36 +198,28 @@ class CaptureReader:
         buf, base = next(gen)
         self.stats.bytes_read += 4
         while True:
-            big, n_idb, section_base = state
-            count, k, end, status, *_ = walk.walk_pcapng(
-                buf, 0, big, n_idb, section_base, False, *_EMPTY5, _EMPTY_I, _EMPTY_B)
-            off, caplen, origlen, iface = (np.empty(count, np.int64) for _ in range(4))
-            ts_raw = np.empty(count, np.uint64)
-            idb_pos = np.empty(k, np.int64)
-            idb_big = np.empty(k, np.bool_)
-            count, k, end, status, big, n_idb, section_base = walk.walk_pcapng(
-                buf, 0, big, n_idb, section_base, True, off, caplen, origlen, iface, ts_raw,
-                idb_pos, idb_big)
-            state = (big, n_idb, section_base)
-            for pos, is_big in zip(idb_pos.tolist(), idb_big.tolist(), strict=True):
+            blk = walk.walk_pcapng(buf, *state)
+            state = (blk.big, blk.n_idb, blk.section_base)
+            for pos, is_big in zip(blk.idb_pos.tolist(), blk.idb_big.tolist(), strict=True):
                 interfaces.append(_parse_idb(bytes(buf[pos:pos + _block_len(buf, pos, is_big)]),
                                              is_big))
                 self.stats.linktypes.add(interfaces[-1].linktype)
+            count = blk.off.shape[0]
             if count:
-                if len(interfaces) == 0 or iface.max() >= len(interfaces):
+                if len(interfaces) == 0 or blk.iface.max() >= len(interfaces):
                     raise DecodeError(f"{self.name}: packet block names an interface that has "
                                       "no description block", frame=frame_no + 1)
-                linktype = np.array([i.linktype for i in interfaces], np.int32)[iface]
-                ts = _pcapng_ts(ts_raw, iface, interfaces)
+                linktype = np.array([i.linktype for i in interfaces], np.int32)[blk.iface]
+                ts = _pcapng_ts(blk.ts_raw, blk.iface, interfaces)
                 frames = np.arange(frame_no + 1, frame_no + count + 1, dtype=np.int64)
                 frame_no += count
                 self.stats.frames = frame_no
-                yield RawFrames(buf, off, caplen, origlen, ts, linktype, frames)
-            if status == walk.CORRUPT:
+                yield RawFrames(buf, blk.off, blk.caplen, blk.origlen, ts, linktype, frames)
+            if blk.status == walk.CORRUPT:
                 raise DecodeError(f"{self.name}: corrupt pcapng block", frame=frame_no + 1,
-                                  offset=base + end)
+                                  offset=base + blk.end)
             try:
-                buf, base = gen.send(end)
+                buf, base = gen.send(blk.end)
             except StopIteration:
                 break
         if not interfaces and frame_no == 0 and self.stats.bytes_read < 28:
@@ -250,11 +240,6 @@ class CaptureReader:
         self.stats.warnings.append(
             f"{self.name}: the capture is cut short: the last record is incomplete ({what}); "
             f"the {frames} frames before it were read")
-
-
-_EMPTY5 = tuple(np.empty(0, np.int64) for _ in range(5))
-_EMPTY_I = np.empty(0, np.int64)
-_EMPTY_B = np.empty(0, np.bool_)
 
 
 def _block_len(buf: np.ndarray, pos: int, big: bool) -> int:

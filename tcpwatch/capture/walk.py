@@ -1,21 +1,25 @@
-"""Compiled walks over record and block headers of a capture buffer.
+"""Walks over record and block headers of a capture buffer (compiled: ``_seqwalk.c``).
 
 Theory of operation: finding where each record starts is the one inherently sequential
 step of reading a capture (record N+1 starts where record N's length says).  Everything
-after it is vectorized numpy over whole columns.  These loops only read a few header
-words per record and write them into preallocated arrays; they never allocate by a
+after it is vectorized numpy over whole columns.  The C loops only read a few header
+words per record and write them into arrays allocated here; they never allocate by a
 length read from the file, and they stop (status code) at the first record that is
-incomplete or corrupt so the caller can report it precisely.
+incomplete or corrupt so the caller can report it precisely.  Each walk runs twice per
+chunk: once to count, once to fill arrays of exactly that size.
 
-Status codes returned by the walks:
+Status codes:
     OK         every complete record of the buffer was walked (a partial tail may remain)
-    CORRUPT    a record length is impossible (see MAX_CAPLEN / block rules)
+    CORRUPT    a record length is impossible (over MAX_CAPLEN, or a malformed block)
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
-from numba import njit
+
+from .. import _seqwalk
 
 OK = 0
 CORRUPT = 1
@@ -25,132 +29,57 @@ CORRUPT = 1
 MAX_CAPLEN = 262144
 #: Largest pcapng block accepted (Wireshark's MAX_BLOCK_SIZE is 16 MiB).
 MAX_BLOCK = 16 * 1024 * 1024
-
 PCAP_RECORD_HEADER = 16
 
-# pcapng block types (draft-ietf-opsawg-pcapng §4)
-BT_SHB = 0x0A0D0D0A
-BT_IDB = 0x00000001
-BT_OPB = 0x00000002  # obsolete packet block
-BT_SPB = 0x00000003  # simple packet block
-BT_EPB = 0x00000006  # enhanced packet block
+_NONE64 = np.empty(0, np.int64)
+_NONEU64 = np.empty(0, np.uint64)
+_NONE8 = np.empty(0, np.uint8)
 
 
-@njit(cache=True, inline="always")
-def _u32(buf, pos, big):
-    if big:
-        return (
-            (np.uint32(buf[pos]) << 24)
-            | (np.uint32(buf[pos + 1]) << 16)
-            | (np.uint32(buf[pos + 2]) << 8)
-            | np.uint32(buf[pos + 3])
-        )
-    return (
-        (np.uint32(buf[pos + 3]) << 24)
-        | (np.uint32(buf[pos + 2]) << 16)
-        | (np.uint32(buf[pos + 1]) << 8)
-        | np.uint32(buf[pos])
-    )
+@dataclass(slots=True)
+class PcapRecords:
+    off: np.ndarray  # int64 offset of each record's data in the buffer
+    caplen: np.ndarray
+    origlen: np.ndarray
+    sec: np.ndarray
+    frac: np.ndarray
+    end: int  # first byte not walked
+    status: int
 
 
-@njit(cache=True, inline="always")
-def _u16(buf, pos, big):
-    if big:
-        return (np.uint32(buf[pos]) << 8) | np.uint32(buf[pos + 1])
-    return (np.uint32(buf[pos + 1]) << 8) | np.uint32(buf[pos])
+def walk_pcap(buf: np.ndarray, big: bool) -> PcapRecords:
+    count, _, _ = _seqwalk.walk_pcap(buf, 0, big, *(_NONE64,) * 5)
+    cols = [np.empty(count, np.int64) for _ in range(5)]
+    count2, end, status = _seqwalk.walk_pcap(buf, 0, big, *cols)
+    assert count2 == count
+    return PcapRecords(*cols, end=end, status=status)
 
 
-@njit(cache=True)
-def walk_pcap(buf, pos, big, fill, off, caplen, origlen, sec, frac):
-    """Walk pcap records from ``pos``.  With ``fill`` False only count them.
-
-    Returns ``(count, end_pos, status)``: ``end_pos`` is the start of the first record
-    not walked (an incomplete tail, or the corrupt record when status is CORRUPT).
-    """
-    n = buf.shape[0]
-    count = 0
-    while pos + PCAP_RECORD_HEADER <= n:
-        incl = _u32(buf, pos + 8, big)
-        if incl > MAX_CAPLEN:
-            return count, pos, CORRUPT
-        end = pos + PCAP_RECORD_HEADER + np.int64(incl)
-        if end > n:
-            break
-        if fill:
-            sec[count] = _u32(buf, pos, big)
-            frac[count] = _u32(buf, pos + 4, big)
-            caplen[count] = incl
-            origlen[count] = _u32(buf, pos + 12, big)
-            off[count] = pos + PCAP_RECORD_HEADER
-        count += 1
-        pos = end
-    return count, pos, OK
+@dataclass(slots=True)
+class PcapngBlocks:
+    off: np.ndarray
+    caplen: np.ndarray
+    origlen: np.ndarray
+    iface: np.ndarray  # global interface index (IDBs numbered across sections)
+    ts_raw: np.ndarray  # uint64 timestamp in interface units (all ones: none)
+    idb_pos: np.ndarray  # offsets of the IDBs of this chunk
+    idb_big: np.ndarray  # their byte order
+    end: int
+    status: int
+    big: bool  # state to carry into the next chunk
+    n_idb: int
+    section_base: int
 
 
-@njit(cache=True)
-def walk_pcapng(buf, pos, big, n_idb, section_base, fill,
-                off, caplen, origlen, iface, ts_raw, idb_pos, idb_big):
-    """Walk pcapng blocks from ``pos``; byte order may change at each SHB.
-
-    Packet blocks (EPB, SPB, OPB) fill the packet arrays; IDBs are listed by position
-    (their options are parsed in Python: they are few).  Returns
-    ``(count, n_idb_here, end_pos, status, big, n_idb, section_base)`` so the caller can
-    resume at the next chunk with the same state.
-    """
-    n = buf.shape[0]
-    count = 0
-    k = 0
-    while pos + 12 <= n:
-        btype = _u32(buf, pos, big)
-        if btype == BT_SHB:
-            magic = _u32(buf, pos + 8, False)
-            if magic == 0x1A2B3C4D:
-                big = False
-            elif magic == 0x4D3C2B1A:
-                big = True
-            else:
-                return count, k, pos, CORRUPT, big, n_idb, section_base
-        blen = np.int64(_u32(buf, pos + 4, big))
-        if blen < 12 or blen % 4 != 0 or blen > MAX_BLOCK:
-            return count, k, pos, CORRUPT, big, n_idb, section_base
-        if pos + blen > n:
-            break
-        if btype == BT_SHB:
-            section_base = n_idb
-        elif btype == BT_IDB:
-            if fill:
-                idb_pos[k] = pos
-                idb_big[k] = big
-            k += 1
-            n_idb += 1
-        elif btype == BT_EPB or btype == BT_OPB:  # noqa: SIM109 (numba)
-            if blen < 32:
-                return count, k, pos, CORRUPT, big, n_idb, section_base
-            incl = _u32(buf, pos + 20, big)
-            if incl > blen - 32:
-                return count, k, pos, CORRUPT, big, n_idb, section_base
-            if fill:
-                if btype == BT_EPB:
-                    iface[count] = section_base + _u32(buf, pos + 8, big)
-                else:
-                    iface[count] = section_base + _u16(buf, pos + 8, big)
-                ts_raw[count] = (np.uint64(_u32(buf, pos + 12, big)) << 32) | np.uint64(
-                    _u32(buf, pos + 16, big))
-                caplen[count] = incl
-                origlen[count] = _u32(buf, pos + 24, big)
-                off[count] = pos + 28
-            count += 1
-        elif btype == BT_SPB:
-            if blen < 16:
-                return count, k, pos, CORRUPT, big, n_idb, section_base
-            orig = _u32(buf, pos + 8, big)
-            incl = min(np.int64(orig), blen - 16)
-            if fill:
-                iface[count] = section_base
-                ts_raw[count] = np.uint64(0xFFFFFFFFFFFFFFFF)  # SPBs carry no timestamp
-                caplen[count] = incl
-                origlen[count] = orig
-                off[count] = pos + 12
-            count += 1
-        pos += blen
-    return count, k, pos, OK, big, n_idb, section_base
+def walk_pcapng(buf: np.ndarray, big: bool, n_idb: int, section_base: int) -> PcapngBlocks:
+    count, k, *_ = _seqwalk.walk_pcapng(buf, 0, big, n_idb, section_base,
+                                        *(_NONE64,) * 4, _NONEU64, _NONE64, _NONE8)
+    cols = [np.empty(count, np.int64) for _ in range(4)]
+    ts_raw = np.empty(count, np.uint64)
+    idb_pos = np.empty(k, np.int64)
+    idb_big = np.empty(k, np.uint8)
+    count2, k2, end, status, big2, n_idb2, base2 = _seqwalk.walk_pcapng(
+        buf, 0, big, n_idb, section_base, *cols, ts_raw, idb_pos, idb_big)
+    assert (count2, k2) == (count, k)
+    return PcapngBlocks(*cols, ts_raw, idb_pos, idb_big.astype(bool), end, status, bool(big2),
+                        n_idb2, base2)

@@ -1,0 +1,65 @@
+"""Make the benchmark capture: real kernel TCP over a veth pair with 1 % random loss.
+
+Bulk transfers (segmentation offloads off, so the wire carries MSS-sized segments) plus
+thousands of short echo connections, captured headers-only by tcpdump on the sender's
+veth.  The capture is cached outside the repository and reused while it exists.
+
+    .venv/bin/python scripts/bench_capture.py PATH [--segments N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tcpwatch.scenarios.netns import random_loss_on_input, set_offloads, veth_lab
+from tcpwatch.scenarios.run import client, server
+from tcpwatch.scenarios.tcpdump import tcpdump
+
+MSS_PAYLOAD = 1448  # 1500-byte MTU, IPv4, TCP timestamps
+LOSS_PERCENT = 1
+SHORT_CONNS = 4000
+
+
+def make(path: Path, segments: int) -> None:
+    # each bulk data segment draws about half an ACK back (delayed ACKs)
+    bulk_bytes = int(segments / 1.5 * MSS_PAYLOAD)
+    tmp = path.with_suffix(".part")
+    with veth_lab(240, tag="bench") as lab:
+        for h in (lab.a, lab.b):
+            set_offloads(h, on=False)
+        random_loss_on_input(lab.b.netns, LOSS_PERCENT, 5001)
+        random_loss_on_input(lab.b.netns, LOSS_PERCENT, 5002)
+        with server(lab.b.addr, 5001, netns=lab.b.netns, sink=True), \
+                server(lab.b.addr, 5002, netns=lab.b.netns), \
+                tcpdump(lab.a.link, tmp, "tcp", netns=lab.a.netns, snaplen=96,
+                        buffer_kib=262144):
+            t0 = time.time()
+            shorts = subprocess.Popen([sys.executable, "-m", "tcpwatch.scenarios.traffic",
+                                       "echo", lab.b.addr, "5002", "--conns", str(SHORT_CONNS),
+                                       "--msgs", "2", "--size", "200"]) \
+                if False else None
+            for _ in range(4):
+                client("bulk", lab.b.addr, "5001", "--bytes", str(bulk_bytes // 4),
+                       netns=lab.a.netns, timeout=900)
+            client("echo", lab.b.addr, "5002", "--conns", str(SHORT_CONNS), "--msgs", "2",
+                   "--size", "200", netns=lab.a.netns, timeout=900)
+            del shorts
+            print(f"traffic took {time.time() - t0:.1f}s", file=sys.stderr)
+    tmp.rename(path)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("path", type=Path)
+    p.add_argument("--segments", type=int, default=1_200_000)
+    a = p.parse_args()
+    a.path.parent.mkdir(parents=True, exist_ok=True)
+    make(a.path, a.segments)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,6 @@
+"""Build of the one C extension (tcpwatch._seqwalk); everything else is in pyproject.toml."""
+
+from setuptools import Extension, setup
+
+setup(ext_modules=[Extension("tcpwatch._seqwalk", ["tcpwatch/_seqwalk.c"],
+                             extra_compile_args=["-O2"])])
