@@ -78,8 +78,11 @@ class DecodeCounts:
         return sum(getattr(self, f.name) for f in fields(self))
 
 
-def decode(raw: RawFrames) -> tuple[pd.DataFrame, DecodeCounts]:
-    """Decode one batch of raw frames into segment rows (decode-stage columns only)."""
+Columns = dict[str, object]  # column name -> numpy / pandas / Arrow array, one row per segment
+
+
+def decode(raw: RawFrames) -> tuple[Columns, DecodeCounts]:
+    """Decode one batch of raw frames into segment columns (decode stage, file order)."""
     counts = DecodeCounts()
     buf = raw.buf
     n = len(raw)
@@ -182,7 +185,7 @@ def decode(raw: RawFrames) -> tuple[pd.DataFrame, DecodeCounts]:
         Col.TSECR: opts["tsecr"],
         Col.TRUNCATED: l4 + l4_len > frame_end,
     }
-    return pd.DataFrame(table, copy=False), counts
+    return table, counts
 
 
 def _flag_strings(flags: np.ndarray) -> pd.Categorical:

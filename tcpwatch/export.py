@@ -13,6 +13,21 @@ from .errors import TcpwatchError
 from .vocab import Col
 
 FORMATS = (".csv", ".parquet", ".jsonl")
+#: rows per Parquet row group: the writer buffers one group, so memory stays bounded
+PARQUET_ROW_GROUP = 131072
+#: dictionary-encode only the columns that are categorical in the table
+PARQUET_DICTIONARY = [Col.SRC, Col.DST, Col.FLAG_STR, Col.ROLE]
+
+
+def _write_parquet(seg: pd.DataFrame, path: Path) -> None:
+    """Zero-copy conversion to Arrow, then LZ4 pages (fast, and as small as snappy here)."""
+    table = pa.Table.from_pandas(seg, preserve_index=False)
+    # pandas' own metadata names the Arrow list dtype in a form some pandas versions
+    # cannot read back; the Arrow schema alone round-trips everywhere
+    table = table.replace_schema_metadata(None)
+    pq.write_table(table, path, compression="lz4", row_group_size=PARQUET_ROW_GROUP,
+                   use_dictionary=[c for c in PARQUET_DICTIONARY if c in seg.columns],
+                   write_statistics=False)
 
 
 def _sack_text(seg: pd.DataFrame) -> pd.DataFrame:
@@ -31,11 +46,10 @@ def write_segments(seg: pd.DataFrame, path: Path) -> None:
         raise TcpwatchError(f"cannot write {path}: unknown extension {suffix!r} "
                             f"(use one of {', '.join(FORMATS)})")
     try:
+        seg = seg.copy(deep=False)
+        seg.attrs = {}  # the capture summary is not part of the file
         if suffix == ".parquet":
-            table = pa.Table.from_pandas(seg, preserve_index=False)
-            # pandas' own metadata names the Arrow list dtype in a form some pandas
-            # versions cannot read back; the Arrow schema alone round-trips everywhere
-            pq.write_table(table.replace_schema_metadata(None), path)
+            _write_parquet(seg, path)
         elif suffix == ".csv":
             _sack_text(seg).to_csv(path, index=False, lineterminator="\n")
         else:

@@ -57,16 +57,22 @@ def assign_connections(seg: pd.DataFrame) -> pd.DataFrame:
     n = len(seg)
     src = seg[Col.SRC].cat.codes.to_numpy().astype(np.int64)
     dst = seg[Col.DST].cat.codes.to_numpy().astype(np.int64)
-    ep_src = src * 65536 + seg[Col.SPORT].to_numpy()
-    ep_dst = dst * 65536 + seg[Col.DPORT].to_numpy()
-    lo, hi = np.minimum(ep_src, ep_dst), np.maximum(ep_src, ep_dst)
-    direction = (ep_src != lo).astype(np.int8)  # 0: sent by the lower endpoint
-    span = int(hi.max()) + 1 if n else 1
+    ep_src = (src << 16) | seg[Col.SPORT].to_numpy()
+    ep_dst = (dst << 16) | seg[Col.DPORT].to_numpy()
+    del src, dst
+    direction = (ep_src > ep_dst).astype(np.int8)  # 0: sent by the lower endpoint
+    lo = np.minimum(ep_src, ep_dst)
+    ep_dst = np.maximum(ep_src, ep_dst)  # now the higher endpoint
+    del ep_src
+    span = int(ep_dst.max()) + 1 if n else 1
     if span < 2**31:
-        key, _ = pd.factorize(lo * span + hi)
+        lo *= span
+        lo += ep_dst
+        key, _ = pd.factorize(lo)
     else:  # very many addresses: factorize the pair as rows
-        _, key = np.unique(np.stack([lo, hi], axis=1), axis=0, return_inverse=True)
-    key = key.reshape(-1).astype(np.int64)
+        _, key = np.unique(np.stack([lo, ep_dst], axis=1), axis=0, return_inverse=True)
+    del lo, ep_dst
+    key = key.reshape(-1).astype(np.int64, copy=False)
     flags = seg[Col.FLAGS].to_numpy()
     seq = seg[Col.SEQ].to_numpy()
     ack = seg[Col.ACK].to_numpy()
@@ -89,8 +95,9 @@ def assign_connections(seg: pd.DataFrame) -> pd.DataFrame:
     rel_ack = np.where(has_ack, ack - base[conv, 1 - direction], ack)
     s = shift[conv, direction].astype(np.int64)
     scaled = ((flags & _SYN) == 0) & (s >= 0)
-    win = seg[Col.WIN_RAW].to_numpy().astype(np.int64)
-    win = np.where(scaled, win << np.maximum(s, 0), win)
+    # at most 65535 << 14: fits in 32 bits
+    win = seg[Col.WIN_RAW].to_numpy().astype(np.uint32) << np.where(scaled, s, 0).astype(
+        np.uint32)
     role = (direction != client_dir[conv]).astype(np.int8)
     return seg.assign(**{
         Col.CONN: conv,

@@ -20,8 +20,10 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from .capture.pcapfile import DEFAULT_CHUNK, CaptureReader
-from .decode import DecodeCounts, decode
+from ._memory import release_free_memory
+from .capture.bytes import PAD
+from .capture.pcapfile import DEFAULT_CHUNK, CaptureReader, RawFrames
+from .decode import Columns, DecodeCounts, decode
 from .flows import assign_connections
 from .vocab import DECODE_COLUMNS, Col
 
@@ -58,7 +60,9 @@ def read_segments(source: Source, *, chunk_size: int = DEFAULT_CHUNK,
         parts.append(part)
         if progress is not None:
             progress(reader.stats.bytes_read)
+    release_free_memory()
     seg = _concat(parts)
+    release_free_memory()
     summary = CaptureSummary(reader.name, reader.stats.format, reader.stats.frames,
                              sorted(reader.stats.linktypes), skipped, reader.stats.warnings)
     for text in summary.warnings:
@@ -81,40 +85,38 @@ def analyze(source: Source | pd.DataFrame, *, chunk_size: int = DEFAULT_CHUNK,
 _CATEGORICAL_GROUPS = ((Col.SRC, Col.DST), (Col.FLAG_STR,))
 
 
-def _concat(parts: list[pd.DataFrame]) -> pd.DataFrame:
-    """Concatenate decoded chunks; categoricals are recoded onto shared categories."""
+def _concat(parts: list[Columns]) -> pd.DataFrame:
+    """Concatenate decoded chunks column by column, releasing each chunk's column as soon
+    as it is copied (peak memory: the table plus one column); categoricals are recoded
+    onto shared categories."""
     if not parts:
-        return _empty()
-    if len(parts) == 1:
-        return parts[0]
+        parts = [decode(_NO_FRAMES)[0]]
     columns: dict[str, object] = {}
     for group in _CATEGORICAL_GROUPS:
         cats = pd.Index(pd.unique(np.concatenate(
-            [p[c].cat.categories.to_numpy(dtype=object) for p in parts for c in group])))
+            [p[c].categories.to_numpy(dtype=object) for p in parts for c in group])))
         for c in group:
-            codes = np.concatenate([
-                cats.get_indexer(p[c].cat.categories)[p[c].cat.codes.to_numpy()]
-                for p in parts])
+            codes = np.concatenate([cats.get_indexer(p[c].categories)[p.pop(c).codes]
+                                    for p in parts])
             columns[c] = pd.Categorical.from_codes(codes.astype(np.int32), cats, validate=False)
     for c in DECODE_COLUMNS:
         if c in columns:
             continue
-        first = parts[0][c].array
+        first = parts[0][c]
         if isinstance(first, pd.arrays.ArrowExtensionArray):
-            chunks = [p[c].array._pa_array for p in parts]
+            # the chunks themselves: pa.chunked_array() of ChunkedArrays goes through Python
+            chunks = [ch for p in parts for ch in p.pop(c)._pa_array.chunks]  # noqa: SLF001
             columns[c] = pd.arrays.ArrowExtensionArray(pa.chunked_array(chunks))
         elif isinstance(first, pd.arrays.IntegerArray):
+            pieces = [p.pop(c) for p in parts]
             columns[c] = pd.arrays.IntegerArray(
-                np.concatenate([p[c].array._data for p in parts]),
-                np.concatenate([p[c].array._mask for p in parts]))
+                np.concatenate([x._data for x in pieces]),  # noqa: SLF001
+                np.concatenate([x._mask for x in pieces]))  # noqa: SLF001
+            del pieces
         else:
-            columns[c] = np.concatenate([p[c].to_numpy() for p in parts])
-    return pd.DataFrame({c: columns[c] for c in DECODE_COLUMNS}, copy=False)
+            columns[c] = np.concatenate([p.pop(c) for p in parts])
+    return pd.DataFrame(columns, copy=False)[list(DECODE_COLUMNS)]
 
 
-def _empty() -> pd.DataFrame:
-    from .capture.pcapfile import RawFrames
-
-    raw = RawFrames(np.zeros(0, np.uint8), *(np.zeros(0, np.int64) for _ in range(3)),
-                    np.zeros(0, np.float64), np.zeros(0, np.int32), np.zeros(0, np.int64))
-    return decode(raw)[0]
+_NO_FRAMES = RawFrames(np.zeros(PAD, np.uint8), *(np.zeros(0, np.int64) for _ in range(3)),
+                       np.zeros(0, np.float64), np.zeros(0, np.int32), np.zeros(0, np.int64))

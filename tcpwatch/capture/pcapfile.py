@@ -27,9 +27,10 @@ import numpy as np
 
 from ..errors import CaptureError, DecodeError
 from . import walk
+from .bytes import PAD
 from .linktypes import LINKTYPES, linktype_name
 
-DEFAULT_CHUNK = 32 * 1024 * 1024
+DEFAULT_CHUNK = 8 * 1024 * 1024
 
 _PCAP_MAGIC = {
     # first four bytes -> (big endian, nanosecond)
@@ -45,7 +46,7 @@ _PCAPNG_MAGIC = b"\x0a\x0d\x0d\x0a"
 class RawFrames:
     """One batch of frames: views into ``buf`` plus per-frame columns."""
 
-    buf: np.ndarray  # uint8: the chunk
+    buf: np.ndarray  # uint8: the chunk, followed by PAD zero bytes
     off: np.ndarray  # int64: offset in buf of each frame's first byte
     caplen: np.ndarray  # int64: bytes captured
     origlen: np.ndarray  # int64: bytes on the wire
@@ -116,15 +117,17 @@ class CaptureReader:
         """Yield (buffer, file offset of buffer[0]); the walker's tail is re-fed."""
         tail = np.frombuffer(head, dtype=np.uint8)
         while True:
-            buf = np.empty(len(tail) + self.chunk_size, dtype=np.uint8)
+            buf = np.empty(len(tail) + self.chunk_size + PAD, dtype=np.uint8)
             buf[: len(tail)] = tail
-            got = _read_into(stream, memoryview(buf)[len(tail):])
-            buf = buf[: len(tail) + got]
+            got = _read_into(stream, memoryview(buf)[len(tail):-PAD])
+            valid = len(tail) + got
+            buf[valid:valid + PAD] = 0  # decoders read past a frame's end into zeros
+            buf = buf[: valid + PAD]
             self.stats.bytes_read += got
             consumed = yield buf, base
             if consumed is None:  # pragma: no cover - protocol misuse
                 raise RuntimeError("chunk consumer must send back the bytes consumed")
-            tail = buf[consumed:].copy()
+            tail = buf[consumed:valid].copy()
             base += consumed
             if got == 0:
                 self._eof_tail = tail
@@ -169,7 +172,7 @@ class CaptureReader:
         gen = self._chunks(stream, b"", 24)
         buf, base = next(gen)
         while True:
-            rec = walk.walk_pcap(buf, big)
+            rec = walk.walk_pcap(buf[:-PAD], big)
             count = rec.off.shape[0]
             if count:
                 ts = rec.sec.astype(np.float64) + rec.frac.astype(np.float64) * scale
@@ -198,7 +201,7 @@ class CaptureReader:
         buf, base = next(gen)
         self.stats.bytes_read += 4
         while True:
-            blk = walk.walk_pcapng(buf, *state)
+            blk = walk.walk_pcapng(buf[:-PAD], *state)
             state = (blk.big, blk.n_idb, blk.section_base)
             for pos, is_big in zip(blk.idb_pos.tolist(), blk.idb_big.tolist(), strict=True):
                 interfaces.append(_parse_idb(bytes(buf[pos:pos + _block_len(buf, pos, is_big)]),
