@@ -26,8 +26,10 @@ PARALLEL = 20
 
 
 def make(path: Path, segments: int) -> None:
-    # each bulk data segment draws about half an ACK back (delayed ACKs)
-    bulk_bytes = int(segments / 1.5 * MSS_PAYLOAD)
+    # measured here: a short connection is about 12 segments; bulk data draws about one
+    # ACK per eight segments back (delayed and stretch ACKs)
+    bulk_segments = max(segments - SHORT_CONNS * 12, 0)
+    bulk_bytes = int(bulk_segments / 1.12 * MSS_PAYLOAD)
     tmp = path.with_suffix(".part")
     with veth_lab(240, tag="bench") as lab:
         for h in (lab.a, lab.b):
@@ -56,7 +58,7 @@ def make(path: Path, segments: int) -> None:
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("path", type=Path)
-    p.add_argument("--segments", type=int, default=1_200_000)
+    p.add_argument("--segments", type=int, default=2_000_000)
     a = p.parse_args()
     a.path.parent.mkdir(parents=True, exist_ok=True)
     make(a.path, a.segments)

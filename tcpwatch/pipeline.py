@@ -105,13 +105,13 @@ def _concat(parts: list[Columns]) -> pd.DataFrame:
         first = parts[0][c]
         if isinstance(first, pd.arrays.ArrowExtensionArray):
             # the chunks themselves: pa.chunked_array() of ChunkedArrays goes through Python
-            chunks = [ch for p in parts for ch in p.pop(c)._pa_array.chunks]  # noqa: SLF001
+            chunks = [ch for p in parts for ch in p.pop(c)._pa_array.chunks]
             columns[c] = pd.arrays.ArrowExtensionArray(pa.chunked_array(chunks))
         elif isinstance(first, pd.arrays.IntegerArray):
             pieces = [p.pop(c) for p in parts]
             columns[c] = pd.arrays.IntegerArray(
-                np.concatenate([x._data for x in pieces]),  # noqa: SLF001
-                np.concatenate([x._mask for x in pieces]))  # noqa: SLF001
+                np.concatenate([x._data for x in pieces]),
+                np.concatenate([x._mask for x in pieces]))
             del pieces
         else:
             columns[c] = np.concatenate([p.pop(c) for p in parts])

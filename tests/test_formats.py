@@ -41,7 +41,7 @@ def _same(a: pd.DataFrame, b: pd.DataFrame, ts_tol: float = 1e-6) -> None:
 @pytest.mark.parametrize("big", [False, True], ids=["little", "big"])
 @pytest.mark.parametrize("nano", [False, True], ids=["usec", "nsec"])
 def test_pcap_byte_orders_and_resolutions(lo_capture, tmp_path, big, nano):
-    lt, snap, recs = read_pcap(lo_capture)
+    lt, _snap, recs = read_pcap(lo_capture)
     out = tmp_path / "x.pcap"
     write_pcap(out, lt, recs, big=big, nano=nano)
     _same(tcpwatch.analyze(lo_capture), tcpwatch.analyze(out))
@@ -50,14 +50,14 @@ def test_pcap_byte_orders_and_resolutions(lo_capture, tmp_path, big, nano):
 @pytest.mark.parametrize("big", [False, True], ids=["little", "big"])
 @pytest.mark.parametrize("tsresol", [6, 9], ids=["usec", "nsec"])
 def test_pcapng_blocks(lo_capture, tmp_path, big, tsresol):
-    lt, snap, recs = read_pcap(lo_capture)
+    lt, _snap, recs = read_pcap(lo_capture)
     out = tmp_path / "x.pcapng"
     write_pcapng(out, lt, recs, big=big, tsresol=tsresol, kinds=("epb", "opb"))
     _same(tcpwatch.analyze(lo_capture), tcpwatch.analyze(out))
 
 
 def test_pcapng_simple_packet_blocks_have_no_time(lo_capture, tmp_path):
-    lt, snap, recs = read_pcap(lo_capture)
+    lt, _snap, recs = read_pcap(lo_capture)
     out = tmp_path / "spb.pcapng"
     write_pcapng(out, lt, recs, kinds=("epb", "spb"))
     a, b = tcpwatch.analyze(lo_capture), tcpwatch.analyze(out)
@@ -81,7 +81,7 @@ def test_small_chunks_give_the_same_table(lo_capture, tmp_path):
     whole = tcpwatch.analyze(lo_capture)
     for size in (97, 1000, 4096):
         _same(whole, tcpwatch.analyze(lo_capture, chunk_size=size), ts_tol=0)
-    lt, snap, recs = read_pcap(lo_capture)
+    lt, _snap, recs = read_pcap(lo_capture)
     png = tmp_path / "x.pcapng"
     write_pcapng(png, lt, recs)
     _same(whole, tcpwatch.analyze(png, chunk_size=333))

@@ -13,22 +13,11 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 from ..export import write_segments
 from ..pipeline import analyze as run_pipeline
 from ..report.summary import summarize_connections
-from ..report.tables import render_connections, render_segments
+from ..report.tables import console, render_connections, render_segments
 from ..vocab import Col
 
 HELP = """Analyse a pcap/pcapng capture (FILE, or - for stdin): one line per TCP connection
 (conn = Wireshark's tcp.stream), optionally the segment table, optionally written to a file."""
-
-#: width of tables when stdout is not a terminal (a pipe or a file): wide, never wrapped
-PIPE_WIDTH = 200
-
-
-def console() -> Console:
-    """stdout console: the terminal's width, or a wide one (no wrapping) for pipes."""
-    probe = Console()
-    return Console(highlight=False, soft_wrap=True,
-                   width=None if probe.is_terminal else PIPE_WIDTH)
-
 
 #: files above this size get a progress bar (on a terminal)
 PROGRESS_MIN_BYTES = 64 * 1024 * 1024

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pandas as pd
+from rich.console import Console
 from rich.table import Table
 
 from ..vocab import Col
@@ -38,19 +39,29 @@ def render_connections(summary: pd.DataFrame, title: str = "TCP connections") ->
     return table
 
 
-SEGMENT_VIEW = (Col.FRAME, Col.TS, Col.CONN, Col.ROLE, Col.SRC, Col.SPORT, Col.DST, Col.DPORT,
-                Col.FLAG_STR, Col.REL_SEQ, Col.REL_ACK, Col.LEN, Col.WIN_RAW, Col.WIN)
+#: width of tables when stdout is not a terminal (a pipe or a file): wide, never wrapped
+PIPE_WIDTH = 200
+
+
+def console() -> Console:
+    """A stdout console: the terminal's width, or a wide one (no wrapping) for pipes."""
+    probe = Console()
+    return Console(highlight=False, soft_wrap=True,
+                   width=None if probe.is_terminal else PIPE_WIDTH)
 
 
 def render_segments(seg: pd.DataFrame, title: str = "TCP segments") -> Table:
+    """One row per segment: time since the first one, direction, flags (tcpdump letters),
+    relative seq/ack (Wireshark's), payload length, raw and scaled window."""
     table = Table(title=title, title_justify="left")
-    for c in SEGMENT_VIEW:
-        table.add_column(c, justify="left" if c in (Col.SRC, Col.DST, Col.ROLE,
-                                                     Col.FLAG_STR) else "right")
+    for name in ("frame", "time s", "conn", "dir", "flags", "seq", "ack", "len", "win_raw",
+                 "win"):
+        table.add_column(name, justify="left" if name in ("dir", "flags") else "right")
     t0 = float(seg[Col.TS].min()) if len(seg) else 0.0
-    view = seg[list(SEGMENT_VIEW)]
-    for row in view.itertuples(index=False):
-        cells = [str(v) for v in row]
-        cells[1] = f"{row[1] - t0:.6f}"
-        table.add_row(*cells)
+    rel_t = (seg[Col.TS] - t0).map("{:.6f}".format)
+    direction = (seg[Col.ROLE] == "client").map({True: "c→s", False: "s→c"})
+    cols = [seg[Col.FRAME], rel_t, seg[Col.CONN], direction, seg[Col.FLAG_STR],
+            seg[Col.REL_SEQ], seg[Col.REL_ACK], seg[Col.LEN], seg[Col.WIN_RAW], seg[Col.WIN]]
+    for row in zip(*(c.astype(str).tolist() for c in cols), strict=True):
+        table.add_row(*row)
     return table
