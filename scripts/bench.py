@@ -9,21 +9,22 @@ process.  The capture is read once beforehand so all three find it in the page c
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from rich.console import Console
 from rich.table import Table
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import bench_capture  # noqa: E402
+
+from tcpwatch.report.tables import console  # noqa: E402
 
 TSHARK_FIELDS = ["frame.number", "tcp.stream", "tcp.seq", "tcp.ack", "tcp.len",
                  "tcp.window_size_value", "tcp.window_size"]
@@ -34,30 +35,39 @@ def cache_dir() -> Path:
     return Path(base) / "tcpwatch"
 
 
-def measure(argv: list[str], stdout=subprocess.DEVNULL) -> tuple[float, int]:
-    """(wall seconds, peak RSS bytes) of one run of ``argv``."""
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=stdout, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - t0
-    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        raise SystemExit(f"{argv[0]} failed ({proc.returncode}): {err[-400:]}")
-    return wall, usage.ru_maxrss * 1024
+def measure(argv: list[str]) -> tuple[float, int]:
+    """(wall seconds, peak RSS bytes) of one run of ``argv``, from GNU time.
+
+    Not from wait4() here: a forked child inherits its parent's RSS high-water mark
+    before exec, so the parent's size would leak into every figure.
+    """
+    res = subprocess.run(["/usr/bin/time", "-f", "TIME %e %M", *argv],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    if res.returncode != 0:
+        raise SystemExit(f"{argv[0]} failed ({res.returncode}): {res.stderr[-400:]}")
+    line = [ln for ln in res.stderr.splitlines() if ln.startswith("TIME ")][-1]
+    _, wall, kib = line.split()
+    return float(wall), int(kib) * 1024
+
+
+STAGES = """
+import json, sys, time
+import tcpwatch
+from tcpwatch.flows import assign_connections
+t0 = time.perf_counter()
+seg = tcpwatch.read_segments(sys.argv[1])
+t1 = time.perf_counter()
+assign_connections(seg)
+t2 = time.perf_counter()
+print(json.dumps({"read + decode": t1 - t0, "connections": t2 - t1, "segments": len(seg)}))
+"""
 
 
 def stage_times(path: Path) -> dict[str, float]:
-    """Seconds per pipeline stage, in this process (for the README's breakdown)."""
-    import tcpwatch
-    from tcpwatch.flows import assign_connections
-
-    t0 = time.perf_counter()
-    seg = tcpwatch.read_segments(path)
-    t1 = time.perf_counter()
-    assign_connections(seg)
-    t2 = time.perf_counter()
-    return {"read + decode": t1 - t0, "connections": t2 - t1, "segments": len(seg)}
+    """Seconds per pipeline stage, measured in a child process."""
+    res = subprocess.run([sys.executable, "-c", STAGES, str(path)], capture_output=True,
+                         text=True, check=True)
+    return json.loads(res.stdout)
 
 
 def main() -> None:
@@ -67,7 +77,7 @@ def main() -> None:
                    help="target TCP segments when the capture must be made")
     p.add_argument("--runs", type=int, default=1, help="runs per tool (best is shown)")
     a = p.parse_args()
-    out = Console()
+    out = console()
     path = a.capture or cache_dir() / f"bench-{a.segments}.pcap"
     if not path.exists():
         if os.geteuid() != 0:
