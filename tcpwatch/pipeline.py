@@ -24,6 +24,7 @@ from ._memory import release_free_memory
 from .capture.bytes import PAD
 from .capture.pcapfile import DEFAULT_CHUNK, CaptureReader, RawFrames
 from .decode import Columns, DecodeCounts, decode
+from .errors import CaptureError
 from .flows import assign_connections
 from .vocab import DECODE_COLUMNS, Col
 
@@ -65,6 +66,11 @@ def read_segments(source: Source, *, chunk_size: int = DEFAULT_CHUNK,
     release_free_memory()
     summary = CaptureSummary(reader.name, reader.stats.format, reader.stats.frames,
                              sorted(reader.stats.linktypes), skipped, reader.stats.warnings)
+    if summary.frames and skipped.unsupported_link == summary.frames:
+        from .capture.linktypes import linktype_name
+
+        names = ", ".join(f"{lt} ({linktype_name(lt)})" for lt in summary.linktypes)
+        raise CaptureError(f"{reader.name}: unsupported link type {names}")
     for text in summary.warnings:
         warnings.warn(text, CaptureWarning, stacklevel=2)
     seg.attrs["tcpwatch"] = summary

@@ -14,7 +14,7 @@ import tcpwatch
 from tcpwatch.errors import CaptureError, DecodeError
 
 from .conftest import PUBLIC, REPO
-from .pcapgen import write_pcap
+from .pcapgen import write_pcap, write_pcapng
 
 HANDSHAKE = PUBLIC / "zeek" / "http-get.pcap"  # 14 TCP frames, Ethernet
 
@@ -109,6 +109,12 @@ def test_unsupported_link_type(tmp_path):
     p = tmp_path / "usb.pcap"
     write_pcap(p, 189, [(1, 0, 4, b"\x00" * 4)])
     assert_one_line_error(run_cli("analyze", str(p)), "unsupported link type 189", "USB")
+
+
+def test_unsupported_link_type_in_pcapng(tmp_path):
+    p = tmp_path / "usb.pcapng"
+    write_pcapng(p, 189, [(1, 0, 4, b"\x00" * 4)])
+    assert_one_line_error(run_cli("analyze", str(p)), "unsupported link type 189")
 
 
 def test_no_tcp_says_so(tmp_path):
