@@ -11,6 +11,7 @@ from rich.console import Console
 from ..errors import TcpwatchError
 from ..vocab import ExitStatus
 from . import analyze as analyze_cmd
+from . import serve as serve_cmd
 
 app = typer.Typer(
     name="tcpwatch",
@@ -20,6 +21,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.command("analyze", help=analyze_cmd.HELP)(analyze_cmd.analyze)
+app.command("serve", help=serve_cmd.HELP)(serve_cmd.serve)
 
 
 @app.callback()

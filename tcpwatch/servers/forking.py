@@ -1,0 +1,65 @@
+"""``fork``: the parent accepts, a child per connection serves it.
+
+The child closes the listening socket, the parent its copy of the connection.  A SIGCHLD
+handler reaps every exited child with ``waitpid(-1, WNOHANG)`` in a loop (several exits
+can arrive as one signal), so no zombie remains; the accept() it interrupts is retried
+by Python (PEP 475).  On SIGTERM/SIGINT the parent closes the listener, terminates the
+children still serving and reaps them all before returning.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+
+from .handlers import STOP, MakeFramer, Shutdown, default_stop_handlers, echo_blocking
+from .sockio import accept
+
+NAME = "fork"
+
+
+def serve(listener: socket.socket, make_framer: MakeFramer) -> None:
+    children: set[int] = set()
+
+    def reap(signum, frame):
+        while True:
+            try:
+                pid, _ = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            children.discard(pid)
+
+    signal.signal(signal.SIGCHLD, reap)
+    try:
+        while not STOP.requested:
+            with STOP.interruptible():
+                conn, _ = accept(listener)
+            pid = os.fork()
+            if pid == 0:  # child
+                status = 1
+                try:
+                    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+                    default_stop_handlers()
+                    listener.close()
+                    echo_blocking(conn, make_framer())
+                    status = 0
+                finally:
+                    os._exit(status)
+            children.add(pid)
+            conn.close()
+    except Shutdown:
+        pass
+    finally:
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        listener.close()
+        for pid in list(children):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+        for pid in list(children):
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
+        reap(signal.SIGCHLD, None)

@@ -1,0 +1,74 @@
+"""``select``: one process, event-driven with ``selectors`` (epoll on Linux).
+
+The same non-blocking sockets as ``nonblock``, but the process sleeps in epoll_wait
+until a socket is readable (or writable while output is pending): no busy poll, a
+fraction of the CPU.
+"""
+
+from __future__ import annotations
+
+import selectors
+import socket
+
+from .framing import FrameTooLarge
+from .handlers import RECV_SIZE, STOP, EchoState, MakeFramer, Shutdown
+from .polling import _close
+
+NAME = "select"
+
+
+def serve(listener: socket.socket, make_framer: MakeFramer) -> None:
+    sel = selectors.DefaultSelector()
+    listener.setblocking(False)
+    sel.register(listener, selectors.EVENT_READ, None)
+    states: dict[socket.socket, EchoState] = {}
+
+    def drop(conn: socket.socket, flush: bool) -> None:
+        sel.unregister(conn)
+        state = states.pop(conn)
+        if flush:
+            _close(conn, state)
+        else:
+            conn.close()
+
+    try:
+        while not STOP.requested:
+            with STOP.interruptible():
+                ready = sel.select()
+            for key, events in ready:
+                sock = key.fileobj
+                if sock is listener:
+                    try:
+                        conn, _ = listener.accept()
+                    except (BlockingIOError, ConnectionAbortedError):
+                        continue
+                    conn.setblocking(False)
+                    states[conn] = EchoState(make_framer())
+                    sel.register(conn, selectors.EVENT_READ, None)
+                    continue
+                state = states[sock]
+                try:
+                    if events & selectors.EVENT_READ:
+                        data = sock.recv(RECV_SIZE)
+                        if not data:
+                            drop(sock, flush=True)
+                            continue
+                        state.received(data)
+                    if state.out:
+                        del state.out[:sock.send(state.out)]
+                except BlockingIOError:
+                    pass
+                except (ConnectionResetError, BrokenPipeError, FrameTooLarge):
+                    drop(sock, flush=False)
+                    continue
+                want = selectors.EVENT_READ | (selectors.EVENT_WRITE if state.out else 0)
+                if key.events != want:
+                    sel.modify(sock, want, None)
+    except Shutdown:
+        pass
+    finally:
+        for conn in list(states):
+            drop(conn, flush=True)
+        sel.unregister(listener)
+        listener.close()
+        sel.close()

@@ -1,0 +1,122 @@
+"""The four serving models, each a real process: echo over every framing, 1,000
+connections leave no zombie and the fd count where it started, SIGTERM/SIGINT stop it
+cleanly (exit 0)."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+
+import pytest
+
+from tcpwatch.servers.framing import FRAMERS
+from tcpwatch.servers.models import MODELS
+
+from ..conftest import REPO
+
+
+@contextmanager
+def running(model: str, framing: str = "length", stop=signal.SIGTERM):
+    proc = subprocess.Popen([sys.executable, "-m", "tcpwatch", "serve", model, "--port", "0",
+                             "--framing", framing], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, cwd=REPO)
+    try:
+        line = proc.stdout.readline()
+        m = re.search(r"listening on ([\d.]+):(\d+)", line)
+        assert m, line + proc.stderr.read()
+        yield proc, (m.group(1), int(m.group(2)))
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(stop)
+        proc.wait(timeout=15)
+        proc.stdout.close()
+        proc.stderr.close()
+
+
+def _echo_once(addr, framer_cls, message: bytes) -> None:
+    f = framer_cls()
+    with socket.create_connection(addr, timeout=10) as s:
+        s.sendall(f.encode(message) * 2)  # two messages in one send
+        got = []
+        while len(got) < 2:
+            data = s.recv(65536)
+            assert data, "server closed early"
+            got += f.feed(data)
+        assert got == [message, message]
+
+
+def fd_count(pid: int) -> int:
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def children(pid: int) -> list[tuple[int, str]]:
+    """(pid, state letter) of every process whose parent is ``pid``."""
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    stat = f.read()
+            except OSError:
+                continue
+            fields = stat[stat.rindex(")") + 2:].split()
+            if int(fields[1]) == pid:
+                out.append((int(entry), fields[0]))
+    return out
+
+
+def _settle(check, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.05)
+    return check()
+
+
+@pytest.mark.parametrize("framing", list(FRAMERS))
+@pytest.mark.parametrize("model", list(MODELS))
+def test_echo_over_each_framing(model, framing):
+    message = b"m" * 64 if framing == "fixed" else b"hello, sticky packets"
+    with running(model, framing) as (proc, addr):
+        _echo_once(addr, FRAMERS[framing], message)
+    assert proc.returncode == 0
+
+
+@pytest.mark.parametrize("model", list(MODELS))
+def test_thousand_connections_leave_no_zombie_and_no_fd(model):
+    with running(model) as (proc, addr):
+        _echo_once(addr, FRAMERS["length"], b"warm-up")
+        assert _settle(lambda: not children(proc.pid))
+        before = fd_count(proc.pid)
+        for i in range(1000):
+            _echo_once(addr, FRAMERS["length"], str(i).encode())
+        assert _settle(lambda: fd_count(proc.pid) == before), (fd_count(proc.pid), before)
+        assert _settle(lambda: not children(proc.pid)), children(proc.pid)
+        zombies = [c for c in children(proc.pid) if c[1] == "Z"]
+        assert zombies == []
+    assert proc.returncode == 0
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["TERM", "INT"])
+@pytest.mark.parametrize("model", list(MODELS))
+def test_stops_cleanly_with_open_connections(model, stop):
+    with running(model, stop=stop) as (proc, addr):
+        idle = [socket.create_connection(addr) for _ in range(3)]  # open, silent clients
+        _echo_once(addr, FRAMERS["length"], b"x")
+        time.sleep(0.2)
+        proc.send_signal(stop)
+        proc.wait(timeout=10)
+        err = proc.stderr.read()
+        for s in idle:
+            assert s.recv(1) == b""  # the server closed them
+            s.close()
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err and "stopped" in err
+    assert children(proc.pid) == []
