@@ -23,6 +23,9 @@ def serve(
         "--framing", help=f"message framing: {', '.join(FRAMERS)}")] = "length",
     max_frame: Annotated[int, typer.Option(
         "--max-frame", help="largest message accepted, in bytes")] = DEFAULT_MAX,
+    close_after: Annotated[int | None, typer.Option(
+        "--close-after", help="close each connection after echoing N messages "
+        "(the server closes first)")] = None,
 ) -> None:
     if model not in MODELS:
         raise typer.BadParameter(f"unknown model {model!r} (one of {', '.join(MODELS)})")
@@ -33,5 +36,5 @@ def serve(
         print(f"tcpwatch serve: {model} echo server listening on {h}:{p} "
               f"({framing} framing)", flush=True)
 
-    run(model, host, port, framing, max_frame, on_listening=listening)
+    run(model, host, port, framing, max_frame, on_listening=listening, close_after=close_after)
     print("tcpwatch serve: stopped", file=sys.stderr, flush=True)

@@ -20,7 +20,8 @@ from .sockio import accept
 NAME = "fork"
 
 
-def serve(listener: socket.socket, make_framer: MakeFramer) -> None:
+def serve(listener: socket.socket, make_framer: MakeFramer, close_after: int | None = None
+          ) -> None:
     children: set[int] = set()
 
     def reap(signum, frame):
@@ -45,7 +46,7 @@ def serve(listener: socket.socket, make_framer: MakeFramer) -> None:
                     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
                     default_stop_handlers()
                     listener.close()
-                    echo_blocking(conn, make_framer())
+                    echo_blocking(conn, make_framer(), close_after)
                     status = 0
                 finally:
                     os._exit(status)

@@ -68,16 +68,19 @@ def default_stop_handlers() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
-def echo_blocking(conn: socket.socket, framer: Framer) -> None:
-    """Echo every framed message back until the peer closes (blocking socket)."""
+def echo_blocking(conn: socket.socket, framer: Framer, close_after: int | None = None) -> None:
+    """Echo every framed message back until the peer closes (blocking socket); with
+    ``close_after``, close first after that many messages (the server closes first)."""
+    done = 0
     with conn:
         try:
-            while True:
+            while close_after is None or done < close_after:
                 data = conn.recv(RECV_SIZE)
                 if not data:
                     return
                 for message in framer.feed(data):
                     writen(conn, framer.encode(message))
+                    done += 1
         except (FrameTooLarge, ConnectionResetError, BrokenPipeError):
             return
 
@@ -85,12 +88,20 @@ def echo_blocking(conn: socket.socket, framer: Framer) -> None:
 class EchoState:
     """Per-connection state of the event-loop servers: a framer and pending output."""
 
-    __slots__ = ("framer", "out")
+    __slots__ = ("close_after", "done", "framer", "out")
 
-    def __init__(self, framer: Framer):
+    def __init__(self, framer: Framer, close_after: int | None = None):
         self.framer = framer
         self.out = bytearray()
+        self.close_after = close_after
+        self.done = 0
 
     def received(self, data: bytes) -> None:
         for message in self.framer.feed(data):
             self.out += self.framer.encode(message)
+            self.done += 1
+
+    @property
+    def finished(self) -> bool:
+        """The server is to close this connection once ``out`` is flushed."""
+        return self.close_after is not None and self.done >= self.close_after

@@ -18,12 +18,12 @@ def make_framer_factory(framing: str, max_size: int = DEFAULT_MAX, **kw) -> Make
 
 
 def run(model: str, host: str, port: int, framing: str = "length",
-        max_size: int = DEFAULT_MAX, on_listening: Callable[[str, int], None] | None = None
-        ) -> None:
+        max_size: int = DEFAULT_MAX, on_listening: Callable[[str, int], None] | None = None,
+        close_after: int | None = None) -> None:
     """Listen, report the bound address, serve until SIGINT/SIGTERM."""
     install_stop_handlers()
     listener = tcp_listen(host, port)
     bound = listener.getsockname()
     if on_listening is not None:
         on_listening(bound[0], bound[1])
-    MODELS[model](listener, make_framer_factory(framing, max_size))
+    MODELS[model](listener, make_framer_factory(framing, max_size), close_after)

@@ -26,7 +26,8 @@ def _close(conn: socket.socket, state: EchoState) -> None:
     conn.close()
 
 
-def serve(listener: socket.socket, make_framer: MakeFramer) -> None:
+def serve(listener: socket.socket, make_framer: MakeFramer, close_after: int | None = None
+          ) -> None:
     listener.setblocking(False)
     conns: dict[socket.socket, EchoState] = {}
     try:
@@ -34,7 +35,7 @@ def serve(listener: socket.socket, make_framer: MakeFramer) -> None:
             try:
                 conn, _ = listener.accept()
                 conn.setblocking(False)
-                conns[conn] = EchoState(make_framer())
+                conns[conn] = EchoState(make_framer(), close_after)
             except (BlockingIOError, ConnectionAbortedError):
                 pass
             for conn, state in list(conns.items()):
@@ -59,6 +60,10 @@ def serve(listener: socket.socket, make_framer: MakeFramer) -> None:
                     except (ConnectionResetError, BrokenPipeError):
                         del conns[conn]
                         conn.close()
+                        continue
+                if state.finished and not state.out:
+                    del conns[conn]
+                    conn.close()
     finally:
         listener.close()
         for conn, state in conns.items():

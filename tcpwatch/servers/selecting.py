@@ -17,7 +17,8 @@ from .polling import _close
 NAME = "select"
 
 
-def serve(listener: socket.socket, make_framer: MakeFramer) -> None:
+def serve(listener: socket.socket, make_framer: MakeFramer, close_after: int | None = None
+          ) -> None:
     sel = selectors.DefaultSelector()
     listener.setblocking(False)
     sel.register(listener, selectors.EVENT_READ, None)
@@ -43,7 +44,7 @@ def serve(listener: socket.socket, make_framer: MakeFramer) -> None:
                     except (BlockingIOError, ConnectionAbortedError):
                         continue
                     conn.setblocking(False)
-                    states[conn] = EchoState(make_framer())
+                    states[conn] = EchoState(make_framer(), close_after)
                     sel.register(conn, selectors.EVENT_READ, None)
                     continue
                 state = states[sock]
@@ -59,6 +60,9 @@ def serve(listener: socket.socket, make_framer: MakeFramer) -> None:
                 except BlockingIOError:
                     pass
                 except (ConnectionResetError, BrokenPipeError, FrameTooLarge):
+                    drop(sock, flush=False)
+                    continue
+                if state.finished and not state.out:
                     drop(sock, flush=False)
                     continue
                 want = selectors.EVENT_READ | (selectors.EVENT_WRITE if state.out else 0)

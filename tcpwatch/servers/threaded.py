@@ -18,13 +18,14 @@ NAME = "thread"
 JOIN_TIMEOUT = 2.0
 
 
-def serve(listener: socket.socket, make_framer: MakeFramer) -> None:
+def serve(listener: socket.socket, make_framer: MakeFramer, close_after: int | None = None
+          ) -> None:
     active: dict[socket.socket, threading.Thread] = {}
     lock = threading.Lock()
 
     def run(conn: socket.socket) -> None:
         try:
-            echo_blocking(conn, make_framer())
+            echo_blocking(conn, make_framer(), close_after)
         finally:
             with lock:
                 active.pop(conn, None)

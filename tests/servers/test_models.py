@@ -120,3 +120,26 @@ def test_stops_cleanly_with_open_connections(model, stop):
     assert proc.returncode == 0, err
     assert "Traceback" not in err and "stopped" in err
     assert children(proc.pid) == []
+
+
+@pytest.mark.parametrize("model", list(MODELS))
+def test_close_after_makes_the_server_close_first(model):
+    proc = subprocess.Popen([sys.executable, "-m", "tcpwatch", "serve", model, "--port", "0",
+                             "--close-after", "1"], stdout=subprocess.PIPE, text=True, cwd=REPO)
+    try:
+        m = re.search(r"listening on ([\d.]+):(\d+)", proc.stdout.readline())
+        f = FRAMERS["length"]()
+        with socket.create_connection((m.group(1), int(m.group(2))), timeout=5) as s:
+            s.sendall(f.encode(b"only one"))
+            data = b""
+            while True:
+                chunk = s.recv(100)
+                if not chunk:
+                    break  # EOF: the server closed, without the client closing
+                data += chunk
+            assert f.feed(data) == [b"only one"]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=10)
+        proc.stdout.close()
+    assert proc.returncode == 0
