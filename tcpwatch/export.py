@@ -30,14 +30,13 @@ def _write_parquet(seg: pd.DataFrame, path: Path) -> None:
                    write_statistics=False)
 
 
-def _sack_text(seg: pd.DataFrame) -> pd.DataFrame:
-    """CSV has no lists: SACK blocks become ``left-right`` pairs separated by spaces."""
-    arr = seg[Col.SACK].array._pa_array
-    text = [
-        " ".join(f"{v[i]}-{v[i + 1]}" for i in range(0, len(v), 2)) if v else ""
-        for v in arr.to_pylist()
-    ] if pc.sum(pc.list_value_length(arr)).as_py() else [""] * len(seg)
-    return seg.assign(**{Col.SACK: text})
+def sack_text(sack: pd.Series) -> list[str]:
+    """SACK blocks as ``left-right`` pairs separated by spaces (CSV has no lists)."""
+    arr = sack.array._pa_array  # an ArrowExtensionArray
+    if not pc.sum(pc.list_value_length(arr)).as_py():
+        return [""] * len(sack)
+    return [" ".join(f"{v[i]}-{v[i + 1]}" for i in range(0, len(v), 2)) if v else ""
+            for v in arr.to_pylist()]
 
 
 def write_segments(seg: pd.DataFrame, path: Path) -> None:
@@ -51,7 +50,8 @@ def write_segments(seg: pd.DataFrame, path: Path) -> None:
         if suffix == ".parquet":
             _write_parquet(seg, path)
         elif suffix == ".csv":
-            _sack_text(seg).to_csv(path, index=False, lineterminator="\n")
+            seg.assign(**{Col.SACK: sack_text(seg[Col.SACK])}).to_csv(
+                path, index=False, lineterminator="\n")
         else:
             seg.to_json(path, orient="records", lines=True)
     except OSError as exc:

@@ -11,6 +11,7 @@ from rich.console import Console
 from ..errors import TcpwatchError
 from ..vocab import ExitStatus
 from . import analyze as analyze_cmd
+from . import record as record_cmd
 from . import serve as serve_cmd
 
 app = typer.Typer(
@@ -22,6 +23,8 @@ app = typer.Typer(
 )
 app.command("analyze", help=analyze_cmd.HELP)(analyze_cmd.analyze)
 app.command("serve", help=serve_cmd.HELP)(serve_cmd.serve)
+app.command("record", help=record_cmd.RECORD_HELP)(record_cmd.record)
+app.command("replay", help=record_cmd.REPLAY_HELP)(record_cmd.replay)
 
 
 @app.callback()
@@ -38,8 +41,9 @@ def main(argv: list[str] | None = None) -> None:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            app(args=args, prog_name="tcpwatch", standalone_mode=False)
-            code = ExitStatus.OK
+            # without standalone mode click returns a typer.Exit's code instead of exiting
+            rv = app(args=args, prog_name="tcpwatch", standalone_mode=False)
+            code = rv if isinstance(rv, int) else ExitStatus.OK
         except TcpwatchError as exc:
             if show_tb:
                 raise

@@ -93,11 +93,63 @@ def veth_lab(subnet: int = 231, *, vlan: int | None = None, ipv6: bool = False,
             subprocess.run(["ip", "netns", "del", ns], capture_output=True)
 
 
-def set_offloads(host: Host, on: bool) -> None:
-    """Segmentation offloads on a veth end (off: the wire shows MSS-sized segments)."""
+@contextmanager
+def delayed_lab(subnet: int, delay: float, tag: str = "") -> Iterator[Lab]:
+    """Hosts ``a`` and ``b`` on one subnet, joined through a third namespace where a
+    userspace relay (``relay.py``) delays every frame by ``delay`` seconds each way."""
+    uid = _uid() + tag
+    ns_a, ns_r, ns_b = f"twa{uid}", f"twr{uid}", f"twb{uid}"
+    made: list[str] = []
+    relay = None
+    try:
+        for ns in (ns_a, ns_r, ns_b):
+            subprocess.run(["ip", "netns", "add", ns], check=True, capture_output=True)
+            made.append(ns)
+            ip("link", "set", "lo", "up", netns=ns)
+        ends = (("twda" + uid)[:15], ("twdr" + uid)[:15], ("twds" + uid)[:15],
+                ("twdb" + uid)[:15])
+        ip("link", "add", ends[0], "netns", ns_a, "type", "veth", "peer", "name", ends[1],
+           "netns", ns_r)
+        ip("link", "add", ends[2], "netns", ns_r, "type", "veth", "peer", "name", ends[3],
+           "netns", ns_b)
+        for ns, dev in ((ns_a, ends[0]), (ns_r, ends[1]), (ns_r, ends[2]), (ns_b, ends[3])):
+            ip("link", "set", dev, "up", netns=ns)
+        for dev in ends[1:3]:
+            ip("link", "set", dev, "promisc", "on", netns=ns_r)
+        hosts = []
+        for ns, dev, n in ((ns_a, ends[0], 1), (ns_b, ends[3], 2)):
+            addr = f"10.{subnet}.0.{n}"
+            ip("addr", "add", f"{addr}/24", "dev", dev, netns=ns)
+            host = Host(ns, dev, dev, addr)
+            set_offloads(host, on=False, checksum=True)
+            hosts.append(host)
+        relay = subprocess.Popen(python_in(ns_r, "-m", "tcpwatch.scenarios.relay", ends[1],
+                                           ends[2], "--delay", str(delay)),
+                                 stdout=subprocess.PIPE, text=True)
+        assert relay.stdout is not None
+        if relay.stdout.readline().strip() != "ready":
+            raise TcpwatchError("the delay relay did not start")
+        yield Lab(hosts[0], hosts[1])
+    finally:
+        if relay is not None:
+            relay.terminate()
+            relay.wait()
+            if relay.stdout:
+                relay.stdout.close()
+        for ns in made:
+            subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+
+
+def set_offloads(host: Host, on: bool, checksum: bool = False) -> None:
+    """Segmentation offloads on a veth end (off: the wire shows MSS-sized segments).
+    ``checksum`` also turns transmit checksumming off, so captured frames carry real
+    checksums (needed when a relay re-sends them)."""
     state = "on" if on else "off"
-    subprocess.run(in_netns(host.netns, ["ethtool", "-K", host.link, "tso", state, "gso", state,
-                                         "gro", state]), capture_output=True, check=False)
+    args = ["tso", state, "gso", state, "gro", state]
+    if checksum:
+        args += ["tx", state]
+    subprocess.run(in_netns(host.netns, ["ethtool", "-K", host.link, *args]),
+                   capture_output=True, check=False)
 
 
 def nft(netns: str, ruleset: str) -> None:

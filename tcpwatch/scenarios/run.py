@@ -41,3 +41,32 @@ def client(*args: str, netns: str | None = None, timeout: float = 120) -> None:
                          timeout=timeout)
     if res.returncode != 0:
         raise TcpwatchError(f"traffic client failed: {res.stderr.strip()[-500:]}")
+
+
+@contextmanager
+def bundled_server(model: str, host: str, port: int, *, netns: str | None = None,
+                   close_after: int | None = None) -> Iterator[subprocess.Popen]:
+    """``tcpwatch serve MODEL`` as a child process (in ``netns``), until the block ends."""
+    args = ["-m", "tcpwatch", "serve", model, "--host", host, "--port", str(port)]
+    if close_after is not None:
+        args += ["--close-after", str(close_after)]
+    proc = subprocess.Popen(python_in(netns, *args), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        if "listening on" not in line:
+            proc.wait(timeout=5)
+            raise TcpwatchError(f"tcpwatch serve {model} did not start: "
+                                f"{proc.stderr.read().strip()[-300:]}")
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        for f in (proc.stdout, proc.stderr):
+            if f:
+                f.close()

@@ -1,0 +1,77 @@
+"""The scenarios: name -> how to produce it (network, server, driver) and what it shows.
+
+Each scenario is one TCP behaviour, named after it (as Zeek's btests are); the client
+side lives in ``drivers.py``, the server is a bundled one (``tcpwatch serve``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    name: str
+    lab: str  # "lo" (127.0.0.1), "lo6" (::1), "veth" (two namespaces), "delay" (+100 ms relay)
+    model: str  # bundled server model
+    shows: str  # what the capture shows, for captures/README.md
+    close_after: int | None = None  # the server closes first after N echoes
+    second_model: str | None = None  # another server on port + 1
+    loss_percent: int = 0  # random drops of segments arriving at the server (nftables)
+    drop_syn: bool = False  # drop every SYN arriving at the server (nftables)
+    port_offset: int = 0  # each scenario has its own port: 47100 + 2 * index
+
+
+SCENARIOS: dict[str, Scenario] = {}
+
+
+def _add(*scenarios: Scenario) -> None:
+    for i, s in enumerate(scenarios):
+        SCENARIOS[s.name] = replace(s, port_offset=2 * i)
+
+
+_add(
+    Scenario("handshake_echo_close", "lo", "thread",
+             "three-way handshake, three echoes, the client closes first (four-way teardown)"),
+    Scenario("server_closes_first", "lo", "thread",
+             "the server closes after one echo (--close-after 1); the client's FIN follows",
+             close_after=1),
+    Scenario("half_close", "lo", "select",
+             "the client sends 200 kB and shuts down its sending side (FIN) at once; the "
+             "server keeps sending its echo into the half-closed connection, then closes"),
+    Scenario("simultaneous_close", "delay", "thread",
+             "both FINs are sent before either arrives (100 ms each way through a relay): "
+             "FIN_WAIT_1 -> CLOSING on both ends", close_after=1),
+    Scenario("rst_abort", "lo", "nonblock",
+             "one echo, then the client closes with SO_LINGER 0: an RST, no FIN from it"),
+    Scenario("connection_refused", "lo", "thread",
+             "a SYN to a port nobody listens on, answered by RST/ACK"),
+    Scenario("syn_timeout", "veth", "thread",
+             "every SYN dropped on the server's input hook: the SYN retransmitted at 1 s and "
+             "3 s, no answer", drop_syn=True),
+    Scenario("zero_window", "lo", "thread",
+             "a 4 kB receive buffer and a reader pausing 1.5 s: the client's window falls to "
+             "zero, the server probes, then a window update reopens it"),
+    Scenario("window_full", "lo", "thread",
+             "a slow reader (4 kB every 10 ms): the server's data fills the advertised "
+             "window"),
+    Scenario("lossy_bulk", "veth", "select",
+             "300 kB echoed over a veth pair dropping 3 % of what reaches the server: "
+             "retransmissions, duplicate ACKs, SACK blocks", loss_percent=3),
+    Scenario("keepalive", "lo", "thread",
+             "SO_KEEPALIVE with 1 s idle and interval: three keep-alive probes and their "
+             "ACKs on an idle connection"),
+    Scenario("port_reuse", "lo", "thread",
+             "two connections from the same client port: the second SYN reuses the 4-tuple "
+             "(a new tcp.stream)"),
+    Scenario("many_short", "lo", "fork",
+             "200 one-echo connections to the fork server and 200 to the thread server",
+             second_model="thread"),
+    Scenario("ipv6_echo", "lo6", "select", "handshake, three echoes and close over IPv6 (::1)"),
+)
+
+BASE_PORT = 47100
+
+
+def port_of(s: Scenario) -> int:
+    return BASE_PORT + s.port_offset
