@@ -26,8 +26,8 @@ def lo_capture(tmp_path_factory):
     if os.geteuid() != 0:
         pytest.skip("needs root (tcpdump)")
     path = tmp_path_factory.mktemp("fmt") / "lo.pcap"
-    with server("127.0.0.1", 47011), tcpdump("lo", path, "tcp port 47011"):
-        client("echo", "127.0.0.1", "47011", "--conns", "4", "--size", "5000")
+    with server("127.0.0.1", 61011), tcpdump("lo", path, "tcp port 61011"):
+        client("echo", "127.0.0.1", "61011", "--conns", "4", "--size", "5000")
     return path
 
 

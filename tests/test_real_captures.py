@@ -42,8 +42,8 @@ def _echo_conns(seg, n):
 
 def test_loopback_ipv4(tmp_path):
     pcap = tmp_path / "lo.pcap"
-    with server("127.0.0.1", 47001), tcpdump("lo", pcap, "tcp port 47001"):
-        client("echo", "127.0.0.1", "47001", "--conns", "3", "--msgs", "4", "--size", "3000")
+    with server("127.0.0.1", 61001), tcpdump("lo", pcap, "tcp port 61001"):
+        client("echo", "127.0.0.1", "61001", "--conns", "3", "--msgs", "4", "--size", "3000")
     seg = _assert_parity(pcap)
     _echo_conns(seg, 3)
     assert set(seg.attrs["tcpwatch"].linktypes) == {1}
@@ -56,9 +56,9 @@ def test_loopback_ipv4(tmp_path):
 
 def test_any_interface_sll2(tmp_path):
     pcap = tmp_path / "any.pcap"
-    with server("127.0.0.1", 47002), tcpdump("any", pcap, "tcp port 47002",
+    with server("127.0.0.1", 61002), tcpdump("any", pcap, "tcp port 61002",
                                              linktype="LINUX_SLL2"):
-        client("echo", "127.0.0.1", "47002", "--conns", "2")
+        client("echo", "127.0.0.1", "61002", "--conns", "2")
     seg = _assert_parity(pcap)
     assert seg.attrs["tcpwatch"].linktypes == [276]
     _echo_conns(seg, 2)
@@ -123,12 +123,12 @@ def test_ipv6_between_namespaces(tmp_path):
 def test_pcapng_two_interfaces(tmp_path):
     """dumpcap on two interfaces at once: one pcapng, two IDBs (loopback and veth)."""
     png = tmp_path / "two.pcapng"
-    with veth_lab(235) as lab, server("127.0.0.1", 47003), \
+    with veth_lab(235) as lab, server("127.0.0.1", 61003), \
             server(lab.b.addr, 5004, netns=lab.b.netns):
         # a pcapng with an Ethernet IDB (veth) and a second one (loopback), merged
         lo_pcap, veth_pcap = tmp_path / "lo.pcap", tmp_path / "veth.pcap"
-        with tcpdump("lo", lo_pcap, "tcp port 47003"):
-            client("echo", "127.0.0.1", "47003")
+        with tcpdump("lo", lo_pcap, "tcp port 61003"):
+            client("echo", "127.0.0.1", "61003")
         with tcpdump(lab.a.link, veth_pcap, "tcp", netns=lab.a.netns, linktype="EN10MB"):
             client("echo", lab.b.addr, "5004", netns=lab.a.netns)
     # interleave by time into one pcapng with one IDB per input file
@@ -143,8 +143,8 @@ def test_pcapng_two_interfaces(tmp_path):
 def test_snaplen_truncated_segments_keep_their_header_fields(tmp_path):
     """tcpdump -s 80: data segments are cut, but len comes from the IP header."""
     pcap = tmp_path / "snap.pcap"
-    with server("127.0.0.1", 47004), tcpdump("lo", pcap, "tcp port 47004", snaplen=80):
-        client("echo", "127.0.0.1", "47004", "--size", "1000")
+    with server("127.0.0.1", 61004), tcpdump("lo", pcap, "tcp port 61004", snaplen=80):
+        client("echo", "127.0.0.1", "61004", "--size", "1000")
     seg = _assert_parity(pcap)
     data = seg[seg["len"] > 0]
     assert len(data) >= 6 and data["truncated"].all()

@@ -130,7 +130,8 @@ def connection_refused(host: str, port: int) -> None:
 @driver
 def syn_timeout(host: str, port: int) -> None:
     """The server's namespace drops every SYN to the port (nftables on its input hook):
-    the client retransmits its SYN (at 1 s and 3 s) and gives up after 3.5 s."""
+    the client retransmits its SYN once a second (Linux's first retransmissions are
+    linear, net.ipv4.tcp_syn_linear_timeouts) and gives up after 3.5 s."""
     try:
         _connect(host, port, timeout=3.5).close()
     except TimeoutError:

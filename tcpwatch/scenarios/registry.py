@@ -19,7 +19,7 @@ class Scenario:
     second_model: str | None = None  # another server on port + 1
     loss_percent: int = 0  # random drops of segments arriving at the server (nftables)
     drop_syn: bool = False  # drop every SYN arriving at the server (nftables)
-    port_offset: int = 0  # each scenario has its own port: 47100 + 2 * index
+    port_offset: int = 0  # each scenario has its own port: BASE_PORT + 2 * index
 
 
 SCENARIOS: dict[str, Scenario] = {}
@@ -47,8 +47,8 @@ _add(
     Scenario("connection_refused", "lo", "thread",
              "a SYN to a port nobody listens on, answered by RST/ACK"),
     Scenario("syn_timeout", "veth", "thread",
-             "every SYN dropped on the server's input hook: the SYN retransmitted at 1 s and "
-             "3 s, no answer", drop_syn=True),
+             "every SYN dropped on the server's input hook: the SYN is retransmitted once a "
+             "second (Linux's tcp_syn_linear_timeouts), never answered", drop_syn=True),
     Scenario("zero_window", "lo", "thread",
              "a 4 kB receive buffer and a reader pausing 1.5 s: the client's window falls to "
              "zero, the server probes, then a window update reopens it"),
@@ -70,7 +70,7 @@ _add(
     Scenario("ipv6_echo", "lo6", "select", "handshake, three echoes and close over IPv6 (::1)"),
 )
 
-BASE_PORT = 47100
+BASE_PORT = 61100  # above Linux's ephemeral range (32768-60999): no clash with client ports
 
 
 def port_of(s: Scenario) -> int:
