@@ -188,3 +188,16 @@ def test_replay_fails_with_a_readable_diff_when_a_golden_file_is_edited(tmp_path
     assert "rst_abort.pcap" in res.stdout and "DRIFT" in res.stdout
     assert "#8 flag_str: 'F.' -> 'R.'" in res.stdout
     assert "keepalive.pcap" in res.stdout and " ok " in res.stdout
+
+
+@needs_tshark
+@pytest.mark.parametrize("name", list(SCENARIOS))
+def test_committed_capture_matches_tshark(name):
+    """The connection columns of every golden file agree with tshark frame for frame."""
+    import tcpwatch
+
+    from ..tshark import compare_with_tshark
+
+    path = CAPTURES / f"{name}.pcap"
+    diff = compare_with_tshark(tcpwatch.analyze(path), path)
+    assert diff.empty, diff.head(10).to_string()
