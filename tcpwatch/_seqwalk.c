@@ -266,7 +266,177 @@ static PyObject *walk_conversations(PyObject *self, PyObject *args) {
     return PyLong_FromSsize_t(n_conv);
 }
 
+/* Event classes: must match tcpwatch.vocab.SegClass (a test checks class_layout()). */
+enum { C_NONE, C_ACK, C_DATA, C_DATA_PAST_FIN, C_FIN, C_SYN, C_SYNACK, C_RST, C_ACK_OF_FIN,
+       C_FIN_ACK_OF_FIN, C_RST_BAD, N_CLASSES };
+#define T_IGNORED 254
+#define T_INVALID 255
+
+static PyObject *class_layout(PyObject *self, PyObject *args) {
+    return Py_BuildValue("iiiiiiiiiii", C_NONE, C_ACK, C_DATA, C_DATA_PAST_FIN, C_FIN, C_SYN,
+                         C_SYNACK, C_RST, C_ACK_OF_FIN, C_FIN_ACK_OF_FIN, C_RST_BAD);
+}
+
+/* walk_states(conn:int32, sender:int8 (0 client, 1 server), cls:uint8, flags:uint16,
+ *             seq:uint32, ack:uint32, len:uint32, win:uint32 (rel seq/ack, scaled window),
+ *             init:uint8[n_conn*2], next:uint8[2*N_CLASSES*n_states], n_states,
+ *             syn_sent_state,
+ *             out before_c, after_c, before_s, after_s, snd_ev, rcv_ev, bad : uint8[n])
+ * One pass in file order.  Per connection and direction it tracks the next sequence
+ * number, the FIN's sequence number and the last advertised window, and turns them into
+ * the sequence-dependent event classes (ACK_OF_FIN, FIN_ACK_OF_FIN, DATA_PAST_FIN,
+ * RST_BAD); then each endpoint's next state is read from the table (sender first).
+ * bad: bit 0 = the sender's cell is INVALID, bit 1 = the receiver's. */
+static PyObject *walk_states(PyObject *self, PyObject *args) {
+    Py_buffer bconn, bsnd, bcls, bflags, bseq, back, blen, bwin, binit, bnext;
+    Py_buffer obc, oac, obs, oas, osev, orev, obad;
+    Py_ssize_t n_states;
+    int syn_sent;
+    if (!PyArg_ParseTuple(args, "y*y*y*y*y*y*y*y*y*y*niw*w*w*w*w*w*w*", &bconn, &bsnd, &bcls,
+                          &bflags, &bseq, &back, &blen, &bwin, &binit, &bnext, &n_states,
+                          &syn_sent, &obc, &oac, &obs, &oas, &osev, &orev, &obad))
+        return NULL;
+    Py_ssize_t n = bconn.len / 4, n_conn = binit.len / 2;
+    const int32_t *conn = bconn.buf;
+    const int8_t *snd = bsnd.buf;
+    const uint8_t *cls = bcls.buf, *init = binit.buf, *next = bnext.buf;
+    const uint16_t *flags = bflags.buf;
+    const uint32_t *seq = bseq.buf, *ack = back.buf, *len = blen.buf, *win = bwin.buf;
+    uint8_t *before_c = obc.buf, *after_c = oac.buf, *before_s = obs.buf, *after_s = oas.buf,
+            *sev = osev.buf, *rev = orev.buf, *bad = obad.buf;
+    /* per connection: current state of both ends; per direction (2c + sender): tracking */
+    uint8_t *cur = PyMem_Malloc(2 * (n_conn > 0 ? n_conn : 1));
+    uint8_t *seen = PyMem_Calloc(n_conn > 0 ? n_conn : 1, 1);
+    uint8_t *have = PyMem_Calloc(2 * (n_conn > 0 ? n_conn : 1), 1); /* 1 nxt, 2 fin, 4 win */
+    uint32_t *nxt = PyMem_Malloc(sizeof(uint32_t) * 2 * (n_conn > 0 ? n_conn : 1));
+    uint32_t *fin_end = PyMem_Malloc(sizeof(uint32_t) * 2 * (n_conn > 0 ? n_conn : 1));
+    uint32_t *wlast = PyMem_Malloc(sizeof(uint32_t) * 2 * (n_conn > 0 ? n_conn : 1));
+    /* next_other[i]: the next FIN of the same connection sent by the other end (-1) */
+    int64_t *next_other = PyMem_Malloc(sizeof(int64_t) * (n > 0 ? n : 1));
+    int64_t *pending_row = PyMem_Malloc(sizeof(int64_t) * 2 * (n_conn > 0 ? n_conn : 1));
+    int64_t *last_row = PyMem_Malloc(sizeof(int64_t) * 2 * (n_conn > 0 ? n_conn : 1));
+    /* a receive deferred until the receiver's next segment (FINs that cross) */
+    uint8_t *pending = PyMem_Calloc(2 * (n_conn > 0 ? n_conn : 1), 1);
+    int bad_input = 0;
+    if (!cur || !seen || !have || !nxt || !fin_end || !wlast || !next_other || !last_row
+        || !pending || !pending_row) {
+        PyMem_Free(cur); PyMem_Free(seen); PyMem_Free(have); PyMem_Free(nxt);
+        PyMem_Free(fin_end); PyMem_Free(wlast); PyMem_Free(next_other); PyMem_Free(last_row);
+        PyMem_Free(pending); PyMem_Free(pending_row);
+        return PyErr_NoMemory();
+    }
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t k = 0; k < 2 * n_conn; k++) last_row[k] = -1;
+    for (Py_ssize_t i = n - 1; i >= 0; i--) {
+        int32_t c = conn[i];
+        if (c < 0 || c >= n_conn) { bad_input = 1; break; }
+        int S = snd[i] ? 1 : 0;
+        next_other[i] = last_row[2 * (Py_ssize_t)c + 1 - S];
+        if (flags[i] & 0x01) last_row[2 * (Py_ssize_t)c + S] = i;
+    }
+    for (Py_ssize_t i = 0; i < n && !bad_input; i++) {
+        int32_t c = conn[i];
+        if (c < 0 || c >= n_conn || cls[i] >= N_CLASSES) { bad_input = 1; break; }
+        if (!seen[c]) {
+            seen[c] = 1;
+            cur[2 * c] = init[2 * c];
+            cur[2 * c + 1] = init[2 * c + 1];
+        }
+        int S = snd[i] ? 1 : 0, R = 1 - S;
+        Py_ssize_t ds = 2 * (Py_ssize_t)c + S, dr = 2 * (Py_ssize_t)c + R;
+        before_c[i] = cur[2 * c];
+        before_s[i] = cur[2 * c + 1];
+        unsigned f = flags[i];
+        uint32_t sq = seq[i], ln = len[i];
+        int sc = cls[i], rc;
+        if (sc == C_DATA && (have[ds] & 2) && (int32_t)(sq + ln - (fin_end[ds] - 1u)) > 0)
+            sc = C_DATA_PAST_FIN;
+        rc = sc;
+        int acks_fin = (have[dr] & 2) && (f & 0x10) && (int32_t)(ack[i] - fin_end[dr]) >= 0;
+        if ((sc == C_ACK || sc == C_DATA) && acks_fin) rc = C_ACK_OF_FIN;
+        else if (sc == C_FIN && acks_fin) rc = C_FIN_ACK_OF_FIN;
+        else if (sc == C_RST) {
+            int ok;
+            if (cur[2 * c + R] == syn_sent) {
+                ok = (f & 0x10) && ack[i] == 1u;
+            } else if (!(have[ds] & 1)) {
+                ok = 1; /* nothing seen from the sender: cannot judge, accept */
+            } else {
+                uint32_t rnxt = nxt[ds];
+                uint32_t wnd = (have[dr] & 4) ? wlast[dr] : 0u;
+                ok = wnd == 0 ? sq == rnxt
+                              : ((int32_t)(sq - rnxt) >= 0 && (int32_t)(sq - (rnxt + wnd)) < 0);
+            }
+            if (!ok) rc = C_RST_BAD;
+        }
+        uint8_t b = 0;
+        int ev = sc;  /* SND side: 0 * N_CLASSES + class */
+        uint8_t nx = next[ev * n_states + cur[2 * c + S]];
+        if (nx == T_INVALID) b |= 1;
+        else if (nx != T_IGNORED) cur[2 * c + S] = nx;
+        if (pending[2 * c + S] && pending_row[2 * c + S] == i) {
+            /* the sender had not yet received the peer's FIN when it sent this FIN
+             * (it does not acknowledge it); the peer's FIN arrives now, after the send */
+            int ep = N_CLASSES + pending[2 * c + S];
+            pending[2 * c + S] = 0;
+            nx = next[ep * n_states + cur[2 * c + S]];
+            if (nx != T_INVALID && nx != T_IGNORED) cur[2 * c + S] = nx;
+        }
+        int er = N_CLASSES + rc;
+        /* FINs that cross: the receiver's next FIN does not acknowledge this one, so the
+         * receiver sent it before this FIN arrived (a simultaneous close seen from a
+         * capture point with delay).  Defer this receive until just after that send. */
+        int64_t j = next_other[i];
+        if ((rc == C_FIN || rc == C_FIN_ACK_OF_FIN) && j >= 0
+            && (int32_t)(ack[j] - (sq + ln + 1u)) < 0) {
+            pending[2 * c + R] = (uint8_t)rc;
+            pending_row[2 * c + R] = j;
+            er = -1;
+        }
+        if (er >= 0) {
+            nx = next[er * n_states + cur[2 * c + R]];
+            if (nx == T_INVALID) b |= 2;
+            else if (nx != T_IGNORED) cur[2 * c + R] = nx;
+        }
+        sev[i] = (uint8_t)ev;
+        rev[i] = (uint8_t)(er >= 0 ? er : N_CLASSES + rc);
+        bad[i] = b;
+        after_c[i] = cur[2 * c];
+        after_s[i] = cur[2 * c + 1];
+        /* the sender's direction: next sequence number, its FIN, its window */
+        uint32_t end = sq + ln + ((f & 0x02) ? 1u : 0u) + ((f & 0x01) ? 1u : 0u);
+        if (!(f & 0x04)) { /* an RST's sequence number says nothing about the stream */
+            if (!(have[ds] & 1) || (int32_t)(end - nxt[ds]) > 0) nxt[ds] = end;
+            have[ds] |= 1;
+            wlast[ds] = win[i];
+            have[ds] |= 4;
+        }
+        if ((f & 0x01) && !(have[ds] & 2)) {
+            fin_end[ds] = end;
+            have[ds] |= 2;
+        }
+    }
+    Py_END_ALLOW_THREADS
+    PyMem_Free(cur); PyMem_Free(seen); PyMem_Free(have); PyMem_Free(nxt);
+    PyMem_Free(fin_end); PyMem_Free(wlast); PyMem_Free(next_other); PyMem_Free(last_row);
+    PyMem_Free(pending); PyMem_Free(pending_row);
+    PyBuffer_Release(&bconn); PyBuffer_Release(&bsnd); PyBuffer_Release(&bcls);
+    PyBuffer_Release(&bflags); PyBuffer_Release(&bseq); PyBuffer_Release(&back);
+    PyBuffer_Release(&blen); PyBuffer_Release(&bwin); PyBuffer_Release(&binit);
+    PyBuffer_Release(&bnext); PyBuffer_Release(&obc); PyBuffer_Release(&oac);
+    PyBuffer_Release(&obs); PyBuffer_Release(&oas); PyBuffer_Release(&osev);
+    PyBuffer_Release(&orev); PyBuffer_Release(&obad);
+    if (bad_input) {
+        PyErr_SetString(PyExc_ValueError, "walk_states: conn or class out of range");
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef methods[] = {
+    {"walk_states", walk_states, METH_VARARGS,
+     "Walk both endpoints of every connection through the compiled state table."},
+    {"class_layout", class_layout, METH_VARARGS, "Event class numbers used by walk_states."},
     {"walk_pcap", walk_pcap, METH_VARARGS, "Walk pcap record headers."},
     {"walk_pcapng", walk_pcapng, METH_VARARGS, "Walk pcapng block headers."},
     {"walk_conversations", walk_conversations, METH_VARARGS,

@@ -26,6 +26,7 @@ from .capture.pcapfile import DEFAULT_CHUNK, CaptureReader, RawFrames
 from .decode import Columns, DecodeCounts, decode
 from .errors import CaptureError
 from .flows import assign_connections
+from .states.apply import apply_states
 from .vocab import DECODE_COLUMNS, Col
 
 Source = str | Path | BinaryIO
@@ -83,7 +84,7 @@ def analyze(source: Source | pd.DataFrame, *, chunk_size: int = DEFAULT_CHUNK,
     seg = source if isinstance(source, pd.DataFrame) else read_segments(
         source, chunk_size=chunk_size, progress=progress)
     attrs = dict(seg.attrs)
-    out = seg.pipe(assign_connections)
+    out = seg.pipe(assign_connections).pipe(apply_states)
     out.attrs.update(attrs)
     return out
 

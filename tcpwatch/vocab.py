@@ -40,6 +40,14 @@ class Col:
     REL_SEQ = "rel_seq"  # seq relative to the sender's ISN (Wireshark's tcp.seq)
     REL_ACK = "rel_ack"  # ack relative to the receiver's ISN (Wireshark's tcp.ack)
     WIN = "win"  # advertised window in bytes (Wireshark's tcp.window_size)
+    # -- states stage (RFC 9293 §3.3.2 names, see EndpointState) -------------------------
+    STATE_BEFORE_CLIENT = "state_before_client"  # client's state before this segment
+    STATE_AFTER_CLIENT = "state_after_client"  # ... and after it
+    STATE_BEFORE_SERVER = "state_before_server"
+    STATE_AFTER_SERVER = "state_after_server"
+    TRANSITION = "transition"  # "client SYN_SENT→ESTABLISHED"; empty when nothing changed
+    VIOLATION = "violation"  # why the segment breaks the state machine; usually empty
+    STATES_INFERRED = "states_inferred"  # the connection's initial states are inferred
 
 
 DECODE_COLUMNS: tuple[str, ...] = (
@@ -48,7 +56,10 @@ DECODE_COLUMNS: tuple[str, ...] = (
     Col.SACK, Col.TSVAL, Col.TSECR, Col.TRUNCATED,
 )
 FLOW_COLUMNS: tuple[str, ...] = (Col.CONN, Col.ROLE, Col.REL_SEQ, Col.REL_ACK, Col.WIN)
-SEGMENT_COLUMNS: tuple[str, ...] = DECODE_COLUMNS + FLOW_COLUMNS
+STATE_COLUMNS: tuple[str, ...] = (
+    Col.STATE_BEFORE_CLIENT, Col.STATE_AFTER_CLIENT, Col.STATE_BEFORE_SERVER,
+    Col.STATE_AFTER_SERVER, Col.TRANSITION, Col.VIOLATION, Col.STATES_INFERRED)
+SEGMENT_COLUMNS: tuple[str, ...] = DECODE_COLUMNS + FLOW_COLUMNS + STATE_COLUMNS
 
 
 class TcpFlag(IntFlag):
@@ -109,3 +120,79 @@ class ExitStatus(IntEnum):
     DRIFT = 1  # a comparison found differences (replay, verify)
     BAD_INPUT = 2  # unreadable capture, bad arguments, missing privileges
     INTERRUPTED = 130  # Ctrl-C
+
+
+class EndpointState(IntEnum):
+    """RFC 9293 §3.3.2 connection states of one endpoint (plus UNKNOWN).
+
+    The values are tcpwatch's own; the kernel's numbering is ``KERNEL_STATES``.
+    """
+
+    CLOSED = 0  # no connection
+    LISTEN = 1  # waiting for a SYN (a server before the handshake)
+    SYN_SENT = 2  # sent a SYN, waiting for the matching SYN+ACK
+    SYN_RECEIVED = 3  # received a SYN and sent SYN+ACK, waiting for the ACK
+    ESTABLISHED = 4  # open: data flows both ways
+    FIN_WAIT_1 = 5  # closed its side (sent FIN), FIN not yet acknowledged
+    FIN_WAIT_2 = 6  # its FIN acknowledged, waiting for the peer's FIN
+    CLOSING = 7  # sent FIN, received the peer's FIN before the ACK of its own
+    TIME_WAIT = 8  # both FINs exchanged and acknowledged; waits 2·MSL
+    CLOSE_WAIT = 9  # the peer closed (FIN received); this side may still send
+    LAST_ACK = 10  # sent its FIN after the peer's, waiting for the last ACK
+    UNKNOWN = 11  # not inferable (never used for a connection with any segment)
+
+
+STATE_NAMES: tuple[str, ...] = tuple(s.name for s in EndpointState)
+
+#: /proc/net/tcp "st" field (include/net/tcp_states.h) -> RFC 9293 state
+KERNEL_STATES: dict[int, EndpointState] = {
+    1: EndpointState.ESTABLISHED,
+    2: EndpointState.SYN_SENT,
+    3: EndpointState.SYN_RECEIVED,
+    4: EndpointState.FIN_WAIT_1,
+    5: EndpointState.FIN_WAIT_2,
+    6: EndpointState.TIME_WAIT,
+    7: EndpointState.CLOSED,
+    8: EndpointState.CLOSE_WAIT,
+    9: EndpointState.LAST_ACK,
+    10: EndpointState.LISTEN,
+    11: EndpointState.CLOSING,
+    12: EndpointState.SYN_RECEIVED,  # NEW_SYN_RECV: a request socket, not yet a full one
+}
+
+
+class SegClass(IntEnum):
+    """What a segment is, for the state machine.  The sender's event is ``SND_<class>``,
+    the receiver's ``RCV_<class>``.  The first seven come from the flags, in precedence
+    order RST > SYN+ACK > SYN > FIN > DATA > ACK > NONE; the rest need sequence numbers
+    and are decided in the compiled walk (``_seqwalk.c``)."""
+
+    NONE = 0  # no SYN/FIN/RST/ACK and no payload
+    ACK = 1  # ACK without payload
+    DATA = 2  # payload, no SYN/FIN/RST
+    DATA_PAST_FIN = 3  # payload beyond the sender's own FIN (a protocol violation)
+    FIN = 4  # FIN (with or without payload and ACK)
+    SYN = 5  # SYN without ACK
+    SYNACK = 6  # SYN with ACK
+    RST = 7  # RST, acceptable to its receiver (RFC 9293 §3.10.7.4, see states/table.py)
+    ACK_OF_FIN = 8  # received: an ACK (or data) that acknowledges the receiver's FIN
+    FIN_ACK_OF_FIN = 9  # received: a FIN that also acknowledges the receiver's FIN
+    RST_BAD = 10  # received: an RST its receiver must ignore (sequence not acceptable)
+
+
+N_CLASSES = len(SegClass)
+
+
+class Side(IntEnum):
+    SND = 0
+    RCV = 1
+
+
+def event_id(side: Side, cls: SegClass) -> int:
+    """Row of the compiled transition table: ``side * N_CLASSES + class``."""
+    return int(side) * N_CLASSES + int(cls)
+
+
+def event_name(event: int) -> str:
+    side, cls = divmod(event, N_CLASSES)
+    return f"{Side(side).name}_{SegClass(cls).name}"

@@ -1,0 +1,1 @@
+"""RFC 9293 endpoint states inferred from the wire."""
