@@ -48,6 +48,8 @@ class Col:
     TRANSITION = "transition"  # "client SYN_SENT→ESTABLISHED"; empty when nothing changed
     VIOLATION = "violation"  # why the segment breaks the state machine; usually empty
     STATES_INFERRED = "states_inferred"  # the connection's initial states are inferred
+    EVENT_CLIENT = "event_client"  # what the segment was for the client: SND_SYN, RCV_FIN, ...
+    EVENT_SERVER = "event_server"  # ... and for the server
 
 
 DECODE_COLUMNS: tuple[str, ...] = (
@@ -58,7 +60,8 @@ DECODE_COLUMNS: tuple[str, ...] = (
 FLOW_COLUMNS: tuple[str, ...] = (Col.CONN, Col.ROLE, Col.REL_SEQ, Col.REL_ACK, Col.WIN)
 STATE_COLUMNS: tuple[str, ...] = (
     Col.STATE_BEFORE_CLIENT, Col.STATE_AFTER_CLIENT, Col.STATE_BEFORE_SERVER,
-    Col.STATE_AFTER_SERVER, Col.TRANSITION, Col.VIOLATION, Col.STATES_INFERRED)
+    Col.STATE_AFTER_SERVER, Col.TRANSITION, Col.VIOLATION, Col.STATES_INFERRED,
+    Col.EVENT_CLIENT, Col.EVENT_SERVER)
 SEGMENT_COLUMNS: tuple[str, ...] = DECODE_COLUMNS + FLOW_COLUMNS + STATE_COLUMNS
 
 

@@ -30,13 +30,15 @@ def test_summary_of_a_textbook_connection():
     assert s["client"] == "141.142.228.5:59856" and s["server"] == "192.150.187.43:80"
     assert (s["pkts_client"], s["pkts_server"]) == (7, 7)
     assert (s["bytes_client"], s["bytes_server"]) == (136, 5007)
-    assert s["handshake"] == "yes" and s["ended"] == "FIN both ways"
+    assert s["handshake"] == "yes" and s["ended"] == "FIN both ways, client first"
+    assert (s["final_client"], s["final_server"]) == ("TIME_WAIT", "CLOSED")
+    assert (s["conn_state"], s["history"]) == ("SF", "ShADadFf")
     assert s["duration"] == pytest.approx(0.211, abs=0.001)
 
 
 @pytest.mark.parametrize("name, handshake, ended", [
     ("chrissanders-packets/tcp_refuseconnection.pcapng", "SYN", "RST by server"),
-    ("chrissanders-packets/tcp_teardown.pcapng", "no", "FIN both ways"),
+    ("chrissanders-packets/tcp_teardown.pcapng", "no", "FIN both ways, client first"),
     ("chrissanders-packets/tcp_handshake.pcapng", "yes", "open"),
     ("zeek/syn-then-rst.pcap", "SYN", "RST by client"),
     ("zeek/single-rst.pcap", "no", "RST by client"),
@@ -59,10 +61,11 @@ def test_window_range_per_direction():
 def test_rendered_summary_text():
     table = render_connections(_summary("zeek/http-get.pcap"))
     buf = io.StringIO()
-    Console(file=buf, width=220, color_system=None).print(table)
+    Console(file=buf, width=300, color_system=None).print(table)
     text = buf.getvalue()
     assert "141.142.228.5:59856 → 192.150.187.43:80" in text
     assert "FIN both ways" in text and "7 / 7" in text and "136 / 5,007" in text
+    assert "TIME_WAIT / CLOSED" in text and "SF ShADadFf" in text
 
 
 @pytest.mark.parametrize("ext", [".csv", ".parquet", ".jsonl"])

@@ -12,6 +12,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 
 from ..export import write_segments
 from ..pipeline import analyze as run_pipeline
+from ..report.explain import explain
 from ..report.summary import summarize_connections
 from ..report.tables import console, render_connections, render_segments
 from ..vocab import Col
@@ -31,6 +32,8 @@ def analyze(
     ] = None,
     conn: Annotated[int | None, typer.Option("--conn", help="only connection N")] = None,
     quiet: Annotated[bool, typer.Option("-q", "--quiet", help="print nothing but errors")] = False,
+    explain_: Annotated[bool, typer.Option(
+        "--explain", help="one plain-language line per state-changing segment")] = False,
 ) -> None:
     out = console()
     err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -56,6 +59,9 @@ def analyze(
         return
     if segments:
         out.print(render_segments(seg))
+    if explain_:
+        for line in explain(seg):
+            out.print(line, markup=False)
     out.print(render_connections(summarize_connections(seg),
                                  title=f"TCP connections in {file}"))
     if info is not None and info.skipped.total():

@@ -14,6 +14,9 @@ Vocabulary of the summary columns:
   ``FIN by client|server`` (the other direction still open), else ``open``.
 * ``win_min_*`` / ``win_max_*``: the smallest and largest window that end advertised
   (``win``, in bytes), over segments without RST (an RST's window means nothing).
+* ``final_client`` / ``final_server``: each end's RFC 9293 state after the last captured
+  segment (``states`` stage); ``closed_first``: who sent the first FIN or RST.
+* ``conn_state`` / ``history``: Zeek's conn.log fields (``states/outcome.py``).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..states.outcome import conn_state, history, zeek_endpoint_states
 from ..vocab import Col, TcpFlag
 
 _NONE = np.iinfo(np.int64).max  # "no such frame" in min() aggregations
@@ -28,7 +32,8 @@ _NONE = np.iinfo(np.int64).max  # "no such frame" in min() aggregations
 SUMMARY_COLUMNS = (
     "conn", "client", "server", "start", "duration", "pkts_client", "pkts_server",
     "bytes_client", "bytes_server", "handshake", "ended", "win_min_client",
-    "win_max_client", "win_min_server", "win_max_server",
+    "win_max_client", "win_min_server", "win_max_server", "final_client", "final_server",
+    "closed_first", "conn_state", "history",
 )
 
 
@@ -112,4 +117,19 @@ def summarize_connections(seg: pd.DataFrame) -> pd.DataFrame:
     })
     for c in ("win_min_client", "win_max_client", "win_min_server", "win_max_server"):
         out[c] = agg[c].astype("Int64").to_numpy()
+    if Col.STATE_AFTER_CLIENT in seg.columns:
+        last = seg.groupby(Col.CONN, sort=True).tail(1).set_index(Col.CONN)
+        out["final_client"] = last[Col.STATE_AFTER_CLIENT].astype(str).to_numpy()
+        out["final_server"] = last[Col.STATE_AFTER_SERVER].astype(str).to_numpy()
+        closing = pd.Series(np.where(fin | rst, np.where(is_client, "client", "server"), ""))
+        first_close = closing[closing != ""].groupby(work["conn"][closing != ""]).first()
+        out["closed_first"] = first_close.reindex(agg.index).fillna("").to_numpy()
+        both = out["ended"] == "FIN both ways"
+        out.loc[both, "ended"] = "FIN both ways, " + out.loc[both, "closed_first"] + " first"
+        hist = history(seg).reindex(agg.index).fillna("")
+        z = zeek_endpoint_states(seg).reindex(agg.index)
+        total = out["bytes_client"].to_numpy() + out["bytes_server"].to_numpy()
+        out["conn_state"] = conn_state(z["orig"].to_numpy(), z["resp"].to_numpy(), hist,
+                                       total)
+        out["history"] = hist.to_numpy()
     return out

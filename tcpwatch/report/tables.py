@@ -14,7 +14,7 @@ from ..vocab import Col
 def _clock(ts: float) -> str:
     if pd.isna(ts):
         return "-"
-    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%H:%M:%S.%f")
 
 
 def _win(lo, hi) -> str:
@@ -25,17 +25,21 @@ def _win(lo, hi) -> str:
 
 def render_connections(summary: pd.DataFrame, title: str = "TCP connections") -> Table:
     table = Table(title=title, title_justify="left")
-    for name, just in (("conn", "right"), ("client → server", "left"), ("start (UTC)", "left"),
+    for name, just in (("conn", "right"), ("client → server", "left"), ("start UTC", "left"),
                        ("duration s", "right"), ("segs c→s / s→c", "right"),
                        ("bytes c→s / s→c", "right"), ("handshake", "left"),
-                       ("ended", "left"), ("window c→s", "right"), ("window s→c", "right")):
-        table.add_column(name, justify=just)
+                       ("ended", "left"), ("window c→s", "right"), ("window s→c", "right"),
+                       ("final client / server", "left"), ("zeek", "left")):
+        table.add_column(name, justify=just, no_wrap=name.startswith("client"))
+    has_states = "final_client" in summary.columns
     for r in summary.itertuples(index=False):
         table.add_row(
             str(r.conn), f"{r.client} → {r.server}", _clock(r.start), f"{r.duration:.6f}",
             f"{r.pkts_client:,} / {r.pkts_server:,}", f"{r.bytes_client:,} / {r.bytes_server:,}",
             r.handshake, r.ended, _win(r.win_min_client, r.win_max_client),
-            _win(r.win_min_server, r.win_max_server))
+            _win(r.win_min_server, r.win_max_server),
+            f"{r.final_client} / {r.final_server}" if has_states else "-",
+            f"{r.conn_state} {r.history}" if has_states else "-")
     return table
 
 

@@ -23,11 +23,20 @@ import numpy as np
 import pandas as pd
 
 from .. import _seqwalk
-from ..vocab import STATE_NAMES, Col, EndpointState, SegClass, TcpFlag
+from ..vocab import (
+    N_CLASSES,
+    STATE_NAMES,
+    Col,
+    EndpointState,
+    SegClass,
+    TcpFlag,
+    event_name,
+)
 from .table import NEXT, describe
 
 S = EndpointState
 STATE_DTYPE = pd.CategoricalDtype(list(STATE_NAMES))
+EVENT_DTYPE = pd.CategoricalDtype([event_name(e) for e in range(2 * N_CLASSES)])
 
 def segment_class(flags: np.ndarray, length: np.ndarray) -> np.ndarray:
     """Flag-only event class; the list order is the precedence (conntrack-style)."""
@@ -93,6 +102,10 @@ def apply_states(seg: pd.DataFrame) -> pd.DataFrame:
         Col.TRANSITION: _transitions(bc, ac, bs, as_),
         Col.VIOLATION: _violations(bad, sender, bc, bs, snd_ev, rcv_ev),
         Col.STATES_INFERRED: inferred[conn] if n else np.zeros(0, bool),
+        Col.EVENT_CLIENT: pd.Categorical.from_codes(np.where(sender == 0, snd_ev, rcv_ev),
+                                                    dtype=EVENT_DTYPE),
+        Col.EVENT_SERVER: pd.Categorical.from_codes(np.where(sender == 1, snd_ev, rcv_ev),
+                                                    dtype=EVENT_DTYPE),
     })
 
 
