@@ -178,7 +178,6 @@ VIOLATIONS: dict[tuple[EndpointState, int], str] = {
        for s in EndpointState},
     **{(s, rcv(C.DATA_PAST_FIN)): "data received after the peer's FIN (RFC 9293 §3.6)"
        for s in EndpointState},
-    (S.CLOSE_WAIT, rcv(C.DATA)): "data from a peer that already sent its FIN",
     (S.CLOSED, snd(C.DATA)): "data from a closed endpoint",
     (S.CLOSED, snd(C.FIN)): "FIN from a closed endpoint",
     (S.CLOSED, snd(C.ACK)): "segment from a closed endpoint",
