@@ -122,3 +122,14 @@ def test_every_command_has_help_and_is_in_the_readme():
         for param in cmd.params:
             if param.name != "file":
                 assert getattr(param, "help", None), f"{name} {param.name}"
+
+
+def test_explain_tells_the_handshake_and_teardown():
+    res = run_cli("analyze", str(REPO / "captures" / "handshake_echo_close.pcap"), "--explain")
+    assert res.returncode == 0, res.stderr
+    lines = [ln for ln in res.stdout.splitlines() if ln.startswith("#")]
+    assert len(lines) == 6
+    assert "server SYN_RECEIVED→ESTABLISHED (handshake complete: ACK received; MSS 65495" in (
+        lines[2])
+    assert lines[-1].startswith("#14") and "server LAST_ACK→CLOSED (last ACK received)" in (
+        lines[-1])

@@ -1,4 +1,4 @@
-"""Start a traffic server (optionally in a namespace), run clients, stop it."""
+"""Start a server (optionally in a namespace), run clients, stop it."""
 
 from __future__ import annotations
 
@@ -13,27 +13,34 @@ TRAFFIC = "tcpwatch.scenarios.traffic"
 
 
 @contextmanager
-def server(host: str, port: int, *, netns: str | None = None, sink: bool = False
-           ) -> Iterator[subprocess.Popen]:
-    args = ["-m", TRAFFIC, "serve", host, str(port), *(["--sink"] if sink else [])]
-    proc = subprocess.Popen(python_in(netns, *args), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+def _child(argv: list[str], ready: str, what: str) -> Iterator[subprocess.Popen]:
+    """Run ``argv`` until the block ends; wait for a stdout line containing ``ready``."""
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        assert proc.stdout is not None
-        if proc.stdout.readline().strip() != "ready":
+        assert proc.stdout is not None and proc.stderr is not None
+        if ready not in proc.stdout.readline():
             proc.wait(timeout=5)
-            raise TcpwatchError(f"traffic server did not start: {proc.stderr.read().strip()}")
+            raise TcpwatchError(f"{what} did not start: {proc.stderr.read().strip()[-300:]}")
         yield proc
     finally:
         proc.terminate()
         try:
-            proc.wait(timeout=5)
+            proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
         for f in (proc.stdout, proc.stderr):
             if f:
                 f.close()
+
+
+@contextmanager
+def server(host: str, port: int, *, netns: str | None = None, sink: bool = False
+           ) -> Iterator[subprocess.Popen]:
+    """The plain traffic server of ``traffic.py`` (echo, or discard with ``sink``)."""
+    args = ["-m", TRAFFIC, "serve", host, str(port), *(["--sink"] if sink else [])]
+    with _child(python_in(netns, *args), "ready", "traffic server") as proc:
+        yield proc
 
 
 def client(*args: str, netns: str | None = None, timeout: float = 120) -> None:
@@ -50,23 +57,5 @@ def bundled_server(model: str, host: str, port: int, *, netns: str | None = None
     args = ["-m", "tcpwatch", "serve", model, "--host", host, "--port", str(port)]
     if close_after is not None:
         args += ["--close-after", str(close_after)]
-    proc = subprocess.Popen(python_in(netns, *args), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        if "listening on" not in line:
-            proc.wait(timeout=5)
-            raise TcpwatchError(f"tcpwatch serve {model} did not start: "
-                                f"{proc.stderr.read().strip()[-300:]}")
+    with _child(python_in(netns, *args), "listening on", f"tcpwatch serve {model}") as proc:
         yield proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        for f in (proc.stdout, proc.stderr):
-            if f:
-                f.close()
