@@ -16,6 +16,7 @@
 #include <Python.h>
 #include <stdint.h>
 #include <string.h>
+#include <math.h>
 
 #define OK 0
 #define CORRUPT 1
@@ -433,7 +434,271 @@ static PyObject *walk_states(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+/* ------------------------------------------------------------------------------------
+ * Wireshark's TCP sequence analysis (tcp_analyze_sequence_number in packet-tcp.c, as in
+ * the tshark that Debian 12 ships, 4.0.x), re-expressed over columns.  One pass in file
+ * order; per connection and direction the state Wireshark keeps in tcp_flow_t.  The
+ * flag bits and their names are tcpwatch.analysis.registry; the rules are documented
+ * there, in Wireshark's order.
+ * ------------------------------------------------------------------------------------ */
+#define A_RETRANSMISSION 0x0001
+#define A_LOST_PACKET 0x0002
+#define A_ACK_LOST_PACKET 0x0004
+#define A_KEEP_ALIVE 0x0008
+#define A_DUPLICATE_ACK 0x0010
+#define A_ZERO_WINDOW 0x0020
+#define A_ZERO_WINDOW_PROBE 0x0040
+#define A_ZERO_WINDOW_PROBE_ACK 0x0080
+#define A_KEEP_ALIVE_ACK 0x0100
+#define A_OUT_OF_ORDER 0x0200
+#define A_FAST_RETRANSMISSION 0x0400
+#define A_WINDOW_UPDATE 0x0800
+#define A_WINDOW_FULL 0x1000
+#define A_REUSED_PORTS 0x2000
+#define A_SPURIOUS_RETRANSMISSION 0x4000
+#define MAX_UNACKED 10000
+
+#define GT_SEQ(a, b) ((int32_t)((b) - (a)) < 0)
+#define LT_SEQ(a, b) ((int32_t)((a) - (b)) < 0)
+#define LE_SEQ(a, b) ((int32_t)((a) - (b)) <= 0)
+
+typedef struct { int64_t frame; uint32_t seq, nextseq; double ts; } Unacked;
+
+typedef struct {
+    uint32_t base;  /* Wireshark's base_seq of this direction (for the SYN+ACK re-base) */
+    int base_set;
+    uint32_t sack_bytes;  /* bytes SACKed by this direction's last segment */
+    uint32_t nextseq, maxseqtobeacked, lastack, window;
+    int64_t nextseqframe, lastnondupack;
+    double nextseqtime, lastacktime;
+    int32_t dupacknum;
+    uint32_t lastsegmentflags;
+    int win_scale;  /* -1 unknown, -2 not used, else shift */
+    int valid_bif;
+    Unacked *ual;  /* oldest first */
+    Py_ssize_t n_ual, cap_ual;
+} Flow;
+
+static PyObject *analyze_flags(PyObject *self, PyObject *args) {
+    Py_buffer bconn, bdir, bflags, bseq, back, blen, bwin, bws, bts, bframe, bfirst;
+    Py_buffer bsoff, bsval;
+    Py_buffer oflags, odupn, odupf, obif, oacked, ortt;
+    if (!PyArg_ParseTuple(args, "y*y*y*y*y*y*y*y*y*y*y*y*y*w*w*w*w*w*w*", &bconn, &bdir,
+                          &bflags, &bseq, &back, &blen, &bwin, &bws, &bts, &bframe, &bfirst,
+                          &bsoff, &bsval, &oflags, &odupn, &odupf, &obif, &oacked, &ortt))
+        return NULL;
+    const int32_t *soff = bsoff.buf;  /* SACK edges of row i: sval[soff[i] .. soff[i+1]) */
+    const uint32_t *sval = bsval.buf;
+    Py_ssize_t n = bconn.len / 4, n_conn = bfirst.len;
+    const int32_t *conn = bconn.buf;
+    const int8_t *dir = bdir.buf;
+    const uint16_t *fl = bflags.buf;
+    const uint32_t *seqs = bseq.buf, *acks = back.buf, *lens = blen.buf;
+    const uint16_t *wins = bwin.buf;
+    const int16_t *wsopt = bws.buf;
+    const double *ts = bts.buf;
+    const int64_t *frame = bframe.buf;
+    const uint8_t *conn_reused = bfirst.buf; /* per conn: 1 if its first SYN reused a tuple */
+    uint16_t *out_flags = oflags.buf;
+    int32_t *dup_num = odupn.buf;
+    int64_t *dup_frame = odupf.buf, *bif = obif.buf, *acked = oacked.buf;
+    double *rtt = ortt.buf;
+    Flow *flows = PyMem_Calloc(2 * (n_conn > 0 ? n_conn : 1), sizeof(Flow));
+    double *first_rtt = PyMem_Calloc(n_conn > 0 ? n_conn : 1, sizeof(double));
+    double *mru_syn = PyMem_Calloc(n_conn > 0 ? n_conn : 1, sizeof(double));
+    uint8_t *seen = PyMem_Calloc(n_conn > 0 ? n_conn : 1, 1);
+    int failed = 0;
+    if (!flows || !first_rtt || !mru_syn || !seen) failed = 1;
+    for (Py_ssize_t i = 0; i < n && !failed; i++) {
+        int32_t c = conn[i];
+        if (c < 0 || c >= n_conn) { failed = 2; break; }
+        int d = dir[i] ? 1 : 0;
+        Flow *f = &flows[2 * c + d], *r = &flows[2 * c + 1 - d];
+        if (!seen[c]) {
+            seen[c] = 1;
+            for (int k = 0; k < 2; k++) {
+                flows[2 * c + k].window = 0xFFFFFFFFu;
+                flows[2 * c + k].win_scale = -1;
+                flows[2 * c + k].valid_bif = 1;
+            }
+        }
+        unsigned flags = fl[i];
+        uint32_t seq = seqs[i], ack = acks[i], seglen = lens[i], window = wins[i];
+        double now = ts[i];
+        int sfr = (flags & 0x07) != 0, syn = (flags & 0x02) != 0, fin = (flags & 0x01) != 0;
+        uint32_t a = 0;
+        int has_ta = 0;
+        dup_num[i] = 0; dup_frame[i] = -1; bif[i] = -1; acked[i] = -1; rtt[i] = NAN;
+        if (syn && !(flags & 0x10) && conn_reused[c] == 1 && !f->base_set && !r->base_set)
+            a |= A_REUSED_PORTS;  /* the SYN that opened a connection on an old 4-tuple */
+        if (syn && (flags & 0x10) && f->base_set && seq != f->base) {
+            a |= A_REUSED_PORTS;  /* a SYN+ACK with a new ISN: Wireshark re-bases */
+            f->base = seq;
+        }
+        if (!f->base_set) { f->base = syn ? seq : seq - 1u; f->base_set = 1; }
+        if ((flags & 0x10) && !r->base_set) { r->base = ack - 1u; r->base_set = 1; }
+        if (flags & 0x10) r->valid_bif = 1;
+        if (seglen == 1 && seq == f->nextseq && r->window == 0) {
+            a |= A_ZERO_WINDOW_PROBE;
+            goto finished_fwd;
+        }
+        if (window == 0 && !sfr) a |= A_ZERO_WINDOW;
+        if (f->nextseq && GT_SEQ(seq, f->nextseq) && !(flags & 0x04)) {
+            a |= A_LOST_PACKET;
+            f->valid_bif = 0;
+        }
+        if ((seglen == 0 || seglen == 1) && seq == f->nextseq - 1u && !sfr) a |= A_KEEP_ALIVE;
+        if (seglen == 0 && window && window != f->window && seq == f->nextseq
+            && ack == f->lastack && !sfr)
+            a |= A_WINDOW_UPDATE;
+        if (seglen > 0 && r->win_scale != -1 && !sfr
+            && seq + seglen == r->lastack + (r->window << (r->win_scale == -2 ? 0 : r->win_scale)))
+            a |= A_WINDOW_FULL;
+        if (seglen == 0 && window && window == f->window && seq == f->nextseq
+            && ack == f->lastack && (r->lastsegmentflags & A_KEEP_ALIVE) && !sfr) {
+            a |= A_KEEP_ALIVE_ACK;
+            goto finished_fwd;
+        }
+        if (seglen == 0 && window == 0 && window == f->window && seq == f->nextseq
+            && ack == f->lastack && (r->lastsegmentflags & A_ZERO_WINDOW_PROBE) && !sfr) {
+            a |= A_ZERO_WINDOW_PROBE_ACK;
+            goto finished_fwd;
+        }
+        if (seglen == 0 && window && window == f->window && seq == f->nextseq
+            && ack == f->lastack && !sfr) {
+            f->dupacknum++;
+            a |= A_DUPLICATE_ACK;
+            dup_num[i] = f->dupacknum;
+            dup_frame[i] = f->lastnondupack;
+        }
+    finished_fwd:
+        if (ack != f->lastack) {
+            f->lastnondupack = frame[i];
+            f->dupacknum = 0;
+        }
+        if (r->maxseqtobeacked && GT_SEQ(ack, r->maxseqtobeacked) && (flags & 0x10)) {
+            a |= A_ACK_LOST_PACKET;
+            r->maxseqtobeacked = r->nextseq;
+        }
+        if (seglen > 0 || syn || fin) {
+            int not_adv = f->nextseq && LT_SEQ(seq, f->nextseq);
+            if (a & A_KEEP_ALIVE) goto finished_retrans;
+            if (seglen > 1 && f->nextseq - 1u == seq) not_adv = 0;
+            double t = now - r->lastacktime;
+            if (not_adv && r->dupacknum >= 2 && r->lastack == seq && t < 0.020) {
+                a |= A_FAST_RETRANSMISSION;
+                goto finished_retrans;
+            }
+            t = now - f->nextseqtime;
+            double thres = first_rtt[c] != 0.0 ? first_rtt[c] : 0.003;
+            if (not_adv && t < thres && f->nextseq != seq + seglen + ((syn || fin) ? 1u : 0u)) {
+                a |= A_OUT_OF_ORDER;
+                goto finished_retrans;
+            }
+            if (seglen > 0 && r->lastack && LE_SEQ(seq + seglen, r->lastack)) {
+                a |= A_SPURIOUS_RETRANSMISSION;
+                goto finished_retrans;
+            }
+            if (not_adv) a |= A_RETRANSMISSION;
+        }
+    finished_retrans:;
+        uint32_t nextseq = seq + seglen;
+        if ((seglen || syn || fin) && f->n_ual < MAX_UNACKED) {
+            if (syn || fin) nextseq += 1;
+            if (f->n_ual == f->cap_ual) {
+                Py_ssize_t cap = f->cap_ual ? 2 * f->cap_ual : 8;
+                Unacked *p = PyMem_Realloc(f->ual, cap * sizeof(Unacked));
+                if (!p) { failed = 1; break; }
+                f->ual = p;
+                f->cap_ual = cap;
+            }
+            f->ual[f->n_ual++] = (Unacked){frame[i], seq, nextseq, now};
+        }
+        if (GT_SEQ(nextseq, f->nextseq) || !f->nextseq) {
+            if (!(a & A_ZERO_WINDOW_PROBE)) {
+                f->nextseq = nextseq;
+                f->nextseqframe = frame[i];
+                f->nextseqtime = now;
+            }
+        }
+        if (seq == f->maxseqtobeacked || !f->maxseqtobeacked) {
+            if (!(a & A_ZERO_WINDOW_PROBE)) f->maxseqtobeacked = f->nextseq;
+        }
+        f->window = window;
+        f->lastack = ack;
+        f->lastacktime = now;
+        has_ta = a != 0;
+        f->lastsegmentflags = a;
+        /* ACKs: newest first over the other direction's unacked segments */
+        {
+            Py_ssize_t w = r->n_ual;
+            for (Py_ssize_t k = r->n_ual - 1; k >= 0; k--) {
+                Unacked *u = &r->ual[k];
+                int drop = 0;
+                if (ack == u->nextseq) {
+                    acked[i] = u->frame;
+                    rtt[i] = now - u->ts;
+                    drop = 1;
+                } else if (GT_SEQ(ack, u->seq) && LE_SEQ(ack, u->nextseq)) {
+                    u->seq = ack;
+                } else if (!GT_SEQ(u->nextseq, ack)) {
+                    drop = 1;
+                }
+                if (drop) u->frame = -1;
+            }
+            for (Py_ssize_t k = 0, j = 0; k < r->n_ual; k++) {
+                if (r->ual[k].frame >= 0) r->ual[j++] = r->ual[k];
+                else w--;
+            }
+            r->n_ual = w;
+        }
+        if (seglen != 0 && f->n_ual && f->valid_bif) {
+            uint32_t first = f->ual[f->n_ual - 1].seq, last = f->ual[f->n_ual - 1].nextseq;
+            for (Py_ssize_t k = 0; k < f->n_ual; k++) {
+                if ((int32_t)(f->ual[k].nextseq - last) > 0) last = f->ual[k].nextseq;
+                if ((int32_t)(f->ual[k].seq - first) < 0) first = f->ual[k].seq;
+            }
+            uint32_t in_flight = last - first;
+            in_flight -= r->sack_bytes;  /* what the receiver reported holding (SACK) */
+            if (syn || fin) in_flight -= 1u;
+            if ((int32_t)in_flight > 0 && in_flight < 2000000000u) bif[i] = in_flight;
+        }
+        (void)has_ta;
+        f->sack_bytes = 0;
+        for (int32_t k = soff[i]; k + 1 < soff[i + 1]; k += 2)
+            f->sack_bytes += sval[k + 1] - sval[k];
+        out_flags[i] = (uint16_t)a;
+        /* iRTT: the first ACK (no SYN) after a pure SYN */
+        if (syn && !(flags & 0x10)) mru_syn[c] = now;
+        if ((flags & 0x12) == 0x10 && mru_syn[c] != 0.0 && first_rtt[c] == 0.0)
+            first_rtt[c] = now - mru_syn[c];
+        /* window scale as Wireshark learns it: options are read after the analysis */
+        if (wsopt[i] >= 0) f->win_scale = wsopt[i] > 14 ? 14 : wsopt[i];
+        if (syn) {
+            if (f->win_scale == -1) { f->win_scale = -2; r->win_scale = -2; }
+            else if ((flags & 0x10) && r->win_scale == -2) f->win_scale = -2;
+        }
+    }
+    if (flows) for (Py_ssize_t k = 0; k < 2 * n_conn; k++) PyMem_Free(flows[k].ual);
+    PyMem_Free(flows); PyMem_Free(first_rtt); PyMem_Free(mru_syn); PyMem_Free(seen);
+    PyBuffer_Release(&bconn); PyBuffer_Release(&bdir); PyBuffer_Release(&bflags);
+    PyBuffer_Release(&bseq); PyBuffer_Release(&back); PyBuffer_Release(&blen);
+    PyBuffer_Release(&bwin); PyBuffer_Release(&bws); PyBuffer_Release(&bts);
+    PyBuffer_Release(&bframe); PyBuffer_Release(&bfirst); PyBuffer_Release(&oflags);
+    PyBuffer_Release(&bsoff); PyBuffer_Release(&bsval);
+    PyBuffer_Release(&odupn); PyBuffer_Release(&odupf); PyBuffer_Release(&obif);
+    PyBuffer_Release(&oacked); PyBuffer_Release(&ortt);
+    if (failed == 1) return PyErr_NoMemory();
+    if (failed == 2) {
+        PyErr_SetString(PyExc_ValueError, "analyze_flags: conn out of range");
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef methods[] = {
+    {"analyze_flags", analyze_flags, METH_VARARGS,
+     "Wireshark's tcp.analysis flags, dup-ack numbers, bytes in flight and ACK RTTs."},
     {"walk_states", walk_states, METH_VARARGS,
      "Walk both endpoints of every connection through the compiled state table."},
     {"class_layout", class_layout, METH_VARARGS, "Event class numbers used by walk_states."},

@@ -18,7 +18,8 @@ PARQUET_ROW_GROUP = 131072
 #: dictionary-encode only the columns that are categorical in the table
 PARQUET_DICTIONARY = [Col.SRC, Col.DST, Col.FLAG_STR, Col.ROLE, Col.STATE_BEFORE_CLIENT,
                       Col.STATE_AFTER_CLIENT, Col.STATE_BEFORE_SERVER, Col.STATE_AFTER_SERVER,
-                      Col.TRANSITION, Col.VIOLATION, Col.EVENT_CLIENT, Col.EVENT_SERVER]
+                      Col.TRANSITION, Col.VIOLATION, Col.EVENT_CLIENT, Col.EVENT_SERVER,
+                      Col.EVENTS]
 
 
 def _write_parquet(seg: pd.DataFrame, path: Path) -> None:

@@ -26,15 +26,18 @@ GOLDEN_COLUMNS = (
     Col.MSS, Col.WSCALE, Col.SACK_PERM, Col.SACK, Col.TSVAL, Col.TSECR, Col.TRUNCATED,
     Col.STATE_BEFORE_CLIENT, Col.STATE_AFTER_CLIENT, Col.STATE_BEFORE_SERVER,
     Col.STATE_AFTER_SERVER, Col.TRANSITION, Col.VIOLATION, Col.STATES_INFERRED,
-    Col.EVENT_CLIENT, Col.EVENT_SERVER,
+    Col.EVENT_CLIENT, Col.EVENT_SERVER, Col.EVENTS, Col.DUP_ACK_NUM, Col.DUP_ACK_FRAME,
+    Col.BYTES_IN_FLIGHT, Col.ACK_RTT_US, Col.ACKED_FRAME,
 )
 
 
 def golden_frame(seg: pd.DataFrame) -> pd.DataFrame:
     """The annotated segment table as the text a golden file holds (all strings)."""
     t0 = seg[Col.TS].min() if len(seg) else 0.0
-    out = _with_sack_text(seg).assign(
-        **{T_US: np.round((seg[Col.TS] - t0) * 1e6).astype("Int64")})
+    out = _with_sack_text(seg).assign(**{
+        T_US: np.round((seg[Col.TS] - t0) * 1e6).astype("Int64"),
+        Col.ACK_RTT_US: np.round(seg[Col.ACK_RTT] * 1e6).astype("Int64"),
+    })
     out = out[list(GOLDEN_COLUMNS)]
     # text, with missing values (no option, say) as empty cells on every pandas version
     return out.astype("string").fillna("").astype(object).reset_index(drop=True)

@@ -21,6 +21,7 @@ import pandas as pd
 import pyarrow as pa
 
 from ._memory import release_free_memory
+from .analysis.flags import flag_analysis
 from .capture.bytes import PAD
 from .capture.pcapfile import DEFAULT_CHUNK, CaptureReader, RawFrames
 from .decode import Columns, DecodeCounts, decode
@@ -84,7 +85,7 @@ def analyze(source: Source | pd.DataFrame, *, chunk_size: int = DEFAULT_CHUNK,
     seg = source if isinstance(source, pd.DataFrame) else read_segments(
         source, chunk_size=chunk_size, progress=progress)
     attrs = dict(seg.attrs)
-    out = seg.pipe(assign_connections).pipe(apply_states)
+    out = seg.pipe(assign_connections).pipe(apply_states).pipe(flag_analysis)
     out.attrs.update(attrs)
     return out
 

@@ -50,6 +50,14 @@ class Col:
     STATES_INFERRED = "states_inferred"  # the connection's initial states are inferred
     EVENT_CLIENT = "event_client"  # what the segment was for the client: SND_SYN, RCV_FIN, ...
     EVENT_SERVER = "event_server"  # ... and for the server
+    # -- analysis stage (Wireshark's tcp.analysis.*, see analysis/registry.py) -----------
+    EVENTS = "events"  # analysis flags, ";"-separated: retransmission;fast_retransmission
+    DUP_ACK_NUM = "dup_ack_num"  # tcp.analysis.duplicate_ack_num
+    DUP_ACK_FRAME = "dup_ack_frame"  # tcp.analysis.duplicate_ack_frame
+    BYTES_IN_FLIGHT = "bytes_in_flight"  # tcp.analysis.bytes_in_flight
+    ACK_RTT = "ack_rtt"  # tcp.analysis.ack_rtt: seconds since the data this ACK covers
+    ACKED_FRAME = "acked_frame"  # tcp.analysis.acks_frame: the frame of that data
+    ACK_RTT_US = "ack_rtt_us"  # golden files only: ack_rtt in integer microseconds
 
 
 DECODE_COLUMNS: tuple[str, ...] = (
@@ -62,7 +70,10 @@ STATE_COLUMNS: tuple[str, ...] = (
     Col.STATE_BEFORE_CLIENT, Col.STATE_AFTER_CLIENT, Col.STATE_BEFORE_SERVER,
     Col.STATE_AFTER_SERVER, Col.TRANSITION, Col.VIOLATION, Col.STATES_INFERRED,
     Col.EVENT_CLIENT, Col.EVENT_SERVER)
-SEGMENT_COLUMNS: tuple[str, ...] = DECODE_COLUMNS + FLOW_COLUMNS + STATE_COLUMNS
+ANALYSIS_COLUMNS: tuple[str, ...] = (Col.EVENTS, Col.DUP_ACK_NUM, Col.DUP_ACK_FRAME,
+                                     Col.BYTES_IN_FLIGHT, Col.ACK_RTT, Col.ACKED_FRAME)
+SEGMENT_COLUMNS: tuple[str, ...] = (DECODE_COLUMNS + FLOW_COLUMNS + STATE_COLUMNS
+                                    + ANALYSIS_COLUMNS)
 
 
 class TcpFlag(IntFlag):

@@ -1,0 +1,1 @@
+"""Wireshark-equivalent flow-control and loss analysis."""

@@ -1,0 +1,87 @@
+"""Add Wireshark's analysis flags and numbers to the segment table.
+
+Columns: ``events`` (semicolon-separated flag names, registry order), ``dup_ack_num``,
+``dup_ack_frame``, ``bytes_in_flight``, ``ack_rtt`` (seconds from the data's capture to
+the ACK's) and ``acked_frame`` -- Wireshark's tcp.analysis.duplicate_ack_num,
+duplicate_ack_frame, bytes_in_flight, ack_rtt and acks_frame.  The flags are decided in
+one compiled pass in file order (Wireshark's rules are sequential); the text column is
+built once per distinct combination of bits.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .. import _seqwalk
+from ..vocab import Col, TcpFlag
+from .registry import FLAGS, RETRANSMISSION_FAMILY
+
+
+def _reused(seg: pd.DataFrame, n_conn: int) -> np.ndarray:
+    """Per connection: 1 if it opens with a SYN on the 4-tuple of an earlier connection."""
+    first = seg.groupby(Col.CONN, sort=True).head(1)
+    a = first[Col.SRC].astype(str) + ":" + first[Col.SPORT].astype(str)
+    b = first[Col.DST].astype(str) + ":" + first[Col.DPORT].astype(str)
+    key = np.where(a < b, a + "|" + b, b + "|" + a)
+    dup = pd.Series(key).duplicated().to_numpy()
+    syn = (first[Col.FLAGS].to_numpy().astype(int) & (TcpFlag.SYN | TcpFlag.ACK)) == TcpFlag.SYN
+    out = np.zeros(n_conn, np.uint8)
+    out[first[Col.CONN].to_numpy()] = dup & syn
+    return out
+
+
+def _sack_arrays(seg: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """(offsets int32[n+1], edges uint32) of the SACK column, as one flat Arrow list."""
+    arr = seg[Col.SACK].array._pa_array.combine_chunks()
+    offsets = np.asarray(arr.offsets, dtype=np.int32)
+    values = np.asarray(arr.values.to_numpy(zero_copy_only=False), dtype=np.uint32)
+    if offsets[0] != 0:  # a sliced array: rebase
+        values = values[offsets[0]:]
+        offsets = offsets - offsets[0]
+    return np.ascontiguousarray(offsets), np.ascontiguousarray(values)
+
+
+def event_names(bits: np.ndarray) -> pd.Categorical:
+    uniq, inv = np.unique(bits, return_inverse=True)
+    names = []
+    for b in uniq.tolist():
+        if b & RETRANSMISSION_FAMILY:
+            b |= 0x0001
+        names.append(";".join(f.name for f in FLAGS if b & f.bit))
+    cats = list(dict.fromkeys(names))
+    codes = np.array([cats.index(n) for n in names], np.int32)[inv.reshape(-1)]
+    return pd.Categorical.from_codes(codes, cats)
+
+
+def flag_analysis(seg: pd.DataFrame) -> pd.DataFrame:
+    n = len(seg)
+    conn = seg[Col.CONN].to_numpy().astype(np.int32)
+    n_conn = int(conn.max()) + 1 if n else 0
+    out_flags = np.empty(n, np.uint16)
+    dup_num = np.empty(n, np.int32)
+    dup_frame = np.empty(n, np.int64)
+    bif = np.empty(n, np.int64)
+    acked = np.empty(n, np.int64)
+    rtt = np.empty(n, np.float64)
+    _seqwalk.analyze_flags(
+        conn, (seg[Col.ROLE].cat.codes.to_numpy() == 1).astype(np.int8),
+        np.ascontiguousarray(seg[Col.FLAGS].to_numpy(), np.uint16),
+        np.ascontiguousarray(seg[Col.SEQ].to_numpy(), np.uint32),
+        np.ascontiguousarray(seg[Col.ACK].to_numpy(), np.uint32),
+        np.ascontiguousarray(seg[Col.LEN].to_numpy(), np.uint32),
+        np.ascontiguousarray(seg[Col.WIN_RAW].to_numpy(), np.uint16),
+        seg[Col.WSCALE].to_numpy(dtype=np.int16, na_value=-1),
+        np.ascontiguousarray(seg[Col.TS].to_numpy(), np.float64),
+        np.ascontiguousarray(seg[Col.FRAME].to_numpy(), np.int64),
+        _reused(seg, n_conn) if n else np.zeros(0, np.uint8),
+        *_sack_arrays(seg),
+        out_flags, dup_num, dup_frame, bif, acked, rtt)
+    return seg.assign(**{
+        Col.EVENTS: event_names(out_flags),
+        Col.DUP_ACK_NUM: pd.arrays.IntegerArray(dup_num, dup_num == 0),
+        Col.DUP_ACK_FRAME: pd.arrays.IntegerArray(dup_frame, dup_frame < 0),
+        Col.BYTES_IN_FLIGHT: pd.arrays.IntegerArray(bif, bif < 0),
+        Col.ACK_RTT: rtt,
+        Col.ACKED_FRAME: pd.arrays.IntegerArray(acked, acked < 0),
+    })
