@@ -462,7 +462,7 @@ static PyObject *walk_states(PyObject *self, PyObject *args) {
 #define LT_SEQ(a, b) ((int32_t)((a) - (b)) < 0)
 #define LE_SEQ(a, b) ((int32_t)((a) - (b)) <= 0)
 
-typedef struct { int64_t frame; uint32_t seq, nextseq; double ts; } Unacked;
+typedef struct { int64_t frame; uint32_t seq, nextseq; int64_t ts; } Unacked;
 
 typedef struct {
     uint32_t base;  /* Wireshark's base_seq of this direction (for the SYN+ACK re-base) */
@@ -470,7 +470,7 @@ typedef struct {
     uint32_t sack_bytes;  /* bytes SACKed by this direction's last segment */
     uint32_t nextseq, maxseqtobeacked, lastack, window;
     int64_t nextseqframe, lastnondupack;
-    double nextseqtime, lastacktime;
+    int64_t nextseqtime, lastacktime;  /* ns, as Wireshark's nstime arithmetic */
     int32_t dupacknum;
     uint32_t lastsegmentflags;
     int win_scale;  /* -1 unknown, -2 not used, else shift */
@@ -496,7 +496,7 @@ static PyObject *analyze_flags(PyObject *self, PyObject *args) {
     const uint32_t *seqs = bseq.buf, *acks = back.buf, *lens = blen.buf;
     const uint16_t *wins = bwin.buf;
     const int16_t *wsopt = bws.buf;
-    const double *ts = bts.buf;
+    const int64_t *ts = bts.buf;  /* ns since the epoch */
     const int64_t *frame = bframe.buf;
     const uint8_t *conn_reused = bfirst.buf; /* per conn: 1 if its first SYN reused a tuple */
     uint16_t *out_flags = oflags.buf;
@@ -504,8 +504,8 @@ static PyObject *analyze_flags(PyObject *self, PyObject *args) {
     int64_t *dup_frame = odupf.buf, *bif = obif.buf, *acked = oacked.buf;
     double *rtt = ortt.buf;
     Flow *flows = PyMem_Calloc(2 * (n_conn > 0 ? n_conn : 1), sizeof(Flow));
-    double *first_rtt = PyMem_Calloc(n_conn > 0 ? n_conn : 1, sizeof(double));
-    double *mru_syn = PyMem_Calloc(n_conn > 0 ? n_conn : 1, sizeof(double));
+    int64_t *first_rtt = PyMem_Calloc(n_conn > 0 ? n_conn : 1, sizeof(int64_t));
+    int64_t *mru_syn = PyMem_Calloc(n_conn > 0 ? n_conn : 1, sizeof(int64_t));
     uint8_t *seen = PyMem_Calloc(n_conn > 0 ? n_conn : 1, 1);
     int failed = 0;
     if (!flows || !first_rtt || !mru_syn || !seen) failed = 1;
@@ -524,7 +524,7 @@ static PyObject *analyze_flags(PyObject *self, PyObject *args) {
         }
         unsigned flags = fl[i];
         uint32_t seq = seqs[i], ack = acks[i], seglen = lens[i], window = wins[i];
-        double now = ts[i];
+        int64_t now = ts[i];
         int sfr = (flags & 0x07) != 0, syn = (flags & 0x02) != 0, fin = (flags & 0x01) != 0;
         uint32_t a = 0;
         int has_ta = 0;
@@ -584,22 +584,24 @@ static PyObject *analyze_flags(PyObject *self, PyObject *args) {
             int not_adv = f->nextseq && LT_SEQ(seq, f->nextseq);
             if (a & A_KEEP_ALIVE) goto finished_retrans;
             if (seglen > 1 && f->nextseq - 1u == seq) not_adv = 0;
-            double t = now - r->lastacktime;
-            if (not_adv && r->dupacknum >= 2 && r->lastack == seq && t < 0.020) {
-                a |= A_FAST_RETRANSMISSION;
-                goto finished_retrans;
-            }
-            t = now - f->nextseqtime;
-            double thres = first_rtt[c] != 0.0 ? first_rtt[c] : 0.003;
-            if (not_adv && t < thres && f->nextseq != seq + seglen + ((syn || fin) ? 1u : 0u)) {
-                a |= A_OUT_OF_ORDER;
-                goto finished_retrans;
-            }
+            /* spurious: every byte already acknowledged; tested before anything else */
             if (seglen > 0 && r->lastack && LE_SEQ(seq + seglen, r->lastack)) {
                 a |= A_SPURIOUS_RETRANSMISSION;
                 goto finished_retrans;
             }
-            if (not_adv) a |= A_RETRANSMISSION;
+            if (!not_adv) goto finished_retrans;
+            int64_t t = now - r->lastacktime;
+            if (not_adv && r->dupacknum >= 2 && r->lastack == seq && t < 20000000) {
+                a |= A_FAST_RETRANSMISSION;
+                goto finished_retrans;
+            }
+            t = now - f->nextseqtime;
+            int64_t thres = first_rtt[c] != 0 ? first_rtt[c] : 3000000;
+            if (not_adv && t < thres && f->nextseq != seq + seglen + ((syn || fin) ? 1u : 0u)) {
+                a |= A_OUT_OF_ORDER;
+                goto finished_retrans;
+            }
+            a |= A_RETRANSMISSION;
         }
     finished_retrans:;
         uint32_t nextseq = seq + seglen;
@@ -637,7 +639,7 @@ static PyObject *analyze_flags(PyObject *self, PyObject *args) {
                 int drop = 0;
                 if (ack == u->nextseq) {
                     acked[i] = u->frame;
-                    rtt[i] = now - u->ts;
+                    rtt[i] = (double)(now - u->ts) / 1e9;
                     drop = 1;
                 } else if (GT_SEQ(ack, u->seq) && LE_SEQ(ack, u->nextseq)) {
                     u->seq = ack;
@@ -670,7 +672,7 @@ static PyObject *analyze_flags(PyObject *self, PyObject *args) {
         out_flags[i] = (uint16_t)a;
         /* iRTT: the first ACK (no SYN) after a pure SYN */
         if (syn && !(flags & 0x10)) mru_syn[c] = now;
-        if ((flags & 0x12) == 0x10 && mru_syn[c] != 0.0 && first_rtt[c] == 0.0)
+        if ((flags & 0x12) == 0x10 && mru_syn[c] != 0 && first_rtt[c] == 0)
             first_rtt[c] = now - mru_syn[c];
         /* window scale as Wireshark learns it: options are read after the analysis */
         if (wsopt[i] >= 0) f->win_scale = wsopt[i] > 14 ? 14 : wsopt[i];

@@ -166,6 +166,7 @@ def decode(raw: RawFrames) -> tuple[Columns, DecodeCounts]:
     table = {
         Col.FRAME: raw.frame[rows],
         Col.TS: raw.ts[rows],
+        Col.TS_NS: raw.ts_ns[rows],
         Col.SRC: src,
         Col.SPORT: _field(buf, l4, TCP_FIELDS["sport"]),
         Col.DST: dst,

@@ -127,4 +127,5 @@ def _concat(parts: list[Columns]) -> pd.DataFrame:
 
 
 _NO_FRAMES = RawFrames(np.zeros(PAD, np.uint8), *(np.zeros(0, np.int64) for _ in range(3)),
-                       np.zeros(0, np.float64), np.zeros(0, np.int32), np.zeros(0, np.int64))
+                       np.zeros(0, np.float64), np.zeros(0, np.int64), np.zeros(0, np.int32),
+                       np.zeros(0, np.int64))

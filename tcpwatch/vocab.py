@@ -16,6 +16,7 @@ class Col:
     # -- decode stage: one row per TCP segment, straight from the wire --------------
     FRAME = "frame"  # 1-based frame number in the file, counting every frame (Wireshark)
     TS = "ts"  # capture time, float64 seconds since the epoch
+    TS_NS = "ts_ns"  # the same, exact: int64 nanoseconds since the epoch (-1: none)
     SRC = "src"  # source IP address (text; categorical)
     SPORT = "sport"  # source port
     DST = "dst"  # destination IP address
@@ -61,7 +62,7 @@ class Col:
 
 
 DECODE_COLUMNS: tuple[str, ...] = (
-    Col.FRAME, Col.TS, Col.SRC, Col.SPORT, Col.DST, Col.DPORT, Col.IP_VERSION, Col.FLAGS,
+    Col.FRAME, Col.TS, Col.TS_NS, Col.SRC, Col.SPORT, Col.DST, Col.DPORT, Col.IP_VERSION, Col.FLAGS,
     Col.FLAG_STR, Col.SEQ, Col.ACK, Col.LEN, Col.WIN_RAW, Col.MSS, Col.WSCALE, Col.SACK_PERM,
     Col.SACK, Col.TSVAL, Col.TSECR, Col.TRUNCATED,
 )

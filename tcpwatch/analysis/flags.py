@@ -72,7 +72,7 @@ def flag_analysis(seg: pd.DataFrame) -> pd.DataFrame:
         np.ascontiguousarray(seg[Col.LEN].to_numpy(), np.uint32),
         np.ascontiguousarray(seg[Col.WIN_RAW].to_numpy(), np.uint16),
         seg[Col.WSCALE].to_numpy(dtype=np.int16, na_value=-1),
-        np.ascontiguousarray(seg[Col.TS].to_numpy(), np.float64),
+        np.ascontiguousarray(seg[Col.TS_NS].to_numpy(), np.int64),
         np.ascontiguousarray(seg[Col.FRAME].to_numpy(), np.int64),
         _reused(seg, n_conn) if n else np.zeros(0, np.uint8),
         *_sack_arrays(seg),

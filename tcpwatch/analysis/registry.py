@@ -20,9 +20,10 @@ numbers are raw, comparisons wrap-aware):
  9. duplicate_ack          no data, same window (not 0), seq and ack as f's last
  9b. (dup-ack counters reset when the ack changes)
 10. ack_lost_segment       acknowledges beyond what r was seen sending ("ACKed unseen")
-11. fast_retransmission    old data at r's repeated ack within 20 ms of r's 2nd dup ack
-12. out_of_order           old data within the iRTT (3 ms if unknown) of f's newest
-13. spurious_retransmission data r had already acknowledged
+11. spurious_retransmission data r had already acknowledged (tested first, as tshark
+                           4.0 does; the RFC's notion would need the receiver's view)
+12. fast_retransmission    old data at r's repeated ack within 20 ms of r's 2nd dup ack
+13. out_of_order           old data within the iRTT (3 ms if unknown) of f's newest
 14. retransmission         any other data that does not advance f.nextseq.
                            Wireshark also sets ``tcp.analysis.retransmission`` on fast
                            and spurious retransmissions; so does the ``events`` column.

@@ -51,6 +51,7 @@ class RawFrames:
     caplen: np.ndarray  # int64: bytes captured
     origlen: np.ndarray  # int64: bytes on the wire
     ts: np.ndarray  # float64: epoch seconds (NaN when the record has none)
+    ts_ns: np.ndarray  # int64: epoch nanoseconds, exact (-1 when the record has none)
     linktype: np.ndarray  # int32: DLT of each frame
     frame: np.ndarray  # int64: 1-based frame number in the file
 
@@ -176,10 +177,11 @@ class CaptureReader:
             count = rec.off.shape[0]
             if count:
                 ts = rec.sec.astype(np.float64) + rec.frac.astype(np.float64) * scale
+                ts_ns = rec.sec * 1_000_000_000 + rec.frac * (1 if nano else 1000)
                 frames = np.arange(frame_no + 1, frame_no + count + 1, dtype=np.int64)
                 frame_no += count
                 self.stats.frames = frame_no
-                yield RawFrames(buf, rec.off, rec.caplen, rec.origlen, ts,
+                yield RawFrames(buf, rec.off, rec.caplen, rec.origlen, ts, ts_ns,
                                 np.full(count, dlt, np.int32), frames)
             if rec.status == walk.CORRUPT:
                 end = rec.end
@@ -213,11 +215,12 @@ class CaptureReader:
                     raise DecodeError(f"{self.name}: packet block names an interface that has "
                                       "no description block", frame=frame_no + 1)
                 linktype = np.array([i.linktype for i in interfaces], np.int32)[blk.iface]
-                ts = _pcapng_ts(blk.ts_raw, blk.iface, interfaces)
+                ts, ts_ns = _pcapng_ts(blk.ts_raw, blk.iface, interfaces)
                 frames = np.arange(frame_no + 1, frame_no + count + 1, dtype=np.int64)
                 frame_no += count
                 self.stats.frames = frame_no
-                yield RawFrames(buf, blk.off, blk.caplen, blk.origlen, ts, linktype, frames)
+                yield RawFrames(buf, blk.off, blk.caplen, blk.origlen, ts, ts_ns, linktype,
+                                frames)
             if blk.status == walk.CORRUPT:
                 raise DecodeError(f"{self.name}: corrupt pcapng block", frame=frame_no + 1,
                                   offset=base + blk.end)
@@ -269,14 +272,23 @@ def _parse_idb(block: bytes, big: bool) -> _Interface:
     return _Interface(linktype, units, offset)
 
 
-def _pcapng_ts(ts_raw: np.ndarray, iface: np.ndarray, interfaces: list[_Interface]) -> np.ndarray:
+def _pcapng_ts(ts_raw: np.ndarray, iface: np.ndarray, interfaces: list[_Interface]
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """(float64 seconds, int64 nanoseconds) from interface units and offsets."""
     units = np.array([i.units_per_sec for i in interfaces], dtype=np.uint64)[iface]
-    offset = np.array([i.offset_sec for i in interfaces], dtype=np.float64)[iface]
+    offset = np.array([i.offset_sec for i in interfaces], dtype=np.int64)[iface]
     # integer split first: a float64 cannot hold a nanosecond count since 1970 exactly
     sec = ts_raw // units
-    ts = sec.astype(np.float64) + (ts_raw - sec * units).astype(np.float64) / units + offset
-    ts[ts_raw == np.uint64(0xFFFFFFFFFFFFFFFF)] = np.nan
-    return ts
+    rem = ts_raw - sec * units
+    ts = sec.astype(np.float64) + rem.astype(np.float64) / units + offset
+    # sub-second part in ns: exact for 10^-k units up to ns, rounded down below that
+    frac_ns = np.where(units <= 1_000_000_000, rem * (1_000_000_000 // np.maximum(units, 1)),
+                       rem // np.maximum(units // 1_000_000_000, 1)).astype(np.int64)
+    ts_ns = (sec.astype(np.int64) + offset) * 1_000_000_000 + frac_ns
+    none = ts_raw == np.uint64(0xFFFFFFFFFFFFFFFF)
+    ts[none] = np.nan
+    ts_ns[none] = -1
+    return ts, ts_ns
 
 
 def _describe(head: bytes) -> str:

@@ -10,16 +10,18 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
+from ..analysis.episodes import episodes
 from ..export import write_segments
 from ..pipeline import analyze as run_pipeline
 from ..report.explain import explain
 from ..report.summary import summarize_connections
-from ..report.tables import console, render_connections, render_segments
+from ..report.tables import console, render_connections, render_episodes, render_segments
 from ..vocab import Col
 
 HELP = """Analyse a pcap/pcapng capture (FILE, or - for stdin): one line per TCP connection
 (conn = Wireshark's tcp.stream), optionally the segment table, optionally written to a file."""
 
+EPISODES_SHOWN = 50
 #: files above this size get a progress bar (on a terminal)
 PROGRESS_MIN_BYTES = 64 * 1024 * 1024
 
@@ -64,6 +66,10 @@ def analyze(
             out.print(line, markup=False)
     out.print(render_connections(summarize_connections(seg),
                                  title=f"TCP connections in {file}"))
+    ep = episodes(seg)
+    if len(ep):
+        out.print(render_episodes(ep.head(EPISODES_SHOWN),
+                                  title=f"Flow-control episodes ({len(ep)})"))
     if info is not None and info.skipped.total():
         s = info.skipped
         parts = [f"{v} {k.replace('_', ' ')}" for k, v in

@@ -17,6 +17,9 @@ Vocabulary of the summary columns:
 * ``final_client`` / ``final_server``: each end's RFC 9293 state after the last captured
   segment (``states`` stage); ``closed_first``: who sent the first FIN or RST.
 * ``conn_state`` / ``history``: Zeek's conn.log fields (``states/outcome.py``).
+* ``retransmissions`` (Wireshark's retransmission flag, fast and spurious included),
+  ``fast_retransmissions``, ``dup_acks``; ``zero_window_s``: seconds spent in zero-window
+  episodes (``analysis/episodes.py``); ``rtt_min/median/max``: of ``ack_rtt``.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..analysis.episodes import episodes
 from ..states.outcome import conn_state, history, zeek_endpoint_states
 from ..vocab import Col, TcpFlag
 
@@ -33,7 +37,8 @@ SUMMARY_COLUMNS = (
     "conn", "client", "server", "start", "duration", "pkts_client", "pkts_server",
     "bytes_client", "bytes_server", "handshake", "ended", "win_min_client",
     "win_max_client", "win_min_server", "win_max_server", "final_client", "final_server",
-    "closed_first", "conn_state", "history",
+    "closed_first", "conn_state", "history", "retransmissions", "fast_retransmissions",
+    "dup_acks", "zero_window_s", "rtt_min", "rtt_median", "rtt_max",
 )
 
 
@@ -132,4 +137,23 @@ def summarize_connections(seg: pd.DataFrame) -> pd.DataFrame:
         out["conn_state"] = conn_state(z["orig"].to_numpy(), z["resp"].to_numpy(), hist,
                                        total)
         out["history"] = hist.to_numpy()
+    if Col.EVENTS in seg.columns:
+        ev = seg[Col.EVENTS].astype(str)
+        counts = pd.DataFrame({
+            "conn": seg[Col.CONN].to_numpy(),
+            "retransmissions": ev.str.contains("retransmission", regex=False).to_numpy(),
+            "fast_retransmissions": ev.str.contains("fast_retransmission",
+                                                    regex=False).to_numpy(),
+            "dup_acks": ev.str.contains("duplicate_ack", regex=False).to_numpy(),
+            "rtt": seg[Col.ACK_RTT].to_numpy(),
+        }).groupby("conn").agg(
+            retransmissions=("retransmissions", "sum"),
+            fast_retransmissions=("fast_retransmissions", "sum"),
+            dup_acks=("dup_acks", "sum"), rtt_min=("rtt", "min"),
+            rtt_median=("rtt", "median"), rtt_max=("rtt", "max")).reindex(agg.index)
+        for c in counts.columns:
+            out[c] = counts[c].to_numpy()
+        ep = episodes(seg)
+        zw = ep[ep["kind"] == "zero_window"].groupby("conn")["duration"].sum()
+        out["zero_window_s"] = zw.reindex(agg.index).fillna(0.0).to_numpy()
     return out

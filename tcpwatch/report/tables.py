@@ -25,21 +25,42 @@ def _win(lo, hi) -> str:
 
 def render_connections(summary: pd.DataFrame, title: str = "TCP connections") -> Table:
     table = Table(title=title, title_justify="left")
-    for name, just in (("conn", "right"), ("client → server", "left"), ("start UTC", "left"),
+    for name, just in (("conn", "right"), ("client → server", "left"),
                        ("duration s", "right"), ("segs c→s / s→c", "right"),
                        ("bytes c→s / s→c", "right"), ("handshake", "left"),
                        ("ended", "left"), ("window c→s", "right"), ("window s→c", "right"),
-                       ("final client / server", "left"), ("zeek", "left")):
+                       ("final client / server", "left"), ("zeek", "left"),
+                       ("retrans / dup ack", "right"), ("rtt ms min/med/max", "right")):
         table.add_column(name, justify=just, no_wrap=name.startswith("client"))
     has_states = "final_client" in summary.columns
     for r in summary.itertuples(index=False):
         table.add_row(
-            str(r.conn), f"{r.client} → {r.server}", _clock(r.start), f"{r.duration:.6f}",
+            str(r.conn), f"{r.client} → {r.server}", f"{r.duration:.6f}",
             f"{r.pkts_client:,} / {r.pkts_server:,}", f"{r.bytes_client:,} / {r.bytes_server:,}",
             r.handshake, r.ended, _win(r.win_min_client, r.win_max_client),
             _win(r.win_min_server, r.win_max_server),
             f"{r.final_client} / {r.final_server}" if has_states else "-",
-            f"{r.conn_state} {r.history}" if has_states else "-")
+            f"{r.conn_state} {r.history}" if has_states else "-",
+            f"{r.retransmissions} / {r.dup_acks}" if hasattr(r, "dup_acks") else "-",
+            _rtt(r) if hasattr(r, "rtt_min") else "-")
+    return table
+
+
+def _rtt(r) -> str:
+    if pd.isna(r.rtt_min):
+        return "-"
+    return f"{1e3 * r.rtt_min:.3f}/{1e3 * r.rtt_median:.3f}/{1e3 * r.rtt_max:.3f}"
+
+
+def render_episodes(ep: pd.DataFrame, title: str = "Flow-control episodes") -> Table:
+    table = Table(title=title, title_justify="left")
+    for c in ("conn", "kind", "who", "start UTC", "duration s", "segments", "probes"):
+        table.add_column(c, justify="right" if c in ("conn", "duration s", "segments",
+                                                      "probes") else "left")
+    for r in ep.itertuples(index=False):
+        table.add_row(str(r.conn), r.kind, r.stalled, _clock(r.start),
+                      "open" if pd.isna(r.duration) else f"{r.duration:.6f}",
+                      str(r.segments), str(r.probes))
     return table
 
 

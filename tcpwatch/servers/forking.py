@@ -18,6 +18,7 @@ from .handlers import STOP, MakeFramer, Shutdown, default_stop_handlers, echo_bl
 from .sockio import accept
 
 NAME = "fork"
+_STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 
 
 def serve(listener: socket.socket, make_framer: MakeFramer, close_after: int | None = None
@@ -39,18 +40,23 @@ def serve(listener: socket.socket, make_framer: MakeFramer, close_after: int | N
         while not STOP.requested:
             with STOP.interruptible():
                 conn, _ = accept(listener)
+            # block SIGINT/SIGTERM across the fork: a signal arriving in the child before it
+            # restores the default handlers would otherwise only set the parent's flag
+            signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
             pid = os.fork()
             if pid == 0:  # child
                 status = 1
                 try:
                     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
                     default_stop_handlers()
+                    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
                     listener.close()
                     echo_blocking(conn, make_framer(), close_after)
                     status = 0
                 finally:
                     os._exit(status)
             children.add(pid)
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
             conn.close()
     except Shutdown:
         pass

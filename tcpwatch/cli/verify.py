@@ -1,0 +1,35 @@
+"""``tcpwatch verify FILE``: tcpwatch's analysis flags against Wireshark's, per flag."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..pipeline import analyze as run_pipeline
+from ..report.tables import console
+from ..verify import PYSHARK_MAX_SEGMENTS, compare, render, tshark_reference
+from ..vocab import ExitStatus
+
+HELP = """Run Wireshark's TCP analysis on FILE (tshark -2, through pyshark) and compare it
+with tcpwatch's, flag by flag: counts, agreement, precision, recall and the first
+disagreeing frames. Exit 1 when any flag disagrees."""
+
+
+def verify(
+    file: Annotated[Path, typer.Argument(help="capture file (pcap or pcapng)")],
+    engine: Annotated[str, typer.Option(
+        "--engine", help="auto, pyshark, or fields (tshark -T fields; for large files)")
+    ] = "auto",
+) -> None:
+    out = console()
+    seg = run_pipeline(file)
+    if engine == "auto":
+        engine = "pyshark" if len(seg) <= PYSHARK_MAX_SEGMENTS else "fields"
+    verdict = compare(seg, tshark_reference(file, engine=engine))
+    out.print(render(verdict, f"{file}: {len(seg):,} TCP segments, Wireshark via {engine}"))
+    for line in verdict.disagreements:
+        out.print(line, markup=False)
+    if not verdict.ok:
+        raise typer.Exit(ExitStatus.DRIFT)
