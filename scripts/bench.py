@@ -57,6 +57,7 @@ import tcpwatch
 from tcpwatch.export import write_segments
 from tcpwatch.flows import assign_connections
 from tcpwatch.states.apply import apply_states
+from tcpwatch.analysis.flags import flag_analysis
 t0 = time.perf_counter()
 seg = tcpwatch.read_segments(sys.argv[1])
 t1 = time.perf_counter()
@@ -64,14 +65,16 @@ seg = assign_connections(seg)
 t2 = time.perf_counter()
 full = apply_states(seg)
 t3 = time.perf_counter()
+flag_analysis(full)
+t3b = time.perf_counter()
 with tempfile.TemporaryDirectory() as tmp:
     write_segments(seg, Path(tmp) / "a.parquet")
     t4 = time.perf_counter()
     write_segments(full, Path(tmp) / "b.parquet")
     t5 = time.perf_counter()
 print(json.dumps({"read + decode": t1 - t0, "connections": t2 - t1, "states": t3 - t2,
-                  "write without states": t4 - t3, "write with states": t5 - t4,
-                  "segments": len(seg)}))
+                  "analysis flags": t3b - t3, "write without states": t4 - t3b,
+                  "write with states": t5 - t4, "segments": len(seg)}))
 """
 
 

@@ -190,9 +190,10 @@ def decode(raw: RawFrames) -> tuple[Columns, DecodeCounts]:
 
 
 def _flag_strings(flags: np.ndarray) -> pd.Categorical:
-    uniq, inverse = np.unique(flags, return_inverse=True)
-    return pd.Categorical.from_codes(inverse.astype(np.int16),
-                                     [tcpdump_flag_str(int(f)) for f in uniq])
+    present = np.flatnonzero(np.bincount(flags, minlength=1 << 9))
+    lookup = np.zeros(max(int(present.max()) + 1, 1) if present.size else 1, np.int16)
+    lookup[present] = np.arange(present.size)
+    return pd.Categorical.from_codes(lookup[flags], [tcpdump_flag_str(int(f)) for f in present])
 
 
 def _addresses(buf: np.ndarray, l3: np.ndarray, ipv: np.ndarray):

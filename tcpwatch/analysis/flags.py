@@ -14,21 +14,20 @@ import numpy as np
 import pandas as pd
 
 from .. import _seqwalk
+from ..states.apply import first_index
 from ..vocab import Col, TcpFlag
 from .registry import FLAGS, RETRANSMISSION_FAMILY
 
 
 def _reused(seg: pd.DataFrame, n_conn: int) -> np.ndarray:
     """Per connection: 1 if it opens with a SYN on the 4-tuple of an earlier connection."""
-    first = seg.groupby(Col.CONN, sort=True).head(1)
+    first = seg.iloc[first_index(seg[Col.CONN].to_numpy(), n_conn)]
     a = first[Col.SRC].astype(str) + ":" + first[Col.SPORT].astype(str)
     b = first[Col.DST].astype(str) + ":" + first[Col.DPORT].astype(str)
     key = np.where(a < b, a + "|" + b, b + "|" + a)
     dup = pd.Series(key).duplicated().to_numpy()
     syn = (first[Col.FLAGS].to_numpy().astype(int) & (TcpFlag.SYN | TcpFlag.ACK)) == TcpFlag.SYN
-    out = np.zeros(n_conn, np.uint8)
-    out[first[Col.CONN].to_numpy()] = dup & syn
-    return out
+    return (dup & syn).astype(np.uint8)
 
 
 def _sack_arrays(seg: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -43,15 +42,17 @@ def _sack_arrays(seg: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
 
 
 def event_names(bits: np.ndarray) -> pd.Categorical:
-    uniq, inv = np.unique(bits, return_inverse=True)
+    """The ``events`` text of each row; names are built once per distinct bit pattern."""
+    present = np.flatnonzero(np.bincount(bits, minlength=1 << 16))
     names = []
-    for b in uniq.tolist():
+    for b in present.tolist():
         if b & RETRANSMISSION_FAMILY:
             b |= 0x0001
         names.append(";".join(f.name for f in FLAGS if b & f.bit))
     cats = list(dict.fromkeys(names))
-    codes = np.array([cats.index(n) for n in names], np.int32)[inv.reshape(-1)]
-    return pd.Categorical.from_codes(codes, cats)
+    lookup = np.zeros(1 << 16, np.int32)
+    lookup[present] = [cats.index(n) for n in names]
+    return pd.Categorical.from_codes(lookup[bits], cats)
 
 
 def flag_analysis(seg: pd.DataFrame) -> pd.DataFrame:

@@ -52,7 +52,7 @@ def segment_class(flags: np.ndarray, length: np.ndarray) -> np.ndarray:
         SegClass.NONE).astype(np.uint8)
 
 
-def _first_index(conn: np.ndarray, n_conn: int, mask: np.ndarray | None = None) -> np.ndarray:
+def first_index(conn: np.ndarray, n_conn: int, mask: np.ndarray | None = None) -> np.ndarray:
     """Index of each connection's first row (among ``mask`` rows); -1 if none."""
     rows = np.arange(conn.shape[0]) if mask is None else np.flatnonzero(mask)
     first = np.full(n_conn, -1, np.int64)
@@ -62,9 +62,9 @@ def _first_index(conn: np.ndarray, n_conn: int, mask: np.ndarray | None = None) 
 
 def initial_states(conn, sender, cls, n_conn) -> tuple[np.ndarray, np.ndarray]:
     """(init[n_conn, 2] as uint8 client/server, inferred[n_conn])."""
-    first = _first_index(conn, n_conn)
+    first = first_index(conn, n_conn)
     first_cls = cls[first]
-    first_server = _first_index(conn, n_conn, sender == 1)
+    first_server = first_index(conn, n_conn, sender == 1)
     server_refuses = (first_server >= 0) & (cls[np.maximum(first_server, 0)] == SegClass.RST)
     client_syn = (first_cls == SegClass.SYN) & (sender[first] == 0)
     synack = first_cls == SegClass.SYNACK
