@@ -639,7 +639,8 @@ static PyObject *analyze_flags(PyObject *self, PyObject *args) {
                 int drop = 0;
                 if (ack == u->nextseq) {
                     acked[i] = u->frame;
-                    rtt[i] = (double)(now - u->ts) / 1e9;
+                    /* like tshark, no RTT when it is exactly 0 (acks_frame still set) */
+                    rtt[i] = now == u->ts ? NAN : (double)(now - u->ts) / 1e9;
                     drop = 1;
                 } else if (GT_SEQ(ack, u->seq) && LE_SEQ(ack, u->nextseq)) {
                     u->seq = ack;
