@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import csv
-import io
-import shutil
-import subprocess
 from pathlib import Path
 
 import pandas as pd
 
-TSHARK = shutil.which("tshark")
+from tcpwatch.verify import tshark_fields
 
 #: tcpwatch column -> tshark field it must equal, frame for frame
 TCP_PARITY_FIELDS = {
@@ -21,24 +17,6 @@ TCP_PARITY_FIELDS = {
     "win_raw": "tcp.window_size_value",
     "win": "tcp.window_size",
 }
-
-
-def tshark_fields(path: Path | str, fields: list[str], display_filter: str = "tcp",
-                  two_pass: bool = True) -> pd.DataFrame:
-    """Fields of every frame matching ``display_filter``; one row per frame."""
-    cmd = [TSHARK or "tshark", "-n", "-r", str(path), "-T", "fields", "-E", "header=y",
-           "-E", "separator=/t", "-E", "occurrence=a", "-E", "aggregator=,",
-           "-e", "frame.number"]
-    if two_pass:
-        cmd.insert(1, "-2")
-    for f in fields:
-        cmd += ["-e", f]
-    if display_filter:
-        cmd += ["-Y", display_filter]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
-    rows = list(csv.reader(io.StringIO(out), delimiter="\t", quoting=csv.QUOTE_NONE))
-    return pd.DataFrame(rows[1:], columns=rows[0]) if rows else pd.DataFrame(
-        columns=["frame.number", *fields])
 
 
 def compare_with_tshark(seg: pd.DataFrame, path: Path | str) -> pd.DataFrame:
