@@ -13,6 +13,7 @@ from ..vocab import ExitStatus
 from . import analyze as analyze_cmd
 from . import record as record_cmd
 from . import serve as serve_cmd
+from . import states as states_cmd
 from . import verify as verify_cmd
 
 app = typer.Typer(
@@ -27,6 +28,7 @@ app.command("serve", help=serve_cmd.HELP)(serve_cmd.serve)
 app.command("record", help=record_cmd.RECORD_HELP)(record_cmd.record)
 app.command("replay", help=record_cmd.REPLAY_HELP)(record_cmd.replay)
 app.command("verify", help=verify_cmd.HELP)(verify_cmd.verify)
+app.command("states", help=states_cmd.HELP)(states_cmd.states)
 
 
 @app.callback()

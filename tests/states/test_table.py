@@ -72,3 +72,16 @@ def test_rfc_9293_core_transitions():
     assert step(S.ESTABLISHED, 1, C.RST_BAD) == IGNORED
     assert step(S.FIN_WAIT_2, 0, C.DATA_PAST_FIN) == INVALID
     assert np.all(NEXT[0 * N_CLASSES + C.RST, [S.ESTABLISHED, S.CLOSE_WAIT]] == S.CLOSED)
+
+
+def test_states_command_prints_the_table_and_a_diagram():
+    from ..test_bad_input import run_cli
+
+    res = run_cli("states", "--changes")
+    assert res.returncode == 0 and "SYN_SENT" in res.stdout and "§3.5" in res.stdout
+    dot = run_cli("states", "--dot").stdout
+    assert dot.startswith("digraph tcp {")
+    edges = [ln for ln in dot.splitlines() if "->" in ln]
+    changing = [t for (s, _e), t in TABLE.items() if t.next is not None and t.next != s]
+    assert len(edges) == len(changing)
+    assert '  FIN_WAIT_1 -> CLOSING [label="RCV_FIN"];' in dot

@@ -1,0 +1,39 @@
+"""``tcpwatch states``: the RFC 9293 transition table tcpwatch applies, as a table or a
+Graphviz diagram -- generated from ``states/table.py``, the single source."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from ..report.tables import console
+from ..states.table import TABLE
+from ..vocab import event_name
+
+HELP = """Print the RFC 9293 state machine tcpwatch applies to each endpoint: every
+(state, event) -> next state row with its reason and RFC section; --dot for Graphviz."""
+
+
+def states(
+    dot: Annotated[bool, typer.Option("--dot", help="print a Graphviz digraph")] = False,
+    changes_only: Annotated[bool, typer.Option(
+        "--changes", help="only rows that change the state")] = False,
+) -> None:
+    rows = sorted(TABLE.items(), key=lambda kv: (kv[0][0], kv[0][1]))
+    if changes_only or dot:
+        rows = [(k, t) for k, t in rows if t.next is not None and t.next != k[0]]
+    if dot:
+        print("digraph tcp {\n  rankdir=LR;\n  node [shape=box];")
+        for (state, event), t in rows:
+            print(f'  {state.name} -> {t.next.name} [label="{event_name(event)}"];')
+        print("}")
+        return
+    table = Table(title="RFC 9293 transitions (per endpoint)", title_justify="left")
+    for c in ("state", "event", "next", "why", "RFC 9293"):
+        table.add_column(c)
+    for (state, event), t in rows:
+        table.add_row(state.name, event_name(event), "(same)" if t.next is None else t.next.name,
+                      t.reason, f"§{t.rfc}")
+    console().print(table)
