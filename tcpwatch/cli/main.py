@@ -11,6 +11,7 @@ from rich.console import Console
 from ..errors import TcpwatchError
 from ..vocab import ExitStatus
 from . import analyze as analyze_cmd
+from . import live as live_cmd
 from . import record as record_cmd
 from . import serve as serve_cmd
 from . import states as states_cmd
@@ -29,6 +30,7 @@ app.command("record", help=record_cmd.RECORD_HELP)(record_cmd.record)
 app.command("replay", help=record_cmd.REPLAY_HELP)(record_cmd.replay)
 app.command("verify", help=verify_cmd.HELP)(verify_cmd.verify)
 app.command("states", help=states_cmd.HELP)(states_cmd.states)
+app.command("live", help=live_cmd.HELP)(live_cmd.live)
 
 
 @app.callback()

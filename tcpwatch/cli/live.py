@@ -1,0 +1,163 @@
+"""``tcpwatch live``: sniff, write the capture as it goes, annotate, show."""
+
+from __future__ import annotations
+
+import datetime as dt
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Group
+from rich.live import Live
+from rich.text import Text
+
+from ..errors import TcpwatchError
+from ..export import write_segments
+from ..report.summary import summarize_connections
+from ..report.tables import console, render_connections
+from ..vocab import ExitStatus
+
+HELP = """Capture live TCP (scapy; -i lo by default; needs root or CAP_NET_RAW), write it to a
+pcap as it goes, and show every connection's states, windows and analysis events as
+they change. Ctrl-C, SIGTERM, --duration or --count end it with the final summary."""
+
+REFRESH_S = 0.25
+LOG_LINES = 12
+NO_PRIVILEGES = "tcpwatch live needs root or CAP_NET_RAW; try: sudo tcpwatch live"
+
+
+def _line(r) -> str:
+    t = dt.datetime.fromtimestamp(r.ts).strftime("%H:%M:%S.%f")
+    arrow = "client → server" if r.role == "client" else "server → client"
+    text = (f"{t} conn {r.conn} {arrow} [{r.flag_str}] seq {r.rel_seq} ack {r.rel_ack} "
+            f"len {r.len} win {r.win} | client {r.state_after_client} server "
+            f"{r.state_after_server}")
+    if r.transition:
+        text += f" | {r.transition}"
+    if r.events:
+        text += f" | {r.events}"
+    return text
+
+
+def live(
+    iface: Annotated[str, typer.Option("-i", "--iface", help="interface to sniff")] = "lo",
+    ports: Annotated[list[int] | None, typer.Option(
+        "--port", help="only these TCP ports (repeatable)")] = None,
+    bpf: Annotated[str | None, typer.Option("--filter", help="BPF filter (default: tcp)")
+                   ] = None,
+    write: Annotated[Path | None, typer.Option(
+        "--write", help="pcap to write (default captures/live/live-TIME.pcap)")] = None,
+    duration: Annotated[float | None, typer.Option("--duration", help="stop after S s")] = None,
+    count: Annotated[int | None, typer.Option("--count", help="stop after N segments")] = None,
+    serve: Annotated[str | None, typer.Option(
+        "--serve", help="also run a bundled server (fork/thread/nonblock/select)")] = None,
+    scenarios: Annotated[list[str] | None, typer.Option(
+        "--scenario", help="drive loopback scenarios against --serve (repeatable)")] = None,
+    output: Annotated[Path | None, typer.Option(
+        "-o", "--output", help="also write the final annotated table (.csv/.parquet/.jsonl)")
+    ] = None,
+) -> None:
+    from ..capture.live import LiveCapture, has_capture_privileges
+    from ..capture.pcapwriter import PcapWriter
+    from ..live import LiveSession
+
+    if not has_capture_privileges():
+        raise TcpwatchError(NO_PRIVILEGES)
+    port = 9000
+    if serve and not ports:
+        ports = [port]
+    flt = bpf or "tcp"
+    if ports:
+        flt = f"({flt}) and ({' or '.join(f'port {p}' for p in ports)})"
+    path = write or Path("captures/live") / f"live-{time.strftime('%Y%m%d-%H%M%S')}.pcap"
+    cap = LiveCapture(iface, flt)
+    writer = PcapWriter(path)
+    session = LiveSession()
+    stop = {"why": None}
+
+    def on_signal(signum, frame):
+        stop["why"] = signal.Signals(signum).name
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    out = console()
+    helpers: list[subprocess.Popen] = []
+    cap.start()
+    print(f"tcpwatch live: capturing on {iface} ({flt}) into {path}", file=sys.stderr,
+          flush=True)
+    try:
+        if serve:
+            helpers.append(subprocess.Popen(
+                [sys.executable, "-m", "tcpwatch", "serve", serve, "--port", str(ports[0])],
+                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True))
+            helpers[-1].stdout.readline()
+        if scenarios:
+            cmd = " && ".join(f"{sys.executable} -m tcpwatch.scenarios.drivers {s} 127.0.0.1 "
+                              f"{ports[0]}" for s in scenarios)
+            helpers.append(subprocess.Popen(["sh", "-c", cmd]))
+        _loop(cap, writer, session, out, stop, duration, count)
+    finally:
+        cap.stop()
+        writer.write(cap.drain())  # what arrived before the stop is kept
+        writer.close()
+        for h in helpers:
+            h.terminate()
+            h.wait()
+            if h.stdout:
+                h.stdout.close()
+    session.add([])
+    seg = _reanalyse(path)
+    out.print(render_connections(summarize_connections(seg),
+                                 title=f"TCP connections captured in {path} "
+                                       f"({stop['why'] or 'done'})"))
+    if output is not None:
+        write_segments(seg, output)
+
+
+def _reanalyse(path: Path):
+    from ..pipeline import analyze
+
+    return analyze(path)
+
+
+def _loop(cap, writer, session, out, stop, duration, count) -> None:
+    t0 = time.monotonic()
+    shown = 0
+    tty = out.is_terminal
+    log: list[str] = []
+    view = Live(console=out, auto_refresh=False) if tty else None
+    if view:
+        view.start()
+    try:
+        while stop["why"] is None:
+            time.sleep(REFRESH_S)
+            batch = cap.drain()
+            writer.write(batch)
+            session.add(batch)
+            if batch:
+                seg = session.table()
+                new = seg.iloc[shown:]
+                shown = len(seg)
+                if tty:
+                    changed = new[(new["transition"] != "") | (new["events"] != "")]
+                    log = (log + [_line(r) for r in changed.itertuples()])[-LOG_LINES:]
+                    view.update(Group(render_connections(summarize_connections(seg),
+                                                         title="live TCP connections"),
+                                      Text("\n".join(log))), refresh=True)
+                else:
+                    for r in new.itertuples():
+                        print(_line(r), flush=True)
+            if duration is not None and time.monotonic() - t0 >= duration:
+                stop["why"] = "duration"
+            if count is not None and session.frames >= count:
+                stop["why"] = "count"
+    finally:
+        if view:
+            view.stop()
+
+
+__all__ = ["ExitStatus", "live"]

@@ -1,0 +1,125 @@
+"""``tcpwatch live`` against tcpdump on the same traffic: the same segments, in the same
+order, once each; live annotations equal offline analysis; clean stops; privileges."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+
+import tcpwatch
+from tcpwatch.scenarios.drivers import zero_window
+from tcpwatch.scenarios.tcpdump import tcpdump
+from tcpwatch.servers.framing import LengthPrefixFramer
+
+from ..conftest import REPO, needs_root, needs_tshark
+
+pytestmark = [needs_root, needs_tshark]
+WIRE = ["sport", "dport", "flags", "seq", "ack", "len", "win_raw"]
+
+
+def start_live(tmp_path, port, *extra):
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tcpwatch", "live", "--port", str(port), "--serve", "thread",
+         "--write", str(tmp_path / "live.pcap"), *extra],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
+    line = proc.stderr.readline()
+    assert "capturing on lo" in line, line + proc.stderr.read()
+    time.sleep(1.0)  # the bundled server starts
+    return proc
+
+
+def _csv(seg, path):
+    from tcpwatch.export import write_segments
+
+    write_segments(seg, path)
+    return path
+
+
+def echo_connections(port, n):
+    for i in range(n):
+        f = LengthPrefixFramer()
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+            s.sendall(f.encode(str(i).encode()))
+            got = []
+            while not got:
+                got = f.feed(s.recv(100))
+
+
+def test_live_sees_what_tcpdump_sees_and_annotates_the_same(tmp_path):
+    port = 61230
+    with tcpdump("lo", tmp_path / "ref.pcap", f"tcp port {port}"):
+        proc = start_live(tmp_path, port, "-o", str(tmp_path / "live.csv"))
+        try:
+            echo_connections(port, 200)
+            zero_window("127.0.0.1", port)
+            time.sleep(1.0)
+        finally:
+            proc.send_signal(signal.SIGINT)
+            out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert "TCP connections captured in" in out and "(SIGINT)" in out
+    ref = tcpwatch.analyze(tmp_path / "ref.pcap")
+    mine = tcpwatch.analyze(tmp_path / "live.pcap")
+    assert len(ref) > 200 * 8
+    # the same segments, in the same order, none twice, none missing
+    a, b = mine[WIRE].astype("int64").to_numpy(), ref[WIRE].astype("int64").to_numpy()
+    assert a.shape == b.shape, (a.shape, b.shape)
+    assert sorted(map(tuple, a)) == sorted(map(tuple, b))  # none twice, none missing
+    # the same order within every connection (two packet sockets may interleave segments
+    # of different connections sent at the same moment on different CPUs either way)
+    for (sp, dp), rows in mine.groupby(["sport", "dport"], sort=False):
+        other = ref[(ref["sport"] == sp) & (ref["dport"] == dp)]
+        assert rows[WIRE].astype("int64").to_numpy().tolist() == \
+            other[WIRE].astype("int64").to_numpy().tolist()
+    assert mine["events"].str.contains("zero_window").any()
+    # the live annotations (written by live itself) equal offline analysis of its capture
+    live_table = pd.read_csv(tmp_path / "live.csv", keep_default_na=False, dtype=str)
+    offline = pd.read_csv(_csv(mine, tmp_path / "offline.csv"), keep_default_na=False,
+                          dtype=str)
+    for col in offline.columns.drop(["ts", "ts_ns"]):
+        assert live_table[col].tolist() == offline[col].tolist(), col
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["INT", "TERM"])
+def test_signal_leaves_a_complete_capture_and_a_summary(tmp_path, sig):
+    port = 61231 if sig == signal.SIGINT else 61232
+    proc = start_live(tmp_path, port)
+    echo_connections(port, 5)
+    time.sleep(0.6)
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err and f"({sig.name})" in out
+    frames = subprocess.run(["tshark", "-r", str(tmp_path / "live.pcap")], capture_output=True,
+                            text=True)
+    assert frames.returncode == 0 and len(frames.stdout.splitlines()) >= 5 * 8
+
+
+DROP_AND_RUN = """
+import os, pwd, sys
+import importlib.metadata, typer.main
+import tcpwatch.capture.live, tcpwatch.cli.live, tcpwatch.cli.main as cli, tcpwatch.live
+typer.main.get_command(cli.app)  # import lazily loaded modules while files are readable
+nobody = pwd.getpwnam("nobody")
+os.setgroups([])
+os.setgid(nobody.pw_gid)
+os.setuid(nobody.pw_uid)  # as root -> nobody: CAP_NET_RAW is gone
+sys.argv = ["tcpwatch", "live", "--duration", "1"]
+cli.main()
+"""
+
+
+def test_without_privileges_one_line_and_exit_2(tmp_path):
+    """As the user nobody (setuid from root in the child, since nobody may not read the
+    interpreter's files): one line, exit 2, no traceback."""
+    res = subprocess.run([sys.executable, "-c", DROP_AND_RUN], capture_output=True, text=True,
+                         cwd=tmp_path, timeout=60)
+    assert res.returncode == 2, res.stderr
+    assert res.stderr.strip() == ("tcpwatch: error: tcpwatch live needs root or CAP_NET_RAW; "
+                                  "try: sudo tcpwatch live")
