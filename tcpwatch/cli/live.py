@@ -118,6 +118,24 @@ def live(
         write_segments(seg, output)
 
 
+LINGER_S = 5.0  # closed connections stay in the view this long, then fold into a total
+_DONE = ("CLOSED", "TIME_WAIT")
+
+
+def _view(seg, log: list[str]) -> Group:
+    summary = summarize_connections(seg)
+    now = float(seg["ts"].max())
+    closed = (summary["final_client"].isin(_DONE) & summary["final_server"].isin(_DONE)
+              & (summary["start"] + summary["duration"] < now - LINGER_S))
+    parts = [render_connections(summary[~closed], title="live TCP connections")]
+    if closed.any():
+        done = summary[closed]
+        segs = int(done["pkts_client"].sum() + done["pkts_server"].sum())
+        parts.append(Text(f"+ {len(done)} closed connections ({segs} segments)"))
+    parts.append(Text("\n".join(log)))
+    return Group(*parts)
+
+
 def _reanalyse(path: Path):
     from ..pipeline import analyze
 
@@ -145,9 +163,7 @@ def _loop(cap, writer, session, out, stop, duration, count) -> None:
                 if tty:
                     changed = new[(new["transition"] != "") | (new["events"] != "")]
                     log = (log + [_line(r) for r in changed.itertuples()])[-LOG_LINES:]
-                    view.update(Group(render_connections(summarize_connections(seg),
-                                                         title="live TCP connections"),
-                                      Text("\n".join(log))), refresh=True)
+                    view.update(_view(seg, log), refresh=True)
                 else:
                     for r in new.itertuples():
                         print(_line(r), flush=True)

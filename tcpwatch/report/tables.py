@@ -20,7 +20,7 @@ def _clock(ts: float) -> str:
 def _win(lo, hi) -> str:
     if pd.isna(lo):
         return "-"
-    return f"{lo:,}" if lo == hi else f"{lo:,}–{hi:,}"
+    return f"{int(lo):,}" if lo == hi else f"{int(lo):,}–{int(hi):,}"
 
 
 def render_connections(summary: pd.DataFrame, title: str = "TCP connections") -> Table:
