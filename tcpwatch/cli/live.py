@@ -15,6 +15,7 @@ from rich.console import Group
 from rich.live import Live
 from rich.text import Text
 
+from ..capture.kernel import kernel_states, state_of
 from ..errors import TcpwatchError
 from ..export import write_segments
 from ..report.summary import summarize_connections
@@ -23,7 +24,8 @@ from ..vocab import ExitStatus
 
 HELP = """Capture live TCP (scapy; -i lo by default; needs root or CAP_NET_RAW), write it to a
 pcap as it goes, and show every connection's states, windows and analysis events as
-they change. Ctrl-C, SIGTERM, --duration or --count end it with the final summary."""
+they change (--kernel: beside the kernel's own socket states). Ctrl-C, SIGTERM,
+--duration or --count end it with the final summary."""
 
 REFRESH_S = 0.25
 LOG_LINES = 12
@@ -60,6 +62,9 @@ def live(
     output: Annotated[Path | None, typer.Option(
         "-o", "--output", help="also write the final annotated table (.csv/.parquet/.jsonl)")
     ] = None,
+    kernel: Annotated[bool, typer.Option(
+        "--kernel", help="show the kernel's own socket states beside the inferred ones")
+    ] = False,
 ) -> None:
     from ..capture.live import LiveCapture, has_capture_privileges
     from ..capture.pcapwriter import PcapWriter
@@ -99,7 +104,7 @@ def live(
             cmd = " && ".join(f"{sys.executable} -m tcpwatch.scenarios.drivers {s} 127.0.0.1 "
                               f"{ports[0]}" for s in scenarios)
             helpers.append(subprocess.Popen(["sh", "-c", cmd]))
-        _loop(cap, writer, session, out, stop, duration, count)
+        _loop(cap, writer, session, out, stop, duration, count, kernel)
     finally:
         cap.stop()
         writer.write(cap.drain())  # what arrived before the stop is kept
@@ -122,8 +127,35 @@ LINGER_S = 5.0  # closed connections stay in the view this long, then fold into 
 _DONE = ("CLOSED", "TIME_WAIT")
 
 
-def _view(seg, log: list[str]) -> Group:
+def _kernel_pair(ks, client: str, server: str) -> tuple[str, str]:
+    c, s = _endpoint(client), _endpoint(server)
+    return state_of(ks, c, s).name, state_of(ks, s, c).name
+
+
+def _endpoint(text: str) -> tuple[str, int]:
+    host, port = text.rsplit(":", 1)
+    return host.strip("[]"), int(port)
+
+
+def _kernel_text(ks, r) -> str:
+    client = (r.src, r.sport) if r.role == "client" else (r.dst, r.dport)
+    server = (r.dst, r.dport) if r.role == "client" else (r.src, r.sport)
+    kc, kserv = state_of(ks, client, server).name, state_of(ks, server, client).name
+    return f" | kernel: client {kc} server {kserv}"
+
+
+def _view(seg, log: list[str], kernel: bool = False) -> Group:
     summary = summarize_connections(seg)
+    if kernel:
+        ks = kernel_states()
+        pairs = [_kernel_pair(ks, c, s) for c, s in zip(summary["client"], summary["server"],
+                                                           strict=True)]
+        # highlighted where the kernel and the inference differ
+        summary = summary.assign(final_client=[
+            f"{f}" if f == k[0] else f"{f} [red](kernel {k[0]})[/]"
+            for f, k in zip(summary["final_client"], pairs, strict=True)],
+            final_server=[f"{f}" if f == k[1] else f"{f} [red](kernel {k[1]})[/]"
+                          for f, k in zip(summary["final_server"], pairs, strict=True)])
     now = float(seg["ts"].max())
     closed = (summary["final_client"].isin(_DONE) & summary["final_server"].isin(_DONE)
               & (summary["start"] + summary["duration"] < now - LINGER_S))
@@ -142,7 +174,7 @@ def _reanalyse(path: Path):
     return analyze(path)
 
 
-def _loop(cap, writer, session, out, stop, duration, count) -> None:
+def _loop(cap, writer, session, out, stop, duration, count, kernel=False) -> None:
     t0 = time.monotonic()
     shown = 0
     tty = out.is_terminal
@@ -163,10 +195,12 @@ def _loop(cap, writer, session, out, stop, duration, count) -> None:
                 if tty:
                     changed = new[(new["transition"] != "") | (new["events"] != "")]
                     log = (log + [_line(r) for r in changed.itertuples()])[-LOG_LINES:]
-                    view.update(_view(seg, log), refresh=True)
+                    view.update(_view(seg, log, kernel), refresh=True)
                 else:
+                    ks = kernel_states() if kernel else None
                     for r in new.itertuples():
-                        print(_line(r), flush=True)
+                        print(_line(r) + (_kernel_text(ks, r) if ks is not None else ""),
+                              flush=True)
             if duration is not None and time.monotonic() - t0 >= duration:
                 stop["why"] = "duration"
             if count is not None and session.frames >= count:

@@ -123,3 +123,51 @@ def test_without_privileges_one_line_and_exit_2(tmp_path):
     assert res.returncode == 2, res.stderr
     assert res.stderr.strip() == ("tcpwatch: error: tcpwatch live needs root or CAP_NET_RAW; "
                                   "try: sudo tcpwatch live")
+
+
+def test_kernel_states_of_real_sockets(tmp_path):
+    """--kernel reads /proc/net/tcp{,6}: a live connection is ESTABLISHED on both ends,
+    in the piped output too."""
+    from tcpwatch.capture.kernel import kernel_states, state_of
+    from tcpwatch.vocab import EndpointState
+
+    port = 61233
+    lst = socket.create_server(("127.0.0.1", port))
+    c = socket.create_connection(("127.0.0.1", port))
+    srv, _ = lst.accept()
+    local = c.getsockname()
+    ks = kernel_states()
+    assert state_of(ks, local, ("127.0.0.1", port)) == EndpointState.ESTABLISHED
+    assert state_of(ks, ("127.0.0.1", port), local) == EndpointState.ESTABLISHED
+    assert state_of(ks, ("127.0.0.1", 1), local) == EndpointState.CLOSED
+    srv.close()
+    c.close()
+    lst.close()
+
+    port = 61234
+    proc = subprocess.Popen([sys.executable, "-m", "tcpwatch", "live", "--port", str(port),
+                             "--kernel", "--write", str(tmp_path / "k.pcap"), "--duration",
+                             "4"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            cwd=REPO)
+    assert "capturing on lo" in proc.stderr.readline()
+    lst = socket.create_server(("127.0.0.1", port))
+    c = socket.create_connection(("127.0.0.1", port))
+    srv, _ = lst.accept()
+    out, _err = proc.communicate(timeout=60)
+    srv.close()
+    c.close()
+    lst.close()
+    assert "kernel: client ESTABLISHED server ESTABLISHED" in out
+
+
+@pytest.mark.parametrize("args, words", [
+    (["-i", "nosuchif0"], "no such interface: nosuchif0"),
+    (["--filter", "tcp and and"], "cannot capture on lo"),
+])
+def test_bad_interface_or_filter_is_one_line(tmp_path, args, words):
+    res = subprocess.run([sys.executable, "-m", "tcpwatch", "live", *args, "--duration", "1",
+                          "--write", str(tmp_path / "x.pcap")], capture_output=True,
+                         text=True, cwd=REPO, timeout=60)
+    assert res.returncode == 2, res.stderr
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and words in lines[0] and "Traceback" not in res.stderr
