@@ -42,13 +42,10 @@ import numpy as np
 import pandas as pd
 
 from . import _seqwalk
-from .vocab import ROLE_NAMES, Col, TcpFlag, WinScale
+from .vocab import ROLE_NAMES, Col, TcpFlag
 
 _SYN = int(TcpFlag.SYN)
 _ACK = int(TcpFlag.ACK)
-_FIN = int(TcpFlag.FIN)
-_RST = int(TcpFlag.RST)
-MAX_WSCALE = 14  # RFC 7323 §2.3 (applied in _seqwalk.c)
 
 
 
@@ -107,5 +104,3 @@ def assign_connections(seg: pd.DataFrame) -> pd.DataFrame:
         Col.WIN: win,
     })
 
-
-__all__ = ["WinScale", "assign_connections"]

@@ -16,7 +16,7 @@ import pandas as pd
 from .capture.bytes import PAD
 from .capture.pcapfile import RawFrames
 from .decode import decode
-from .pipeline import _concat, analyze
+from .pipeline import analyze, concat_columns
 
 
 class LiveSession:
@@ -42,6 +42,6 @@ class LiveSession:
 
     def table(self) -> pd.DataFrame:
         if self._cached is None:
-            parts = [dict(p) for p in self._parts]  # _concat consumes its inputs
-            self._cached = analyze(_concat(parts))
+            parts = [dict(p) for p in self._parts]  # concat_columns consumes its inputs
+            self._cached = analyze(concat_columns(parts))
         return self._cached

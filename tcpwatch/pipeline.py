@@ -64,7 +64,7 @@ def read_segments(source: Source, *, chunk_size: int = DEFAULT_CHUNK,
         if progress is not None:
             progress(reader.stats.bytes_read)
     release_free_memory()
-    seg = _concat(parts)
+    seg = concat_columns(parts)
     release_free_memory()
     summary = CaptureSummary(reader.name, reader.stats.format, reader.stats.frames,
                              sorted(reader.stats.linktypes), skipped, reader.stats.warnings)
@@ -93,7 +93,7 @@ def analyze(source: Source | pd.DataFrame, *, chunk_size: int = DEFAULT_CHUNK,
 _CATEGORICAL_GROUPS = ((Col.SRC, Col.DST), (Col.FLAG_STR,))
 
 
-def _concat(parts: list[Columns]) -> pd.DataFrame:
+def concat_columns(parts: list[Columns]) -> pd.DataFrame:
     """Concatenate decoded chunks column by column, releasing each chunk's column as soon
     as it is copied (peak memory: the table plus one column); categoricals are recoded
     onto shared categories."""

@@ -18,9 +18,9 @@ from rich.text import Text
 from ..capture.kernel import kernel_states, state_of
 from ..errors import TcpwatchError
 from ..export import write_segments
+from ..pipeline import analyze
 from ..report.summary import summarize_connections
 from ..report.tables import console, render_connections
-from ..vocab import ExitStatus
 
 HELP = """Capture live TCP (scapy; -i lo by default; needs root or CAP_NET_RAW), write it to a
 pcap as it goes, and show every connection's states, windows and analysis events as
@@ -114,8 +114,7 @@ def live(
             h.wait()
             if h.stdout:
                 h.stdout.close()
-    session.add([])
-    seg = _reanalyse(path)
+    seg = analyze(path)  # the file as written: what the user keeps
     out.print(render_connections(summarize_connections(seg),
                                  title=f"TCP connections captured in {path} "
                                        f"({stop['why'] or 'done'})"))
@@ -168,12 +167,6 @@ def _view(seg, log: list[str], kernel: bool = False) -> Group:
     return Group(*parts)
 
 
-def _reanalyse(path: Path):
-    from ..pipeline import analyze
-
-    return analyze(path)
-
-
 def _loop(cap, writer, session, out, stop, duration, count, kernel=False) -> None:
     t0 = time.monotonic()
     shown = 0
@@ -209,5 +202,3 @@ def _loop(cap, writer, session, out, stop, duration, count, kernel=False) -> Non
         if view:
             view.stop()
 
-
-__all__ = ["ExitStatus", "live"]

@@ -200,7 +200,7 @@ def _first_hole(seg, key, seq, length, syn, fin) -> pd.Series:
                            (seq + length + 1)[fin]])
     keys = np.concatenate([key[syn], key[~truncated & (length > 0)], key[fin]])
     # where a direction starts: its SYN, or its first segment (midstream: rel seq 1)
-    origin = pd.Series(np.where(syn, seq, seq)).groupby(key).min()
+    origin = pd.Series(seq).groupby(key).min()
     df = pd.DataFrame({"k": keys, "s": starts, "e": ends}).sort_values(["k", "s"])
     covered = df.groupby("k")["e"].cummax()
     prev = covered.groupby(df["k"]).shift(1)

@@ -11,8 +11,9 @@ import time
 import pytest
 
 import tcpwatch
+from tcpwatch.capture.kernel import kernel_states, state_of
 from tcpwatch.scenarios.tcpdump import tcpdump
-from tcpwatch.vocab import KERNEL_STATES, EndpointState
+from tcpwatch.vocab import EndpointState
 
 from ..conftest import needs_root
 
@@ -22,15 +23,7 @@ SETTLE = 0.15  # let the segments of one step cross loopback before reading the 
 
 def kernel_state(local_port: int, remote_port: int) -> EndpointState:
     """The state of the 127.0.0.1:local -> 127.0.0.1:remote socket; CLOSED if none."""
-    with open("/proc/net/tcp") as f:
-        next(f)
-        for line in f:
-            fields = line.split()
-            lport = int(fields[1].split(":")[1], 16)
-            rport = int(fields[2].split(":")[1], 16)
-            if (lport, rport) == (local_port, remote_port):
-                return KERNEL_STATES[int(fields[3], 16)]
-    return EndpointState.CLOSED
+    return state_of(kernel_states(), ("127.0.0.1", local_port), ("127.0.0.1", remote_port))
 
 
 class Probe:
