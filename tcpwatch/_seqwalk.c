@@ -5,6 +5,9 @@
  *   walk_pcapng      block headers of a pcapng chunk     (idem, byte order per section)
  *   walk_conversations  Wireshark's tcp.stream assignment, base seq and window scale,
  *                       one pass in file order (see tcpwatch/flows.py for the rules)
+ *   walk_states      both endpoints' RFC 9293 states (tcpwatch/states/apply.py)
+ *   analyze_flags    Wireshark's tcp.analysis flags (tcpwatch/analysis/flags.py)
+ *   new_context, reset_conns   carry the last three walks' state across calls (live)
  *
  * Everything else in tcpwatch is whole-column numpy.  These functions only read a few
  * header words per record; they never allocate by a length read from the file, and they
@@ -40,6 +43,46 @@ static inline uint32_t rd16(const uint8_t *p, int big) {
     if (big)
         return ((uint32_t)p[0] << 8) | p[1];
     return ((uint32_t)p[1] << 8) | p[0];
+}
+
+/* ------------------------------------------------------------------------------------
+ * Resumable walks (tcpwatch live).  Each walk below can carry its per-connection state
+ * from one call to the next in a context (a capsule from new_context(kind)), so a capture
+ * arriving in batches is walked once, batch by batch, with the result of one walk over
+ * the whole.  Connection numbers are global across calls; a context grows as they do.
+ * reset_conns(ctx, conns) forgets what a walk knew of some connections, so that they can
+ * be walked again from their first segment (tcpwatch/live.py does so when a later
+ * segment changes what earlier ones mean).
+ * ------------------------------------------------------------------------------------ */
+enum { CTX_CONV = 1, CTX_STATES = 2, CTX_FLAGS = 3 };
+
+typedef struct { int kind; Py_ssize_t cap; } CtxHead;
+
+/* grow n arrays of the given element sizes from *cap to at least need elements;
+ * the new elements are filled with the byte fill[k] */
+static int grow_arrays(void **arrs[], const size_t *elem, const int *fill, int n,
+                       Py_ssize_t *cap, Py_ssize_t need) {
+    if (need <= *cap) return 0;
+    Py_ssize_t nc = *cap ? *cap : 64;
+    while (nc < need) nc *= 2;
+    for (int k = 0; k < n; k++) {
+        void *p = PyMem_Realloc(*arrs[k], nc * elem[k]);
+        if (!p) return -1;
+        memset((char *)p + *cap * elem[k], fill[k], (nc - *cap) * elem[k]);
+        *arrs[k] = p;
+    }
+    *cap = nc;
+    return 0;
+}
+
+static void *ctx_get(PyObject *obj, int kind) {
+    if (obj == NULL || obj == Py_None) return NULL;
+    CtxHead *h = PyCapsule_GetPointer(obj, "tcpwatch._seqwalk.ctx");
+    if (h && h->kind != kind) {
+        PyErr_SetString(PyExc_TypeError, "_seqwalk: a context of another walk");
+        return NULL;
+    }
+    return h;
 }
 
 /* walk_pcap(buf, pos, big, off, caplen, origlen, sec, frac) -> (count, end, status)
@@ -172,17 +215,72 @@ static PyObject *walk_pcapng(PyObject *self, PyObject *args) {
 #define ROLE_SYNACK 1
 #define ROLE_SYN 2
 
+typedef struct {
+    CtxHead h;              /* h.cap: room for conversations */
+    Py_ssize_t cap_keys, n_conv;
+    int64_t calls;
+    int64_t *current;       /* per 4-tuple key: its current conversation (-1: none) */
+    uint8_t *state;         /* per conversation: see below */
+    /* per conversation: which of base/shift the segments of earlier calls used (U_*),
+     * those of the current call, and the call that last touched it */
+    uint8_t *used_old, *used_new;
+    int64_t *stamp;
+} ConvCtx;
+
+#define U_BASE(d) (1u << (d))
+#define U_SHIFT(d) (4u << (d))
+
+static void conv_free(ConvCtx *x) {
+    PyMem_Free(x->current); PyMem_Free(x->state); PyMem_Free(x->used_old);
+    PyMem_Free(x->used_new); PyMem_Free(x->stamp);
+}
+
+static int conv_reserve(ConvCtx *x, Py_ssize_t n_keys, Py_ssize_t n_conv) {
+    void **k[] = {(void **)&x->current};
+    void **c[] = {(void **)&x->state, (void **)&x->used_old, (void **)&x->used_new,
+                  (void **)&x->stamp};
+    size_t ek[] = {sizeof(int64_t)}, ec[] = {1, 1, 1, sizeof(int64_t)};
+    int fk[] = {0xFF}, fc[] = {0, 0, 0, 0};  /* all bytes 0xFF: -1 */
+    return grow_arrays(k, ek, fk, 1, &x->cap_keys, n_keys) ||
+           grow_arrays(c, ec, fc, 4, &x->h.cap, n_conv) ? -1 : 0;
+}
+
 /* walk_conversations(key:int64, dir:int8, flags:uint16, seq:uint32, ack:uint32,
  *                    wscale:int16, n_keys, conv_out:int32, base:uint32[max_conv*2],
- *                    shift:int8[max_conv*2], client_dir:int8[max_conv]) -> n_conv
- * The rules are documented in tcpwatch/flows.py. */
+ *                    shift:int8[max_conv*2], client_dir:int8[max_conv]
+ *                    [, ctx, dirty:uint8[max_conv], reused:uint8[max_conv]]) -> n_conv
+ * The rules are documented in tcpwatch/flows.py.  With a context, keys and
+ * conversation numbers continue those of the previous calls (base, shift and client_dir
+ * then hold the earlier conversations' values); dirty[c] is set when this call changed
+ * a base or shift that segments of an earlier call used (for their relative numbers or
+ * their window), or client_dir of a conversation with segments in an earlier call, and
+ * reused[c] of each new conversation says whether it took over the 4-tuple of an
+ * earlier one (its first segment is then a SYN: Wireshark's "reused ports"). */
 static PyObject *walk_conversations(PyObject *self, PyObject *args) {
     Py_buffer bk, bd, bf, bs, ba, bw, bconv, bbase, bshift, bcd;
+    Py_buffer bdirty = {0}, breused = {0};
     Py_ssize_t n_keys;
-    if (!PyArg_ParseTuple(args, "y*y*y*y*y*y*nw*w*w*w*", &bk, &bd, &bf, &bs, &ba, &bw, &n_keys,
-                          &bconv, &bbase, &bshift, &bcd))
+    PyObject *octx = Py_None, *odirty = Py_None, *oreused = Py_None;
+    if (!PyArg_ParseTuple(args, "y*y*y*y*y*y*nw*w*w*w*|OOO", &bk, &bd, &bf, &bs, &ba, &bw,
+                          &n_keys, &bconv, &bbase, &bshift, &bcd, &octx, &odirty, &oreused))
         return NULL;
+    ConvCtx local = {{CTX_CONV, 0}, 0, 0, NULL, NULL};
+    ConvCtx *x = ctx_get(octx, CTX_CONV);
+    int failed = PyErr_Occurred() != NULL;
+    if (!failed && odirty != Py_None)
+        failed = PyObject_GetBuffer(odirty, &bdirty, PyBUF_WRITABLE) < 0;
+    if (!failed && oreused != Py_None)
+        failed = PyObject_GetBuffer(oreused, &breused, PyBUF_WRITABLE) < 0;
     Py_ssize_t n = bk.len / 8, max_conv = bcd.len;
+    if (!failed && ((bdirty.buf && bdirty.len < max_conv) || (breused.buf && breused.len < max_conv))) {
+        PyErr_SetString(PyExc_ValueError, "walk_conversations: dirty/reused too short");
+        failed = 1;
+    }
+    if (!x) x = &local;
+    if (!failed && conv_reserve(x, n_keys, max_conv) < 0) {
+        PyErr_NoMemory();
+        failed = 1;
+    }
     const int64_t *key = bk.buf;
     const int8_t *dir = bd.buf;
     const uint16_t *flags = bf.buf;
@@ -191,24 +289,36 @@ static PyObject *walk_conversations(PyObject *self, PyObject *args) {
     int32_t *conv = bconv.buf;
     uint32_t *base = bbase.buf;
     int8_t *shift = bshift.buf, *client_dir = bcd.buf;
-    int64_t *current = PyMem_Malloc(sizeof(int64_t) * (n_keys > 0 ? n_keys : 1));
-    uint8_t *state = PyMem_Calloc(max_conv > 0 ? max_conv : 1, 1);
-    if (!current || !state) {
-        PyMem_Free(current); PyMem_Free(state);
-        return PyErr_NoMemory();
-    }
+    uint8_t *dirty = bdirty.buf, *reused = breused.buf;
+    int64_t *current = x->current;
+    uint8_t *state = x->state;
     /* state bits: 1,2 = base set for dir 0,1; 4 = FIN/RST seen; 8..: role source << 3 */
-    for (Py_ssize_t i = 0; i < n_keys; i++) current[i] = -1;
-    Py_ssize_t n_conv = 0;
+    Py_ssize_t n_conv = x->n_conv, n_old = x->n_conv;
+    int64_t call = ++x->calls;
+    uint8_t *used_old = x->used_old, *used_new = x->used_new;
+    int64_t *stamp = x->stamp;
     int overflow = 0;
+    if (!failed) {
     Py_BEGIN_ALLOW_THREADS
     for (Py_ssize_t i = 0; i < n; i++) {
         int64_t k = key[i];
+        if (k < 0 || k >= n_keys) { overflow = 2; break; }
         int d = dir[i], e = 1 - d;
         unsigned f = flags[i];
         int64_t c = current[k];
         int syn = (f & F_SYN) != 0, has_ack = (f & F_ACK) != 0;
         int is_new = c < 0;
+        uint32_t b0 = 0, b1 = 0;
+        int8_t s0 = 0, s1 = 0, cd = 0;
+        if (!is_new && c < n_old) {
+            if (stamp[c] != call) {
+                used_old[c] |= used_new[c];
+                used_new[c] = 0;
+                stamp[c] = call;
+            }
+            b0 = base[2 * c]; b1 = base[2 * c + 1];
+            s0 = shift[2 * c]; s1 = shift[2 * c + 1]; cd = client_dir[c];
+        }
         if (!is_new && syn && (state[c] & (1 << d))) {
             if (!has_ack) {
                 /* port reuse: a SYN with a new ISN, or any SYN after a FIN or RST */
@@ -220,11 +330,14 @@ static PyObject *walk_conversations(PyObject *self, PyObject *args) {
         }
         if (is_new) {
             if (n_conv >= max_conv) { overflow = 1; break; }
+            if (reused) reused[n_conv] = current[k] >= 0;
             c = n_conv++;
             current[k] = c;
             client_dir[c] = (int8_t)d;
             shift[2 * c] = shift[2 * c + 1] = -1;
             state[c] = ROLE_FIRST_SEGMENT << 3;
+            used_old[c] = used_new[c] = 0;
+            stamp[c] = call;
         }
         conv[i] = (int32_t)c;
         int role_src = state[c] >> 3;
@@ -253,15 +366,31 @@ static PyObject *walk_conversations(PyObject *self, PyObject *args) {
                 shift[2 * c + d] = -2;
             }
         }
+        if (dirty && c < n_old) {
+            unsigned u = used_old[c];
+            if (((u & U_BASE(0)) && b0 != base[2 * c]) || ((u & U_BASE(1)) && b1 != base[2 * c + 1])
+                || ((u & U_SHIFT(0)) && s0 != shift[2 * c])
+                || ((u & U_SHIFT(1)) && s1 != shift[2 * c + 1]) || cd != client_dir[c])
+                dirty[c] = 1;
+        }
+        /* what this segment's columns use: its direction's base (relative seq), the
+         * other's when it carries an ACK, its direction's shift unless a SYN */
+        used_new[c] |= (uint8_t)(U_BASE(d) | (has_ack ? U_BASE(e) : 0) | (syn ? 0 : U_SHIFT(d)));
     }
     Py_END_ALLOW_THREADS
-    PyMem_Free(current);
-    PyMem_Free(state);
+    }
+    if (x == &local) conv_free(x);
+    else if (!failed && !overflow) x->n_conv = n_conv;
     PyBuffer_Release(&bk); PyBuffer_Release(&bd); PyBuffer_Release(&bf); PyBuffer_Release(&bs);
     PyBuffer_Release(&ba); PyBuffer_Release(&bw); PyBuffer_Release(&bconv);
     PyBuffer_Release(&bbase); PyBuffer_Release(&bshift); PyBuffer_Release(&bcd);
+    if (bdirty.buf) PyBuffer_Release(&bdirty);
+    if (breused.buf) PyBuffer_Release(&breused);
+    if (failed) return NULL;
     if (overflow) {
-        PyErr_SetString(PyExc_RuntimeError, "walk_conversations: more conversations than room");
+        PyErr_SetString(PyExc_RuntimeError, overflow == 1
+                        ? "walk_conversations: more conversations than room"
+                        : "walk_conversations: key out of range");
         return NULL;
     }
     return PyLong_FromSsize_t(n_conv);
@@ -278,54 +407,94 @@ static PyObject *class_layout(PyObject *self, PyObject *args) {
                          C_SYNACK, C_RST, C_ACK_OF_FIN, C_FIN_ACK_OF_FIN, C_RST_BAD);
 }
 
+typedef struct {
+    CtxHead h;  /* h.cap: room for connections; per direction arrays hold 2 per connection */
+    uint8_t *cur, *seen, *have, *xck;
+    uint32_t *nxt, *fin_end, *wlast, *xend;
+} StatesCtx;
+
+static void states_free(StatesCtx *x) {
+    PyMem_Free(x->cur); PyMem_Free(x->seen); PyMem_Free(x->have); PyMem_Free(x->xck);
+    PyMem_Free(x->nxt); PyMem_Free(x->fin_end); PyMem_Free(x->wlast); PyMem_Free(x->xend);
+}
+
+static int states_reserve(StatesCtx *x, Py_ssize_t n_conn) {
+    void **a[] = {(void **)&x->cur, (void **)&x->seen, (void **)&x->have, (void **)&x->xck,
+                  (void **)&x->nxt, (void **)&x->fin_end, (void **)&x->wlast,
+                  (void **)&x->xend};
+    size_t e[] = {2, 1, 2, 2, 8, 8, 8, 8};
+    int fill[] = {0, 0, 0, 0, 0, 0, 0, 0};
+    return grow_arrays(a, e, fill, 8, &x->h.cap, n_conn);
+}
+
+static void states_reset(StatesCtx *x, int32_t c) {
+    x->seen[c] = 0;
+    x->have[2 * c] = x->have[2 * c + 1] = 0;
+    x->xck[2 * c] = x->xck[2 * c + 1] = 0;
+}
+
 /* walk_states(conn:int32, sender:int8 (0 client, 1 server), cls:uint8, flags:uint16,
  *             seq:uint32, ack:uint32, len:uint32, win:uint32 (rel seq/ack, scaled window),
  *             init:uint8[n_conn*2], next:uint8[2*N_CLASSES*n_states], n_states,
  *             syn_sent_state,
- *             out before_c, after_c, before_s, after_s, snd_ev, rcv_ev, bad : uint8[n])
+ *             out before_c, after_c, before_s, after_s, snd_ev, rcv_ev, bad : uint8[n]
+ *             [, ctx, dirty:uint8[n_conn]])
  * One pass in file order.  Per connection and direction it tracks the next sequence
  * number, the FIN's sequence number and the last advertised window, and turns them into
  * the sequence-dependent event classes (ACK_OF_FIN, FIN_ACK_OF_FIN, DATA_PAST_FIN,
  * RST_BAD); then each endpoint's next state is read from the table (sender first).
- * bad: bit 0 = the sender's cell is INVALID, bit 1 = the receiver's. */
+ * bad: bit 0 = the sender's cell is INVALID, bit 1 = the receiver's.
+ * With a context the walk continues the previous calls'.  The one look-ahead (FINs that
+ * cross, below) cannot see past the call: when a FIN of a later call shows that an
+ * earlier call's FIN crossed it, dirty[c] is set (walk the connection again). */
 static PyObject *walk_states(PyObject *self, PyObject *args) {
     Py_buffer bconn, bsnd, bcls, bflags, bseq, back, blen, bwin, binit, bnext;
-    Py_buffer obc, oac, obs, oas, osev, orev, obad;
+    Py_buffer obc, oac, obs, oas, osev, orev, obad, bdirty = {0};
     Py_ssize_t n_states;
     int syn_sent;
-    if (!PyArg_ParseTuple(args, "y*y*y*y*y*y*y*y*y*y*niw*w*w*w*w*w*w*", &bconn, &bsnd, &bcls,
-                          &bflags, &bseq, &back, &blen, &bwin, &binit, &bnext, &n_states,
-                          &syn_sent, &obc, &oac, &obs, &oas, &osev, &orev, &obad))
+    PyObject *octx = Py_None, *odirty = Py_None;
+    if (!PyArg_ParseTuple(args, "y*y*y*y*y*y*y*y*y*y*niw*w*w*w*w*w*w*|OO", &bconn, &bsnd,
+                          &bcls, &bflags, &bseq, &back, &blen, &bwin, &binit, &bnext,
+                          &n_states, &syn_sent, &obc, &oac, &obs, &oas, &osev, &orev, &obad,
+                          &octx, &odirty))
         return NULL;
     Py_ssize_t n = bconn.len / 4, n_conn = binit.len / 2;
+    StatesCtx local;
+    memset(&local, 0, sizeof local);
+    local.h.kind = CTX_STATES;
+    StatesCtx *x = ctx_get(octx, CTX_STATES);
+    int failed = PyErr_Occurred() != NULL;
+    if (!failed && odirty != Py_None)
+        failed = PyObject_GetBuffer(odirty, &bdirty, PyBUF_WRITABLE) < 0;
+    if (!failed && bdirty.buf && bdirty.len < n_conn) {
+        PyErr_SetString(PyExc_ValueError, "walk_states: dirty too short");
+        failed = 1;
+    }
+    if (!x) x = &local;
     const int32_t *conn = bconn.buf;
     const int8_t *snd = bsnd.buf;
     const uint8_t *cls = bcls.buf, *init = binit.buf, *next = bnext.buf;
     const uint16_t *flags = bflags.buf;
     const uint32_t *seq = bseq.buf, *ack = back.buf, *len = blen.buf, *win = bwin.buf;
     uint8_t *before_c = obc.buf, *after_c = oac.buf, *before_s = obs.buf, *after_s = oas.buf,
-            *sev = osev.buf, *rev = orev.buf, *bad = obad.buf;
-    /* per connection: current state of both ends; per direction (2c + sender): tracking */
-    uint8_t *cur = PyMem_Malloc(2 * (n_conn > 0 ? n_conn : 1));
-    uint8_t *seen = PyMem_Calloc(n_conn > 0 ? n_conn : 1, 1);
-    uint8_t *have = PyMem_Calloc(2 * (n_conn > 0 ? n_conn : 1), 1); /* 1 nxt, 2 fin, 4 win */
-    uint32_t *nxt = PyMem_Malloc(sizeof(uint32_t) * 2 * (n_conn > 0 ? n_conn : 1));
-    uint32_t *fin_end = PyMem_Malloc(sizeof(uint32_t) * 2 * (n_conn > 0 ? n_conn : 1));
-    uint32_t *wlast = PyMem_Malloc(sizeof(uint32_t) * 2 * (n_conn > 0 ? n_conn : 1));
+            *sev = osev.buf, *rev = orev.buf, *bad = obad.buf, *dirty = bdirty.buf;
+    int carry = x != &local;
     /* next_other[i]: the next FIN of the same connection sent by the other end (-1) */
     int64_t *next_other = PyMem_Malloc(sizeof(int64_t) * (n > 0 ? n : 1));
     int64_t *pending_row = PyMem_Malloc(sizeof(int64_t) * 2 * (n_conn > 0 ? n_conn : 1));
     int64_t *last_row = PyMem_Malloc(sizeof(int64_t) * 2 * (n_conn > 0 ? n_conn : 1));
-    /* a receive deferred until the receiver's next segment (FINs that cross) */
+    /* a receive deferred until the receiver's next segment (FINs that cross); always
+     * resolved within the call, since the look-ahead does not go past it */
     uint8_t *pending = PyMem_Calloc(2 * (n_conn > 0 ? n_conn : 1), 1);
-    int bad_input = 0;
-    if (!cur || !seen || !have || !nxt || !fin_end || !wlast || !next_other || !last_row
-        || !pending || !pending_row) {
-        PyMem_Free(cur); PyMem_Free(seen); PyMem_Free(have); PyMem_Free(nxt);
-        PyMem_Free(fin_end); PyMem_Free(wlast); PyMem_Free(next_other); PyMem_Free(last_row);
-        PyMem_Free(pending); PyMem_Free(pending_row);
-        return PyErr_NoMemory();
+    if (!failed && (!next_other || !last_row || !pending || !pending_row
+                    || states_reserve(x, n_conn) < 0)) {
+        PyErr_NoMemory();
+        failed = 1;
     }
+    int bad_input = 0;
+    if (!failed) {
+    uint8_t *cur = x->cur, *seen = x->seen, *have = x->have, *xck = x->xck;
+    uint32_t *nxt = x->nxt, *fin_end = x->fin_end, *wlast = x->wlast, *xend = x->xend;
     Py_BEGIN_ALLOW_THREADS
     for (Py_ssize_t k = 0; k < 2 * n_conn; k++) last_row[k] = -1;
     for (Py_ssize_t i = n - 1; i >= 0; i--) {
@@ -349,6 +518,11 @@ static PyObject *walk_states(PyObject *self, PyObject *args) {
         before_s[i] = cur[2 * c + 1];
         unsigned f = flags[i];
         uint32_t sq = seq[i], ln = len[i];
+        if ((f & 0x01) && xck[dr]) {
+            /* the first FIN from this end after the peer's FIN of an earlier call */
+            if ((int32_t)(ack[i] - xend[dr]) < 0 && dirty) dirty[c] = 1;
+            xck[dr] = 0;
+        }
         int sc = cls[i], rc;
         if (sc == C_DATA && (have[ds] & 2) && (int32_t)(sq + ln - (fin_end[ds] - 1u)) > 0)
             sc = C_DATA_PAST_FIN;
@@ -394,6 +568,10 @@ static PyObject *walk_states(PyObject *self, PyObject *args) {
             pending_row[2 * c + R] = j;
             er = -1;
         }
+        if ((rc == C_FIN || rc == C_FIN_ACK_OF_FIN) && j < 0 && carry) {
+            xck[ds] = 1;  /* the peer's next FIN, in a later call, decides */
+            xend[ds] = sq + ln + 1u;
+        }
         if (er >= 0) {
             nx = next[er * n_states + cur[2 * c + R]];
             if (nx == T_INVALID) b |= 2;
@@ -418,8 +596,9 @@ static PyObject *walk_states(PyObject *self, PyObject *args) {
         }
     }
     Py_END_ALLOW_THREADS
-    PyMem_Free(cur); PyMem_Free(seen); PyMem_Free(have); PyMem_Free(nxt);
-    PyMem_Free(fin_end); PyMem_Free(wlast); PyMem_Free(next_other); PyMem_Free(last_row);
+    }
+    if (!carry) states_free(x);
+    PyMem_Free(next_other); PyMem_Free(last_row);
     PyMem_Free(pending); PyMem_Free(pending_row);
     PyBuffer_Release(&bconn); PyBuffer_Release(&bsnd); PyBuffer_Release(&bcls);
     PyBuffer_Release(&bflags); PyBuffer_Release(&bseq); PyBuffer_Release(&back);
@@ -427,6 +606,8 @@ static PyObject *walk_states(PyObject *self, PyObject *args) {
     PyBuffer_Release(&bnext); PyBuffer_Release(&obc); PyBuffer_Release(&oac);
     PyBuffer_Release(&obs); PyBuffer_Release(&oas); PyBuffer_Release(&osev);
     PyBuffer_Release(&orev); PyBuffer_Release(&obad);
+    if (bdirty.buf) PyBuffer_Release(&bdirty);
+    if (failed) return NULL;
     if (bad_input) {
         PyErr_SetString(PyExc_ValueError, "walk_states: conn or class out of range");
         return NULL;
@@ -479,13 +660,46 @@ typedef struct {
     Py_ssize_t n_ual, cap_ual;
 } Flow;
 
+typedef struct {
+    CtxHead h;  /* h.cap: room for connections (two flows each) */
+    Flow *flows;
+    int64_t *first_rtt, *mru_syn;
+    uint8_t *seen;
+} FlagsCtx;
+
+static void flags_reset(FlagsCtx *x, int32_t c) {
+    for (int k = 0; k < 2; k++) {
+        PyMem_Free(x->flows[2 * c + k].ual);
+        memset(&x->flows[2 * c + k], 0, sizeof(Flow));
+    }
+    x->first_rtt[c] = x->mru_syn[c] = 0;
+    x->seen[c] = 0;
+}
+
+static void flags_free(FlagsCtx *x) {
+    if (x->flows)
+        for (Py_ssize_t k = 0; k < 2 * x->h.cap; k++) PyMem_Free(x->flows[k].ual);
+    PyMem_Free(x->flows); PyMem_Free(x->first_rtt); PyMem_Free(x->mru_syn);
+    PyMem_Free(x->seen);
+}
+
+static int flags_reserve(FlagsCtx *x, Py_ssize_t n_conn) {
+    void **a[] = {(void **)&x->flows, (void **)&x->first_rtt, (void **)&x->mru_syn,
+                  (void **)&x->seen};
+    size_t e[] = {2 * sizeof(Flow), sizeof(int64_t), sizeof(int64_t), 1};
+    int fill[] = {0, 0, 0, 0};
+    return grow_arrays(a, e, fill, 4, &x->h.cap, n_conn);
+}
+
 static PyObject *analyze_flags(PyObject *self, PyObject *args) {
     Py_buffer bconn, bdir, bflags, bseq, back, blen, bwin, bws, bts, bframe, bfirst;
     Py_buffer bsoff, bsval;
     Py_buffer oflags, odupn, odupf, obif, oacked, ortt;
-    if (!PyArg_ParseTuple(args, "y*y*y*y*y*y*y*y*y*y*y*y*y*w*w*w*w*w*w*", &bconn, &bdir,
+    PyObject *octx = Py_None;
+    if (!PyArg_ParseTuple(args, "y*y*y*y*y*y*y*y*y*y*y*y*y*w*w*w*w*w*w*|O", &bconn, &bdir,
                           &bflags, &bseq, &back, &blen, &bwin, &bws, &bts, &bframe, &bfirst,
-                          &bsoff, &bsval, &oflags, &odupn, &odupf, &obif, &oacked, &ortt))
+                          &bsoff, &bsval, &oflags, &odupn, &odupf, &obif, &oacked, &ortt,
+                          &octx))
         return NULL;
     const int32_t *soff = bsoff.buf;  /* SACK edges of row i: sval[soff[i] .. soff[i+1]) */
     const uint32_t *sval = bsval.buf;
@@ -503,12 +717,16 @@ static PyObject *analyze_flags(PyObject *self, PyObject *args) {
     int32_t *dup_num = odupn.buf;
     int64_t *dup_frame = odupf.buf, *bif = obif.buf, *acked = oacked.buf;
     double *rtt = ortt.buf;
-    Flow *flows = PyMem_Calloc(2 * (n_conn > 0 ? n_conn : 1), sizeof(Flow));
-    int64_t *first_rtt = PyMem_Calloc(n_conn > 0 ? n_conn : 1, sizeof(int64_t));
-    int64_t *mru_syn = PyMem_Calloc(n_conn > 0 ? n_conn : 1, sizeof(int64_t));
-    uint8_t *seen = PyMem_Calloc(n_conn > 0 ? n_conn : 1, 1);
-    int failed = 0;
-    if (!flows || !first_rtt || !mru_syn || !seen) failed = 1;
+    FlagsCtx local;
+    memset(&local, 0, sizeof local);
+    local.h.kind = CTX_FLAGS;
+    FlagsCtx *x = ctx_get(octx, CTX_FLAGS);
+    int failed = PyErr_Occurred() != NULL ? 3 : 0;
+    if (!x) x = &local;
+    if (!failed && flags_reserve(x, n_conn) < 0) failed = 1;
+    Flow *flows = x->flows;
+    int64_t *first_rtt = x->first_rtt, *mru_syn = x->mru_syn;
+    uint8_t *seen = x->seen;
     for (Py_ssize_t i = 0; i < n && !failed; i++) {
         int32_t c = conn[i];
         if (c < 0 || c >= n_conn) { failed = 2; break; }
@@ -682,8 +900,7 @@ static PyObject *analyze_flags(PyObject *self, PyObject *args) {
             else if ((flags & 0x10) && r->win_scale == -2) f->win_scale = -2;
         }
     }
-    if (flows) for (Py_ssize_t k = 0; k < 2 * n_conn; k++) PyMem_Free(flows[k].ual);
-    PyMem_Free(flows); PyMem_Free(first_rtt); PyMem_Free(mru_syn); PyMem_Free(seen);
+    if (x == &local) flags_free(x);
     PyBuffer_Release(&bconn); PyBuffer_Release(&bdir); PyBuffer_Release(&bflags);
     PyBuffer_Release(&bseq); PyBuffer_Release(&back); PyBuffer_Release(&blen);
     PyBuffer_Release(&bwin); PyBuffer_Release(&bws); PyBuffer_Release(&bts);
@@ -691,6 +908,7 @@ static PyObject *analyze_flags(PyObject *self, PyObject *args) {
     PyBuffer_Release(&bsoff); PyBuffer_Release(&bsval);
     PyBuffer_Release(&odupn); PyBuffer_Release(&odupf); PyBuffer_Release(&obif);
     PyBuffer_Release(&oacked); PyBuffer_Release(&ortt);
+    if (failed == 3) return NULL;
     if (failed == 1) return PyErr_NoMemory();
     if (failed == 2) {
         PyErr_SetString(PyExc_ValueError, "analyze_flags: conn out of range");
@@ -699,7 +917,61 @@ static PyObject *analyze_flags(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+static void ctx_destroy(PyObject *capsule) {
+    CtxHead *h = PyCapsule_GetPointer(capsule, "tcpwatch._seqwalk.ctx");
+    if (!h) return;
+    if (h->kind == CTX_CONV) conv_free((ConvCtx *)h);
+    else if (h->kind == CTX_STATES) states_free((StatesCtx *)h);
+    else flags_free((FlagsCtx *)h);
+    PyMem_Free(h);
+}
+
+/* new_context(kind: 1 conversations, 2 states, 3 flags) -> capsule */
+static PyObject *new_context(PyObject *self, PyObject *args) {
+    int kind;
+    if (!PyArg_ParseTuple(args, "i", &kind)) return NULL;
+    size_t size = kind == CTX_CONV ? sizeof(ConvCtx)
+                : kind == CTX_STATES ? sizeof(StatesCtx)
+                : kind == CTX_FLAGS ? sizeof(FlagsCtx) : 0;
+    if (!size) {
+        PyErr_SetString(PyExc_ValueError, "new_context: unknown kind");
+        return NULL;
+    }
+    CtxHead *h = PyMem_Calloc(1, size);
+    if (!h) return PyErr_NoMemory();
+    h->kind = kind;
+    PyObject *cap = PyCapsule_New(h, "tcpwatch._seqwalk.ctx", ctx_destroy);
+    if (!cap) PyMem_Free(h);
+    return cap;
+}
+
+/* reset_conns(ctx, conns:int32): the states or flags walk forgets these connections */
+static PyObject *reset_conns(PyObject *self, PyObject *args) {
+    PyObject *octx;
+    Py_buffer bc;
+    if (!PyArg_ParseTuple(args, "Oy*", &octx, &bc)) return NULL;
+    CtxHead *h = PyCapsule_GetPointer(octx, "tcpwatch._seqwalk.ctx");
+    int err = h == NULL;
+    if (h && h->kind == CTX_CONV) {
+        PyErr_SetString(PyExc_ValueError, "reset_conns: conversation numbering is final");
+        err = 1;
+    }
+    const int32_t *conns = bc.buf;
+    for (Py_ssize_t i = 0; !err && i < bc.len / 4; i++) {
+        if (conns[i] < 0 || conns[i] >= h->cap) continue;  /* never walked: nothing known */
+        if (h->kind == CTX_STATES) states_reset((StatesCtx *)h, conns[i]);
+        else flags_reset((FlagsCtx *)h, conns[i]);
+    }
+    PyBuffer_Release(&bc);
+    if (err) return NULL;
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef methods[] = {
+    {"new_context", new_context, METH_VARARGS,
+     "A context carrying one walk's per-connection state from call to call."},
+    {"reset_conns", reset_conns, METH_VARARGS,
+     "Forget what a states or flags context knows of some connections."},
     {"analyze_flags", analyze_flags, METH_VARARGS,
      "Wireshark's tcp.analysis flags, dup-ack numbers, bytes in flight and ACK RTTs."},
     {"walk_states", walk_states, METH_VARARGS,

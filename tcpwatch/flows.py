@@ -48,44 +48,56 @@ _SYN = int(TcpFlag.SYN)
 _ACK = int(TcpFlag.ACK)
 
 
+def endpoint_pairs(src: np.ndarray, sport: np.ndarray, dst: np.ndarray, dport: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(direction int8, lower endpoint, higher endpoint) from integer address ids and
+    ports; direction 0: sent by the lower endpoint."""
+    ep_src = (src.astype(np.int64) << 16) | sport
+    ep_dst = (dst.astype(np.int64) << 16) | dport
+    direction = (ep_src > ep_dst).astype(np.int8)
+    return direction, np.minimum(ep_src, ep_dst), np.maximum(ep_src, ep_dst)
+
+
+def walk_inputs(seg: pd.DataFrame) -> tuple[np.ndarray, ...]:
+    """(flags, seq, ack, wscale) as the compiled walks take them."""
+    return (np.ascontiguousarray(seg[Col.FLAGS].to_numpy(), np.uint16),
+            np.ascontiguousarray(seg[Col.SEQ].to_numpy(), np.uint32),
+            np.ascontiguousarray(seg[Col.ACK].to_numpy(), np.uint32),
+            seg[Col.WSCALE].to_numpy(dtype=np.int16, na_value=-1))
+
 
 def assign_connections(seg: pd.DataFrame) -> pd.DataFrame:
     """Add ``conn``, ``role``, ``rel_seq``, ``rel_ack`` and ``win`` (rows in file order)."""
     n = len(seg)
-    src = seg[Col.SRC].cat.codes.to_numpy().astype(np.int64)
-    dst = seg[Col.DST].cat.codes.to_numpy().astype(np.int64)
-    ep_src = (src << 16) | seg[Col.SPORT].to_numpy()
-    ep_dst = (dst << 16) | seg[Col.DPORT].to_numpy()
-    del src, dst
-    direction = (ep_src > ep_dst).astype(np.int8)  # 0: sent by the lower endpoint
-    lo = np.minimum(ep_src, ep_dst)
-    ep_dst = np.maximum(ep_src, ep_dst)  # now the higher endpoint
-    del ep_src
-    span = int(ep_dst.max()) + 1 if n else 1
+    direction, lo, hi = endpoint_pairs(
+        seg[Col.SRC].cat.codes.to_numpy(), seg[Col.SPORT].to_numpy(),
+        seg[Col.DST].cat.codes.to_numpy(), seg[Col.DPORT].to_numpy())
+    span = int(hi.max()) + 1 if n else 1
     if span < 2**31:
         lo *= span
-        lo += ep_dst
+        lo += hi
         key, _ = pd.factorize(lo)
     else:  # very many addresses: factorize the pair as rows
-        _, key = np.unique(np.stack([lo, ep_dst], axis=1), axis=0, return_inverse=True)
-    del lo, ep_dst
+        _, key = np.unique(np.stack([lo, hi], axis=1), axis=0, return_inverse=True)
+    del lo, hi
     key = key.reshape(-1).astype(np.int64, copy=False)
-    flags = seg[Col.FLAGS].to_numpy()
-    seq = seg[Col.SEQ].to_numpy()
-    ack = seg[Col.ACK].to_numpy()
-    wscale = seg[Col.WSCALE].to_numpy(dtype=np.int16, na_value=-1)
+    flags, seq, ack, wscale = walk_inputs(seg)
     n_keys = int(key.max()) + 1 if n else 0
     max_conv = n_keys + int(((flags & _SYN) != 0).sum())
     conv = np.empty(n, np.int32)
     base = np.zeros((max_conv, 2), np.uint32)
     shift = np.full((max_conv, 2), -1, np.int8)
     client_dir = np.zeros(max_conv, np.int8)
-    n_conv = _seqwalk.walk_conversations(
-        key, direction, np.ascontiguousarray(flags, np.uint16),
-        np.ascontiguousarray(seq, np.uint32), np.ascontiguousarray(ack, np.uint32), wscale,
-        n_keys, conv, base, shift, client_dir)
-    base, shift, client_dir = base[:n_conv], shift[:n_conv], client_dir[:n_conv]
+    n_conv = _seqwalk.walk_conversations(key, direction, flags, seq, ack, wscale, n_keys,
+                                         conv, base, shift, client_dir)
+    return seg.assign(**connection_columns(
+        conv, direction, flags, seq, ack, seg[Col.WIN_RAW].to_numpy(),
+        base[:n_conv], shift[:n_conv], client_dir[:n_conv]))
 
+
+def connection_columns(conv, direction, flags, seq, ack, win_raw, base, shift, client_dir
+                       ) -> dict[str, object]:
+    """The connection stage's columns from the walk's per-conversation results."""
     rel_seq = seq - base[conv, direction]
     has_ack = (flags & _ACK) != 0
     # without the ACK bit Wireshark shows the raw field (usually 0)
@@ -93,14 +105,12 @@ def assign_connections(seg: pd.DataFrame) -> pd.DataFrame:
     s = shift[conv, direction].astype(np.int64)
     scaled = ((flags & _SYN) == 0) & (s >= 0)
     # at most 65535 << 14: fits in 32 bits
-    win = seg[Col.WIN_RAW].to_numpy().astype(np.uint32) << np.where(scaled, s, 0).astype(
-        np.uint32)
+    win = win_raw.astype(np.uint32) << np.where(scaled, s, 0).astype(np.uint32)
     role = (direction != client_dir[conv]).astype(np.int8)
-    return seg.assign(**{
+    return {
         Col.CONN: conv,
         Col.ROLE: pd.Categorical.from_codes(role, ROLE_NAMES),
         Col.REL_SEQ: rel_seq.astype(np.uint32),
         Col.REL_ACK: rel_ack.astype(np.uint32),
         Col.WIN: win,
-    })
-
+    }

@@ -30,7 +30,7 @@ def _reused(seg: pd.DataFrame, n_conn: int) -> np.ndarray:
     return (dup & syn).astype(np.uint8)
 
 
-def _sack_arrays(seg: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+def sack_arrays(seg: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """(offsets int32[n+1], edges uint32) of the SACK column, as one flat Arrow list."""
     arr = seg[Col.SACK].array._pa_array.combine_chunks()
     offsets = np.asarray(arr.offsets, dtype=np.int32)
@@ -55,34 +55,45 @@ def event_names(bits: np.ndarray) -> pd.Categorical:
     return pd.Categorical.from_codes(lookup[bits], cats)
 
 
+def flag_inputs(seg: pd.DataFrame) -> tuple[np.ndarray, ...]:
+    """The per-row arrays analyze_flags takes, after conn and sender."""
+    return (np.ascontiguousarray(seg[Col.FLAGS].to_numpy(), np.uint16),
+            np.ascontiguousarray(seg[Col.SEQ].to_numpy(), np.uint32),
+            np.ascontiguousarray(seg[Col.ACK].to_numpy(), np.uint32),
+            np.ascontiguousarray(seg[Col.LEN].to_numpy(), np.uint32),
+            np.ascontiguousarray(seg[Col.WIN_RAW].to_numpy(), np.uint16),
+            seg[Col.WSCALE].to_numpy(dtype=np.int16, na_value=-1),
+            np.ascontiguousarray(seg[Col.TS_NS].to_numpy(), np.int64),
+            np.ascontiguousarray(seg[Col.FRAME].to_numpy(), np.int64))
+
+
+def analyze_flags(conn, sender, inputs, reused, sack, *context) -> tuple[np.ndarray, ...]:
+    """The compiled cascade: (bits, dup_num, dup_frame, bif, acked, rtt) per row.
+    ``context``: (ctx,) to carry it across calls (tcpwatch.live)."""
+    n = conn.shape[0]
+    out = (np.empty(n, np.uint16), np.empty(n, np.int32), np.empty(n, np.int64),
+           np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.float64))
+    _seqwalk.analyze_flags(conn, sender, *inputs, reused, *sack, *out, *context)
+    return out
+
+
 def flag_analysis(seg: pd.DataFrame) -> pd.DataFrame:
     n = len(seg)
     conn = seg[Col.CONN].to_numpy().astype(np.int32)
     n_conn = int(conn.max()) + 1 if n else 0
-    out_flags = np.empty(n, np.uint16)
-    dup_num = np.empty(n, np.int32)
-    dup_frame = np.empty(n, np.int64)
-    bif = np.empty(n, np.int64)
-    acked = np.empty(n, np.int64)
-    rtt = np.empty(n, np.float64)
-    _seqwalk.analyze_flags(
-        conn, (seg[Col.ROLE].cat.codes.to_numpy() == 1).astype(np.int8),
-        np.ascontiguousarray(seg[Col.FLAGS].to_numpy(), np.uint16),
-        np.ascontiguousarray(seg[Col.SEQ].to_numpy(), np.uint32),
-        np.ascontiguousarray(seg[Col.ACK].to_numpy(), np.uint32),
-        np.ascontiguousarray(seg[Col.LEN].to_numpy(), np.uint32),
-        np.ascontiguousarray(seg[Col.WIN_RAW].to_numpy(), np.uint16),
-        seg[Col.WSCALE].to_numpy(dtype=np.int16, na_value=-1),
-        np.ascontiguousarray(seg[Col.TS_NS].to_numpy(), np.int64),
-        np.ascontiguousarray(seg[Col.FRAME].to_numpy(), np.int64),
-        _reused(seg, n_conn) if n else np.zeros(0, np.uint8),
-        *_sack_arrays(seg),
-        out_flags, dup_num, dup_frame, bif, acked, rtt)
-    return seg.assign(**{
-        Col.EVENTS: event_names(out_flags),
+    out = analyze_flags(conn, (seg[Col.ROLE].cat.codes.to_numpy() == 1).astype(np.int8),
+                        flag_inputs(seg),
+                        _reused(seg, n_conn) if n else np.zeros(0, np.uint8),
+                        sack_arrays(seg))
+    return seg.assign(**flag_columns(*out))
+
+
+def flag_columns(bits, dup_num, dup_frame, bif, acked, rtt) -> dict[str, object]:
+    return {
+        Col.EVENTS: event_names(bits),
         Col.DUP_ACK_NUM: pd.arrays.IntegerArray(dup_num, dup_num == 0),
         Col.DUP_ACK_FRAME: pd.arrays.IntegerArray(dup_frame, dup_frame < 0),
         Col.BYTES_IN_FLIGHT: pd.arrays.IntegerArray(bif, bif < 0),
         Col.ACK_RTT: rtt,
         Col.ACKED_FRAME: pd.arrays.IntegerArray(acked, acked < 0),
-    })
+    }

@@ -63,50 +63,75 @@ def first_index(conn: np.ndarray, n_conn: int, mask: np.ndarray | None = None) -
 def initial_states(conn, sender, cls, n_conn) -> tuple[np.ndarray, np.ndarray]:
     """(init[n_conn, 2] as uint8 client/server, inferred[n_conn])."""
     first = first_index(conn, n_conn)
-    first_cls = cls[first]
     first_server = first_index(conn, n_conn, sender == 1)
-    server_refuses = (first_server >= 0) & (cls[np.maximum(first_server, 0)] == SegClass.RST)
-    client_syn = (first_cls == SegClass.SYN) & (sender[first] == 0)
+    server_cls = np.where(first_server >= 0, cls[np.maximum(first_server, 0)], -1)
+    return initial_states_from(cls[first], sender[first], server_cls)
+
+
+def initial_states_from(first_cls, first_sender, first_server_cls
+                        ) -> tuple[np.ndarray, np.ndarray]:
+    """The same from each connection's first segment (class, sender) and the class of
+    the server's first segment (-1: none yet)."""
+    server_refuses = first_server_cls == SegClass.RST
+    client_syn = (first_cls == SegClass.SYN) & (first_sender == 0)
     synack = first_cls == SegClass.SYNACK
-    init = np.empty((n_conn, 2), np.uint8)
+    init = np.empty((first_cls.shape[0], 2), np.uint8)
     init[:, 0] = np.select([client_syn, synack], [S.CLOSED, S.SYN_SENT], S.ESTABLISHED)
     init[:, 1] = np.select([client_syn & server_refuses, client_syn, synack],
                            [S.CLOSED, S.LISTEN, S.SYN_RECEIVED], S.ESTABLISHED)
     return init, ~client_syn
 
 
+def state_inputs(seg: pd.DataFrame) -> tuple[np.ndarray, ...]:
+    """(sender, cls, flags, rel_seq, rel_ack, len, win) as walk_states takes them."""
+    flags = np.ascontiguousarray(seg[Col.FLAGS].to_numpy(), np.uint16)
+    length = np.ascontiguousarray(seg[Col.LEN].to_numpy(), np.uint32)
+    return ((seg[Col.ROLE].cat.codes.to_numpy() == 1).astype(np.int8),
+            segment_class(flags, length), flags,
+            np.ascontiguousarray(seg[Col.REL_SEQ].to_numpy(), np.uint32),
+            np.ascontiguousarray(seg[Col.REL_ACK].to_numpy(), np.uint32), length,
+            np.ascontiguousarray(seg[Col.WIN].to_numpy(), np.uint32))
+
+
+def walk_states(conn, sender, cls, flags, rel_seq, rel_ack, length, win, init,
+                *context) -> np.ndarray:
+    """The compiled walk; returns uint8[7, n]: before/after client, before/after server,
+    sender's event, receiver's event, violation bits.  ``context``: (ctx, dirty) to carry
+    the walk across calls (tcpwatch.live)."""
+    out = np.empty((7, conn.shape[0]), np.uint8)
+    _seqwalk.walk_states(conn, sender, cls, flags, rel_seq, rel_ack, length, win,
+                         np.ascontiguousarray(init), NEXT, NEXT.shape[1], int(S.SYN_SENT),
+                         *out, *context)
+    return out
+
+
 def apply_states(seg: pd.DataFrame) -> pd.DataFrame:
     """Add the RFC 9293 state of both endpoints before and after every segment."""
-    n = len(seg)
     conn = seg[Col.CONN].to_numpy().astype(np.int32, copy=False)
-    n_conn = int(conn.max()) + 1 if n else 0
-    sender = (seg[Col.ROLE].cat.codes.to_numpy() == 1).astype(np.int8)
-    flags = seg[Col.FLAGS].to_numpy()
-    length = seg[Col.LEN].to_numpy()
-    cls = segment_class(flags, length)
+    n_conn = int(conn.max()) + 1 if len(seg) else 0
+    sender, cls, *rest = state_inputs(seg)
     init, inferred = initial_states(conn, sender, cls, n_conn)
-    out = [np.empty(n, np.uint8) for _ in range(7)]
-    _seqwalk.walk_states(
-        conn, sender, cls, np.ascontiguousarray(flags, np.uint16),
-        np.ascontiguousarray(seg[Col.REL_SEQ].to_numpy(), np.uint32),
-        np.ascontiguousarray(seg[Col.REL_ACK].to_numpy(), np.uint32),
-        np.ascontiguousarray(length, np.uint32),
-        np.ascontiguousarray(seg[Col.WIN].to_numpy(), np.uint32),
-        np.ascontiguousarray(init), NEXT, NEXT.shape[1], int(S.SYN_SENT), *out)
-    bc, ac, bs, as_, snd_ev, rcv_ev, bad = out
-    return seg.assign(**{
+    walked = walk_states(conn, sender, cls, *rest, init)
+    return seg.assign(**state_columns(walked, sender, inferred[conn]))
+
+
+def state_columns(walked: np.ndarray, sender: np.ndarray, inferred: np.ndarray
+                  ) -> dict[str, object]:
+    """The states stage's columns from the walk's output (``inferred``: per row)."""
+    bc, ac, bs, as_, snd_ev, rcv_ev, bad = walked
+    return {
         Col.STATE_BEFORE_CLIENT: pd.Categorical.from_codes(bc, dtype=STATE_DTYPE),
         Col.STATE_AFTER_CLIENT: pd.Categorical.from_codes(ac, dtype=STATE_DTYPE),
         Col.STATE_BEFORE_SERVER: pd.Categorical.from_codes(bs, dtype=STATE_DTYPE),
         Col.STATE_AFTER_SERVER: pd.Categorical.from_codes(as_, dtype=STATE_DTYPE),
         Col.TRANSITION: _transitions(bc, ac, bs, as_),
         Col.VIOLATION: _violations(bad, sender, bc, bs, snd_ev, rcv_ev),
-        Col.STATES_INFERRED: inferred[conn] if n else np.zeros(0, bool),
+        Col.STATES_INFERRED: np.asarray(inferred, bool),
         Col.EVENT_CLIENT: pd.Categorical.from_codes(np.where(sender == 0, snd_ev, rcv_ev),
                                                     dtype=EVENT_DTYPE),
         Col.EVENT_SERVER: pd.Categorical.from_codes(np.where(sender == 1, snd_ev, rcv_ev),
                                                     dtype=EVENT_DTYPE),
-    })
+    }
 
 
 def _transitions(bc, ac, bs, as_) -> pd.Categorical:
