@@ -13,12 +13,12 @@ from typing import Annotated
 import typer
 from rich.console import Group
 from rich.live import Live
+from rich.table import Table
 from rich.text import Text
 
 from ..capture.kernel import kernel_states, state_of
 from ..errors import TcpwatchError
 from ..export import write_segments
-from ..pipeline import analyze
 from ..report.summary import summarize_connections
 from ..report.tables import console, render_connections
 
@@ -33,6 +33,7 @@ NO_PRIVILEGES = "tcpwatch live needs root or CAP_NET_RAW; try: sudo tcpwatch liv
 
 
 def _line(r) -> str:
+    """One annotated segment, tcpdump-like, for piped output."""
     t = dt.datetime.fromtimestamp(r.ts).strftime("%H:%M:%S.%f")
     arrow = "client → server" if r.role == "client" else "server → client"
     text = (f"{t} conn {r.conn} {arrow} [{r.flag_str}] seq {r.rel_seq} ack {r.rel_ack} "
@@ -60,7 +61,7 @@ def live(
     scenarios: Annotated[list[str] | None, typer.Option(
         "--scenario", help="drive loopback scenarios against --serve (repeatable)")] = None,
     output: Annotated[Path | None, typer.Option(
-        "-o", "--output", help="also write the final annotated table (.csv/.parquet/.jsonl)")
+        "-o", "--output", help="also write the live annotations (.csv/.parquet/.jsonl)")
     ] = None,
     kernel: Annotated[bool, typer.Option(
         "--kernel", help="show the kernel's own socket states beside the inferred ones")
@@ -107,23 +108,62 @@ def live(
         _loop(cap, writer, session, out, stop, duration, count, kernel)
     finally:
         cap.stop()
-        writer.write(cap.drain())  # what arrived before the stop is kept
+        last = cap.drain()  # what arrived before the stop is kept
+        _write(writer, last, stop)
+        session.add(last)
         writer.close()
         for h in helpers:
             h.terminate()
             h.wait()
             if h.stdout:
                 h.stdout.close()
-    seg = analyze(path)  # the file as written: what the user keeps
+    seg = session.table()  # the live annotations (= tcpwatch analyze of the file)
     out.print(render_connections(summarize_connections(seg),
                                  title=f"TCP connections captured in {path} "
                                        f"({stop['why'] or 'done'})"))
     if output is not None:
         write_segments(seg, output)
+    if writer.error:
+        raise TcpwatchError(writer.error)
+
+
+def _write(writer, batch, stop) -> None:
+    """Write a batch; a failed write stops the capture (the error is reported last)."""
+    try:
+        writer.write(batch)
+    except TcpwatchError:
+        stop["why"] = "write error"
 
 
 LINGER_S = 5.0  # closed connections stay in the view this long, then fold into a total
-_DONE = ("CLOSED", "TIME_WAIT")
+BOARD_LIMIT = 30  # connections shown, most recently active first
+_PEER = {"client": "server", "server": "client"}
+_NOTES = {
+    "zero_window": "({peer} stalled)",
+    "zero_window_probe": "(probing the {peer}'s zero window)",
+    "window_full": "(the {peer}'s window is full)",
+    "window_update": "({peer} may send again)",
+    "retransmission": "(resent)",
+    "duplicate_ack": "(asks again for the same byte)",
+    "lost_segment": "(a segment before it was not captured)",
+    "keep_alive": "(is the {peer} still there?)",
+}
+
+
+def log_lines(r) -> list[str]:
+    """The event log's lines for one annotated segment: its transition, its events."""
+    t = dt.datetime.fromtimestamp(r.ts).strftime("%H:%M:%S.%f")[:-3]
+    who = r.role
+    lines = []
+    if r.transition:
+        lines.append(f"{t} conn {r.conn} {who} [{r.flag_str}]: {r.transition}")
+    names = [n for n in str(r.events).split(";") if n]
+    if "retransmission" in names and len(names) > 1:
+        names.remove("retransmission")  # fast/spurious say it already
+    for name in names:
+        note = _NOTES.get(name, "").format(peer=_PEER[who])
+        lines.append(f"{t} conn {r.conn} {who} {name.replace('_', ' ').upper()} {note}".rstrip())
+    return lines
 
 
 def _kernel_pair(ks, client: str, server: str) -> tuple[str, str]:
@@ -143,35 +183,52 @@ def _kernel_text(ks, r) -> str:
     return f" | kernel: client {kc} server {kserv}"
 
 
-def _view(seg, log: list[str], kernel: bool = False) -> Group:
-    summary = summarize_connections(seg)
-    if kernel:
-        ks = kernel_states()
-        pairs = [_kernel_pair(ks, c, s) for c, s in zip(summary["client"], summary["server"],
-                                                           strict=True)]
-        # highlighted where the kernel and the inference differ
-        summary = summary.assign(final_client=[
-            f"{f}" if f == k[0] else f"{f} [red](kernel {k[0]})[/]"
-            for f, k in zip(summary["final_client"], pairs, strict=True)],
-            final_server=[f"{f}" if f == k[1] else f"{f} [red](kernel {k[1]})[/]"
-                          for f, k in zip(summary["final_server"], pairs, strict=True)])
-    now = float(seg["ts"].max())
-    closed = (summary["final_client"].isin(_DONE) & summary["final_server"].isin(_DONE)
-              & (summary["start"] + summary["duration"] < now - LINGER_S))
-    parts = [render_connections(summary[~closed], title="live TCP connections")]
-    if closed.any():
-        done = summary[closed]
-        segs = int(done["pkts_client"].sum() + done["pkts_server"].sum())
-        parts.append(Text(f"+ {len(done)} closed connections ({segs} segments)"))
+def _view(board, log: list[str], now_ns: int, kernel: bool = False) -> Group:
+    rows, folded, folded_segs, hidden = board.frame(now_ns, LINGER_S, BOARD_LIMIT)
+    table = Table(title="live TCP connections", title_justify="left")
+    for name in rows.columns:
+        table.add_column(name, justify="right" if name in (
+            "conn", "retrans", "zero win", "segs", "idle s") else "left",
+            no_wrap=name.startswith("client"))
+    ks = kernel_states() if kernel else None
+    for r in rows.itertuples(index=False):
+        cells = [str(v) for v in r]
+        if ks is not None:  # the kernel's own states, highlighted where they differ
+            client, server = r[1].split(" → ")
+            mine = r[2].split(" / ")
+            theirs = _kernel_pair(ks, client, server)
+            cells[2] = " / ".join(m if m == k else f"{m} [red](kernel {k})[/]"
+                                  for m, k in zip(mine, theirs, strict=True))
+        table.add_row(*cells)
+    parts = [table]
+    if hidden:
+        parts.append(Text(f"+ {hidden} more open connections"))
+    if folded:
+        parts.append(Text(f"+ {folded} closed connections ({folded_segs} segments)"))
     parts.append(Text("\n".join(log)))
     return Group(*parts)
 
 
+def _log(log: list[list], line: str) -> None:
+    """Append to the event log; a repeat of the last entry (apart from the time) counts."""
+    what = line.split(" ", 1)[1]
+    if log and log[-1][1] == what:
+        log[-1][2] += 1
+    else:
+        log.append([line, what, 1])
+
+
+def _shown(entry: list) -> str:
+    return entry[0] + (f" (×{entry[2]})" if entry[2] > 1 else "")
+
+
 def _loop(cap, writer, session, out, stop, duration, count, kernel=False) -> None:
+    from ..live.board import Board
+
     t0 = time.monotonic()
-    shown = 0
     tty = out.is_terminal
-    log: list[str] = []
+    board = Board(session)
+    log: list[list] = []  # [first line, what it says without the time, repeats]
     view = Live(console=out, auto_refresh=False) if tty else None
     if view:
         view.start()
@@ -179,21 +236,23 @@ def _loop(cap, writer, session, out, stop, duration, count, kernel=False) -> Non
         while stop["why"] is None:
             time.sleep(REFRESH_S)
             batch = cap.drain()
-            writer.write(batch)
-            session.add(batch)
-            if batch:
-                seg = session.table()
-                new = seg.iloc[shown:]
-                shown = len(seg)
-                if tty:
-                    changed = new[(new["transition"] != "") | (new["events"] != "")]
-                    log = (log + [_line(r) for r in changed.itertuples()])[-LOG_LINES:]
-                    view.update(_view(seg, log, kernel), refresh=True)
-                else:
-                    ks = kernel_states() if kernel else None
-                    for r in new.itertuples():
-                        print(_line(r) + (_kernel_text(ks, r) if ks is not None else ""),
-                              flush=True)
+            _write(writer, batch, stop)
+            start = session.rows.n
+            new = session.add(batch)
+            board.update(slice(start, session.rows.n))
+            if tty:
+                changed = new[(new["transition"] != "") | (new["events"] != "")]
+                for r in changed.itertuples():
+                    for line in log_lines(r):
+                        _log(log, line)
+                del log[:-LOG_LINES]
+                view.update(_view(board, [_shown(e) for e in log], time.time_ns(), kernel),
+                            refresh=True)
+            elif len(new):
+                ks = kernel_states() if kernel else None
+                for r in new.itertuples():
+                    print(_line(r) + (_kernel_text(ks, r) if ks is not None else ""),
+                          flush=True)
             if duration is not None and time.monotonic() - t0 >= duration:
                 stop["why"] = "duration"
             if count is not None and session.frames >= count:
@@ -201,4 +260,3 @@ def _loop(cap, writer, session, out, stop, duration, count, kernel=False) -> Non
     finally:
         if view:
             view.stop()
-

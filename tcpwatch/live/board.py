@@ -1,0 +1,140 @@
+"""The live view's board: one line of state per connection, kept up to date from each
+batch's rows only (counters add up, "last" columns point at rows), so a refresh costs
+what the batch costs.  Connections the session walked again are rebuilt from their
+rows.  Rendering reads the few rows the board points at."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+
+from ..analysis.registry import BY_NAME, RETRANSMISSION_FAMILY
+from ..vocab import STATE_NAMES
+from .session import LiveSession
+from .store import Store
+
+_ZERO_WINDOW = BY_NAME["zero_window"].bit
+_DONE = (STATE_NAMES.index("CLOSED"), STATE_NAMES.index("TIME_WAIT"))
+
+_SPEC = {
+    "first_row": (np.int64, -1, 0), "last_row": (np.int64, -1, 0),
+    "segs": (np.int64, 0, 0), "retrans": (np.int64, 0, 0), "zero_win": (np.int64, 0, 0),
+    "trans_row": (np.int64, -1, 0),  # the last row that changed a state
+    "sent_row": (np.int64, -1, 2),  # the last row sent by the client / by the server
+    "bif_row": (np.int64, -1, 2),  # the last row with bytes in flight, by sender
+}
+
+BOARD_COLUMNS = ("conn", "client → server", "client / server", "last transition",
+                 "window c→s / s→c", "in flight c→s / s→c", "retrans", "zero win", "segs",
+                 "idle s")
+
+
+def _last_by(keys: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(key, last row) for each distinct key; rows ascending."""
+    u, i = np.unique(keys[::-1], return_index=True)
+    return u, rows[::-1][i]
+
+
+def transition_text(walked_row: np.ndarray) -> str:
+    bc, ac, bs, as_ = (int(v) for v in walked_row[:4])
+    parts = [f"{end} {STATE_NAMES[b]}→{STATE_NAMES[a]}"
+             for end, b, a in (("client", bc, ac), ("server", bs, as_)) if b != a]
+    return ", ".join(parts)
+
+
+class Board:
+    def __init__(self, session: LiveSession):
+        self.s = session
+        self.b = Store(_SPEC)
+
+    def update(self, rows: slice) -> None:
+        """Take in the session's last batch (rows) and its re-walked connections."""
+        R, B = self.s.rows, self.b
+        B.reserve(self.s.conns.n)
+        B.n = self.s.conns.n
+        idx = np.arange(rows.start, rows.stop)
+        again = self.s.rewalked
+        if again.size:
+            for name, (_, fill, _w) in _SPEC.items():
+                B.full(name)[again] = fill
+            idx = np.union1d(idx[~np.isin(R["conn"][idx], again)],
+                             np.flatnonzero(np.isin(R["conn"], again)))
+        if not idx.size:
+            return
+        conn = R["conn"][idx]
+        n = B.n
+        bits = R["bits"][idx]
+        B.full("segs")[:n] += np.bincount(conn, minlength=n)
+        B.full("retrans")[:n] += np.bincount(
+            conn, (bits & RETRANSMISSION_FAMILY) != 0, minlength=n).astype(np.int64)
+        B.full("zero_win")[:n] += np.bincount(
+            conn, (bits & _ZERO_WINDOW) != 0, minlength=n).astype(np.int64)
+        u, first = np.unique(conn, return_index=True)
+        fr = B.full("first_row")
+        fr[u] = np.where(fr[u] < 0, idx[first], fr[u])
+        u, last = _last_by(conn, idx)
+        B.full("last_row")[u] = last
+        walked = R["walked"][idx]
+        changed = (walked[:, 0] != walked[:, 1]) | (walked[:, 2] != walked[:, 3])
+        if changed.any():
+            u, last = _last_by(conn[changed], idx[changed])
+            B.full("trans_row")[u] = last
+        sender = R["sender"][idx]
+        has_bif = R["bif"][idx] >= 0
+        for d in (0, 1):
+            mine = sender == d
+            u, last = _last_by(conn[mine], idx[mine])
+            B.full("sent_row")[u, d] = last
+            mine &= has_bif
+            u, last = _last_by(conn[mine], idx[mine])
+            B.full("bif_row")[u, d] = last
+
+    def frame(self, now_ns: int, linger_s: float = 5.0, limit: int = 30
+              ) -> tuple[pd.DataFrame, int, int, int]:
+        """(board rows to show, newest first; closed connections folded, their segments;
+        open connections not shown).  A connection folds when both ends are CLOSED or
+        TIME_WAIT and it has been idle for ``linger_s``."""
+        R, B = self.s.rows, self.b
+        if B.n == 0:
+            return pd.DataFrame(columns=list(BOARD_COLUMNS)), 0, 0, 0
+        last = B["last_row"]
+        walked = R["walked"][last]
+        idle = (now_ns - R["ts_ns"][last]) / 1e9
+        done = np.isin(walked[:, 1], _DONE) & np.isin(walked[:, 3], _DONE)
+        folded = done & (idle >= linger_s)
+        show = np.flatnonzero(~folded)
+        order = show[np.argsort(-last[show], kind="stable")]
+        hidden = max(0, order.size - limit)
+        order = order[:limit]
+        rows = [self._row(c, walked[c], idle[c]) for c in order.tolist()]
+        return (pd.DataFrame(rows, columns=list(BOARD_COLUMNS)), int(folded.sum()),
+                int(B["segs"][folded].sum()), hidden)
+
+    def _row(self, c: int, walked: np.ndarray, idle: float) -> list:
+        R, B = self.s.rows, self.b
+        first = int(B["first_row"][c])
+        ends = self.s.endpoints(first)
+        if R["sender"][first]:  # the first segment came from the server
+            ends = ends[::-1]
+        trans = int(B["trans_row"][c])
+        trans_text = "-" if trans < 0 else (
+            f"{transition_text(R['walked'][trans])} at {_clock(R['ts_ns'][trans])}")
+
+        def per_way(col: str, pointer: str) -> str:
+            vals = []
+            for d in (0, 1):
+                r = int(B[pointer][c, d])
+                vals.append("-" if r < 0 else f"{int(R[col][r]):,}")
+            return " / ".join(vals)
+
+        return [c, f"{ends[0]} → {ends[1]}",
+                f"{STATE_NAMES[walked[1]]} / {STATE_NAMES[walked[3]]}", trans_text,
+                per_way("win", "sent_row"), per_way("bif", "bif_row"),
+                int(B["retrans"][c]), int(B["zero_win"][c]), int(B["segs"][c]),
+                f"{idle:.1f}"]
+
+
+def _clock(ts_ns: int) -> str:
+    return dt.datetime.fromtimestamp(int(ts_ns) / 1e9).strftime("%H:%M:%S.%f")[:-3]

@@ -1,0 +1,69 @@
+"""Growable column stores for the live session: numpy arrays with amortized doubling,
+so that appending a batch costs what the batch costs."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class Store:
+    """Named arrays of a common length ``n``; ``spec``: name -> (dtype, fill, width)
+    (width 0: one value per row, else ``width`` values per row)."""
+
+    def __init__(self, spec: dict[str, tuple[type, int, int]]):
+        self.spec = spec
+        self.n = 0
+        self.cap = 0
+        self.arrays: dict[str, np.ndarray] = {}
+        self.reserve(64)
+
+    def reserve(self, need: int) -> None:
+        if need <= self.cap:
+            return
+        cap = max(self.cap, 64)
+        while cap < need:
+            cap *= 2
+        for name, (dtype, fill, width) in self.spec.items():
+            arr = np.full((cap, width) if width else cap, fill, dtype)
+            if self.cap:
+                arr[:self.n] = self.arrays[name][:self.n]
+            self.arrays[name] = arr
+        self.cap = cap
+
+    def extend(self, k: int) -> slice:
+        """Room for ``k`` more rows; returns their slice."""
+        self.reserve(self.n + k)
+        start = self.n
+        self.n += k
+        return slice(start, self.n)
+
+    def full(self, name: str) -> np.ndarray:
+        """The whole allocated array (for the compiled walks that fill it in place)."""
+        return self.arrays[name]
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.arrays[name][:self.n]
+
+
+class Ragged:
+    """A list of uint32 lists (the SACK edges of each row), flat."""
+
+    def __init__(self):
+        self.values = Store({"v": (np.uint32, 0, 0)})
+        self.rows = Store({"start": (np.int64, 0, 0), "count": (np.int32, 0, 0)})
+
+    def append(self, offsets: np.ndarray, values: np.ndarray) -> None:
+        rows = self.rows.extend(offsets.shape[0] - 1)
+        vals = self.values.extend(values.shape[0])
+        self.rows.full("start")[rows] = vals.start + offsets[:-1]
+        self.rows.full("count")[rows] = np.diff(offsets)
+        self.values.full("v")[vals] = values
+
+    def take(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(offsets int32[len(rows)+1], values uint32) of these rows."""
+        count = self.rows["count"][rows]
+        offsets = np.zeros(rows.shape[0] + 1, np.int32)
+        np.cumsum(count, out=offsets[1:])
+        idx = np.repeat(self.rows["start"][rows] - offsets[:-1], count) + np.arange(
+            int(offsets[-1]))
+        return offsets, np.ascontiguousarray(self.values["v"][idx])
