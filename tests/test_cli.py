@@ -101,6 +101,25 @@ def test_conn_selection_and_segments():
     assert res.returncode == 0 and "no connection 7" in res.stdout
 
 
+def test_summary_shows_the_busiest_connections():
+    """400 connections: the table lists the 50 busiest, says so, and --top 0 lists all."""
+    summary = summarize_connections(tcpwatch.analyze(REPO / "captures" / "many_short.pcap"))
+    assert len(summary) == 400
+
+    def rows(table) -> list[int]:
+        return [int(c) for c in table.columns[0]._cells]
+
+    shown = render_connections(summary, top=50)
+    busiest = (summary["pkts_client"] + summary["pkts_server"]).nlargest(50).min()
+    picked = summary.set_index("conn").loc[rows(shown)]
+    assert len(picked) == 50 and rows(shown) == sorted(rows(shown))
+    assert ((picked["pkts_client"] + picked["pkts_server"]) >= busiest).all()
+    assert "the 50 busiest of 400 connections" in shown.caption
+    assert len(rows(render_connections(summary, top=0))) == 400
+    res = run_cli("analyze", str(REPO / "captures" / "many_short.pcap"), "--top", "5")
+    assert res.returncode == 0 and "the 5 busiest of 400 connections" in res.stdout
+
+
 def test_bad_output_extension(tmp_path):
     res = run_cli("analyze", str(SANDERS / "tcp_handshake.pcapng"), "-o", str(tmp_path / "x.xls"))
     assert res.returncode == 2 and "unknown extension" in res.stderr

@@ -15,7 +15,13 @@ from ..export import write_segments
 from ..pipeline import analyze as run_pipeline
 from ..report.explain import explain
 from ..report.summary import summarize_connections
-from ..report.tables import console, render_connections, render_episodes, render_segments
+from ..report.tables import (
+    TOP,
+    console,
+    render_connections,
+    render_episodes,
+    render_segments,
+)
 from ..vocab import Col
 
 HELP = """Analyse a pcap/pcapng capture (FILE, or - for stdin): one line per TCP connection
@@ -34,6 +40,8 @@ def analyze(
     ] = None,
     conn: Annotated[int | None, typer.Option("--conn", help="only connection N")] = None,
     quiet: Annotated[bool, typer.Option("-q", "--quiet", help="print nothing but errors")] = False,
+    top: Annotated[int, typer.Option(
+        "--top", help="connections in the summary table: the busiest N (0: all)")] = TOP,
     explain_: Annotated[bool, typer.Option(
         "--explain", help="one plain-language line per state-changing segment")] = False,
 ) -> None:
@@ -65,7 +73,7 @@ def analyze(
         for line in explain(seg):
             out.print(line, markup=False)
     out.print(render_connections(summarize_connections(seg),
-                                 title=f"TCP connections in {file}"))
+                                 title=f"TCP connections in {file}", top=top))
     ep = episodes(seg)
     if len(ep):
         out.print(render_episodes(ep.head(EPISODES_SHOWN),

@@ -20,7 +20,7 @@ from ..capture.kernel import kernel_states, state_of
 from ..errors import TcpwatchError
 from ..export import write_segments
 from ..report.summary import summarize_connections
-from ..report.tables import console, render_connections
+from ..report.tables import TOP, console, render_connections
 
 HELP = """Capture live TCP (scapy; -i lo by default; needs root or CAP_NET_RAW), write it to a
 pcap as it goes, and show every connection's states, windows and analysis events as
@@ -66,6 +66,8 @@ def live(
     kernel: Annotated[bool, typer.Option(
         "--kernel", help="show the kernel's own socket states beside the inferred ones")
     ] = False,
+    top: Annotated[int, typer.Option(
+        "--top", help="connections in the final summary: the busiest N (0: all)")] = TOP,
 ) -> None:
     from ..capture.live import LiveCapture, has_capture_privileges
     from ..capture.pcapwriter import PcapWriter
@@ -120,7 +122,7 @@ def live(
     seg = session.table()  # the live annotations (= tcpwatch analyze of the file)
     out.print(render_connections(summarize_connections(seg),
                                  title=f"TCP connections captured in {path} "
-                                       f"({stop['why'] or 'done'})"))
+                                       f"({stop['why'] or 'done'})", top=top))
     if output is not None:
         write_segments(seg, output)
     if writer.error:

@@ -23,8 +23,21 @@ def _win(lo, hi) -> str:
     return f"{int(lo):,}" if lo == hi else f"{int(lo):,}–{int(hi):,}"
 
 
-def render_connections(summary: pd.DataFrame, title: str = "TCP connections") -> Table:
-    table = Table(title=title, title_justify="left")
+TOP = 50  # connections shown by default: a terminal table of 100,000 rows helps nobody
+
+
+def render_connections(summary: pd.DataFrame, title: str = "TCP connections",
+                       top: int = TOP) -> Table:
+    """The summary as a table; with more than ``top`` connections (``top`` > 0) only the
+    busiest ``top`` (most segments), in connection order, and a caption saying so."""
+    caption = None
+    if 0 < top < len(summary):
+        busiest = (summary["pkts_client"] + summary["pkts_server"]).to_numpy().argsort(
+            kind="stable")[::-1][:top]
+        caption = (f"the {top} busiest of {len(summary):,} connections "
+                   f"(--top 0: all; -o FILE: every segment)")
+        summary = summary.iloc[sorted(busiest)]
+    table = Table(title=title, title_justify="left", caption=caption, caption_justify="left")
     for name, just in (("conn", "right"), ("client → server", "left"),
                        ("duration s", "right"), ("segs c→s / s→c", "right"),
                        ("bytes c→s / s→c", "right"), ("handshake", "left"),

@@ -5,6 +5,7 @@ a time included: every batch boundary a capture can have)."""
 
 from __future__ import annotations
 
+import functools
 import warnings
 from dataclasses import replace
 from pathlib import Path
@@ -40,6 +41,11 @@ def replay(path: Path, size: int, on_batch=None) -> LiveSession:
     return session
 
 
+@functools.cache  # the size-1 replay of many_short serves two tests
+def replayed(path: Path, size: int) -> LiveSession:
+    return replay(path, size)
+
+
 def offline(path: Path) -> pd.DataFrame:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -49,7 +55,7 @@ def offline(path: Path) -> pd.DataFrame:
 @pytest.mark.parametrize("size", [1, 3, 64])
 @pytest.mark.parametrize("path", CAPTURES, ids=lambda p: p.name)
 def test_batches_equal_offline_analysis(path, size):
-    live = replay(path, size).table()
+    live = replayed(path, size).table()
     ref = offline(path)
     assert list(live.columns) == list(ref.columns)
     for col in ref.columns:
@@ -74,7 +80,7 @@ def test_a_later_segment_rewalks_its_connection(name, why):
 def test_work_is_proportional_to_new_segments():
     """4,000 segments of 400 connections one at a time: each is walked once (no
     re-walks in ordinary traffic), so a batch costs what the batch holds."""
-    session = replay(REPO / "captures" / "many_short.pcap", 1)
+    session = replayed(REPO / "captures" / "many_short.pcap", 1)
     assert session.rows.n == 4000
     assert session.walked_rows == session.rows.n
 

@@ -33,11 +33,15 @@ def wait_for(text: str, timeout: float = 10) -> str:
 
 
 def test_live_view_shows_both_ends(tmp_path):
+    """A handshake held open: the listener's accept queue is full (backlog 0, one
+    connection waiting), so the kernel drops the next client's SYN and the view shows
+    that connection as client SYN_SENT / server SYN_RECEIVED (the states the SYN implies
+    on the wire) until the queue drains and the retransmitted SYN is answered."""
     port = 61240
     listener = socket.socket()
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind(("127.0.0.1", port))
-    listener.listen()
+    listener.listen(0)
     cmd = (f"env COLUMNS=250 LINES=60 {sys.executable} -m tcpwatch live --port {port} "
            f"--write {tmp_path / 'view.pcap'} --duration 60")
     subprocess.run(["tmux", "kill-session", "-t", SESSION], capture_output=True)
@@ -45,15 +49,27 @@ def test_live_view_shows_both_ends(tmp_path):
                     "-c", str(REPO), cmd], check=True)
     try:
         wait_for("capturing on lo")
-        c = socket.create_connection(("127.0.0.1", port))
+        first = socket.create_connection(("127.0.0.1", port))  # fills the accept queue
+        wait_for("ESTABLISHED / ESTABLISHED")
+        c = socket.socket()
+        c.setblocking(False)
+        c.connect_ex(("127.0.0.1", port))  # its SYN is dropped: the queue is full
+        screen = wait_for("SYN_SENT / SYN_RECEIVED")
+        assert "client CLOSED→SYN_SENT, server LISTEN→SYN_RECEIVED" in screen
+        queued, _ = listener.accept()  # room again: the retransmitted SYN gets through
         server, _ = listener.accept()
-        screen = wait_for("ESTABLISHED / ESTABLISHED")  # after the handshake, both ends
-        assert f"127.0.0.1:{port}" in screen
+        c.setblocking(True)
+        screen = wait_for("RETRANSMISSION")  # the second SYN, in the event log
+        deadline = time.monotonic() + 10
+        while "SYN_SENT / SYN_RECEIVED" in screen and time.monotonic() < deadline:
+            time.sleep(0.2)
+            screen = pane()
+        assert "SYN_SENT / SYN_RECEIVED" not in screen  # both connections established
         c.shutdown(socket.SHUT_WR)  # half close: the server stays open
         screen = wait_for("FIN_WAIT_2 / CLOSE_WAIT")
         assert "client ESTABLISHED→FIN_WAIT_1, server ESTABLISHED→CLOSE_WAIT" in screen
-        server.close()
-        c.close()
+        for s in (server, queued, c, first):
+            s.close()
         subprocess.run(["tmux", "send-keys", "-t", SESSION, "C-c"], check=True)
         wait_for("TCP connections captured in")
     finally:
