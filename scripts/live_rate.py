@@ -1,12 +1,16 @@
 """How fast can tcpwatch live go? Short connections per second on loopback at which live
 still sees every segment tcpdump sees, and the live process's CPU at 100 connections/s.
+With --soak S: 100 connections/s for S seconds, and live's CPU in each 20 s window (it
+stays flat when every batch costs what the batch holds).
 
     sudo .venv/bin/python scripts/live_rate.py [--rates 100 200 400 ...] [--seconds 4]
+    sudo .venv/bin/python scripts/live_rate.py --soak 120
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import signal
 import subprocess
@@ -50,16 +54,31 @@ def drive(rate: float, seconds: float) -> int:
     return n
 
 
-def run(rate: float, seconds: float, tmp: Path) -> tuple[int, int, float]:
+def start_live(tmp: Path) -> subprocess.Popen:
     live = subprocess.Popen([sys.executable, "-m", "tcpwatch", "live", "--port", str(PORT),
                              "--serve", "thread", "--write", str(tmp / "live.pcap")],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     live.stderr.readline()
     time.sleep(1.5)
+    return live
+
+
+def drive_parallel(rate: float, seconds: float, clients: int) -> None:
+    """``clients`` processes share the rate (one Python client tops out near 2,000/s)."""
+    if clients <= 1:
+        drive(rate, seconds)
+        return
+    with multiprocessing.Pool(clients) as pool:
+        pool.starmap(drive, [(rate / clients, seconds)] * clients)
+
+
+def run(rate: float, seconds: float, tmp: Path, clients: int = 1
+        ) -> tuple[int, int, float, float]:
+    live = start_live(tmp)
     with tcpdump("lo", tmp / "ref.pcap", f"tcp port {PORT}"):
         c0 = own_cpu(live.pid)
         t0 = time.monotonic()
-        drive(rate, seconds)
+        drive_parallel(rate, seconds, clients)
         elapsed = time.monotonic() - t0
         cpu = (own_cpu(live.pid) - c0) / elapsed
         time.sleep(1.0)
@@ -67,23 +86,49 @@ def run(rate: float, seconds: float, tmp: Path) -> tuple[int, int, float]:
     live.wait(timeout=120)
     live.stderr.close()
     return (len(tcpwatch.read_segments(tmp / "live.pcap")),
-            len(tcpwatch.read_segments(tmp / "ref.pcap")), cpu)
+            len(tcpwatch.read_segments(tmp / "ref.pcap")), cpu, int(rate * seconds) / elapsed)
+
+
+def soak(seconds: float, tmp: Path, window: float = 20.0, rate: float = 100.0) -> None:
+    live = start_live(tmp)
+    table = Table(title=f"tcpwatch live at {rate:g} connections/s for {seconds:g} s",
+                  title_justify="left")
+    for c in ("window", "segments so far", "live CPU (share of a core)"):
+        table.add_column(c, justify="right")
+    t_start = time.monotonic()
+    while time.monotonic() - t_start < seconds:
+        c0, t0 = own_cpu(live.pid), time.monotonic()
+        drive(rate, window)
+        cpu = (own_cpu(live.pid) - c0) / (time.monotonic() - t0)
+        segs = len(tcpwatch.read_segments(tmp / "live.pcap"))
+        table.add_row(f"{t0 - t_start:.0f}-{time.monotonic() - t_start:.0f} s", f"{segs:,}",
+                      f"{100 * cpu:.1f} %")
+    live.send_signal(signal.SIGINT)
+    live.wait(timeout=300)
+    live.stderr.close()
+    console().print(table)
 
 
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--rates", type=float, nargs="+", default=[100, 200, 400, 800, 1600])
     p.add_argument("--seconds", type=float, default=4.0)
+    p.add_argument("--soak", type=float, default=0.0)
+    p.add_argument("--clients", type=int, default=1, help="client processes")
     a = p.parse_args()
+    if a.soak:
+        with tempfile.TemporaryDirectory() as tmp:
+            soak(a.soak, Path(tmp))
+        return
     table = Table(title="tcpwatch live vs tcpdump on loopback", title_justify="left")
-    for c in ("connections/s", "segments tcpdump", "segments live", "all seen",
+    for c in ("connections/s asked", "reached", "segments tcpdump", "segments live", "all seen",
               "live CPU (share of a core)"):
         table.add_column(c, justify="right")
     for rate in a.rates:
         with tempfile.TemporaryDirectory() as tmp:
-            got, want, cpu = run(rate, a.seconds, Path(tmp))
-        table.add_row(f"{rate:g}", f"{want:,}", f"{got:,}", "yes" if got == want else "NO",
-                      f"{100 * cpu:.0f} %")
+            got, want, cpu, reached = run(rate, a.seconds, Path(tmp), a.clients)
+        table.add_row(f"{rate:g}", f"{reached:,.0f}", f"{want:,}", f"{got:,}",
+                      "yes" if got == want else "NO", f"{100 * cpu:.0f} %")
     console().print(table)
 
 
