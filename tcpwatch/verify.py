@@ -7,10 +7,12 @@ captures; for large ones pyshark's per-packet objects are too slow and tshark's
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import shutil
 import subprocess
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,7 +70,19 @@ def _pyshark_reference(path: Path) -> pd.DataFrame:
             rows.append(row)
     finally:
         cap.close()
+        _detach_child_watcher()
     return pd.DataFrame(rows, columns=["frame.number", *REF_FIELDS])
+
+
+def _detach_child_watcher() -> None:
+    """pyshark leaves its SIGCHLD handler on the event loop (a SafeChildWatcher); every
+    later child process's exit then writes to the loop's wake-up pipe, which nobody
+    reads, until it is full.  Detach it: the next FileCapture attaches a new one."""
+    import asyncio
+
+    with contextlib.suppress(Exception), warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        asyncio.get_child_watcher().attach_loop(None)
 
 
 def tshark_reference(path: Path | str, engine: str = "pyshark") -> pd.DataFrame:
