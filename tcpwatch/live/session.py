@@ -30,7 +30,7 @@ from .. import _seqwalk
 from ..analysis.flags import analyze_flags, flag_columns, sack_arrays
 from ..capture.bytes import PAD
 from ..capture.pcapfile import RawFrames
-from ..decode import decode
+from ..decode import Columns, decode
 from ..flows import connection_columns, endpoint_pairs, walk_inputs
 from ..pipeline import concat_columns
 from ..states.apply import initial_states_from, segment_class, state_columns, walk_states
@@ -39,6 +39,9 @@ from .store import Ragged, Store
 
 _CONV, _STATES, _FLAGS = 1, 2, 3
 
+# Per row, as flat arrays over all batches: what the compiled walks take (also in the
+# batches' decode columns, but a connection walked again needs its rows from every batch
+# without concatenating them) and what they gave.
 _ROW_SPEC = {
     # inputs of the walks
     "direction": (np.int8, 0, 0), "flags": (np.uint16, 0, 0), "seq": (np.uint32, 0, 0),
@@ -71,7 +74,7 @@ class LiveSession:
     def __init__(self, linktype: int = 1):
         self.linktype = linktype
         self.frames = 0
-        self.parts: list[pd.DataFrame] = []  # decode-stage columns of each batch
+        self.parts: list[Columns] = []  # each batch's decode columns, for table()
         self.rows = Store(_ROW_SPEC)
         self.sack = Ragged()
         self.conns = Store(_CONN_SPEC)  # n: connections so far
@@ -110,10 +113,9 @@ class LiveSession:
         off = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
         buf = np.frombuffer(b"".join(r[1] for r in records) + b"\0" * PAD, np.uint8)
         ts_ns = np.array([r[0] for r in records], np.int64)
-        raw = RawFrames(buf, off, lengths, np.array([r[2] for r in records], np.int64),
-                        ts_ns / 1e9, ts_ns, np.full(len(records), self.linktype, np.int32),
-                        np.arange(self.frames + 1, self.frames + len(records) + 1))
-        return raw
+        return RawFrames(buf, off, lengths, np.array([r[2] for r in records], np.int64),
+                         ts_ns / 1e9, ts_ns, np.full(len(records), self.linktype, np.int32),
+                         np.arange(self.frames + 1, self.frames + len(records) + 1))
 
     def _address_ids(self, col: pd.Series) -> np.ndarray:
         cats = col.cat.categories.astype(str)
@@ -157,15 +159,15 @@ class LiveSession:
 
         # each new connection's first segment; the first segment sent each way
         cls = R.full("cls")[rows]
-        order = np.arange(len(part))
-        new = conv >= n_old
-        first_new = np.unique(conv[new], return_index=True)
-        C.full("first_dir")[first_new[0]] = direction[new][first_new[1]]
+        new = np.flatnonzero(conv >= n_old)
+        u, i = np.unique(conv[new], return_index=True)
+        C.full("first_dir")[u] = direction[new[i]]
+        first_cls = C.full("first_cls")
         for d in (0, 1):
-            u, i = np.unique(conv[direction == d], return_index=True)
-            first_cls = C.full("first_cls")
+            sent = np.flatnonzero(direction == d)
+            u, i = np.unique(conv[sent], return_index=True)
             unset = first_cls[u, d] < 0
-            first_cls[u[unset], d] = cls[order[direction == d][i[unset]]]
+            first_cls[u[unset], d] = cls[sent[i[unset]]]
 
     def _annotate(self, rows: slice, n_old: int) -> None:
         """Initial states, then every stage for the batch; dirty connections again."""
