@@ -112,7 +112,9 @@ def live(
         cap.stop()
         last = cap.drain()  # what arrived before the stop is kept
         _write(writer, last, stop)
-        session.add(last)
+        new = session.add(last)
+        if not out.is_terminal:
+            _print_piped(new, kernel)
         writer.close()
         for h in helpers:
             h.terminate()
@@ -211,6 +213,14 @@ def _view(board, log: list[str], now_ns: int, kernel: bool = False) -> Group:
     return Group(*parts)
 
 
+def _print_piped(new, kernel: bool) -> None:
+    if not len(new):
+        return
+    ks = kernel_states() if kernel else None
+    for r in new.itertuples():
+        print(_line(r) + (_kernel_text(ks, r) if ks is not None else ""), flush=True)
+
+
 def _log(log: list[list], line: str) -> None:
     """Append to the event log; a repeat of the last entry (apart from the time) counts."""
     what = line.split(" ", 1)[1]
@@ -250,11 +260,8 @@ def _loop(cap, writer, session, out, stop, duration, count, kernel=False) -> Non
                 del log[:-LOG_LINES]
                 view.update(_view(board, [_shown(e) for e in log], time.time_ns(), kernel),
                             refresh=True)
-            elif len(new):
-                ks = kernel_states() if kernel else None
-                for r in new.itertuples():
-                    print(_line(r) + (_kernel_text(ks, r) if ks is not None else ""),
-                          flush=True)
+            else:
+                _print_piped(new, kernel)
             if duration is not None and time.monotonic() - t0 >= duration:
                 stop["why"] = "duration"
             if count is not None and session.frames >= count:

@@ -246,3 +246,20 @@ def test_files_of_sudo_belong_to_the_invoking_user(tmp_path):
         st = p.stat()
         assert (st.st_uid, st.st_gid) == (65534, 65534), p
     assert tmp_path.stat().st_uid == 0  # what existed before is left alone
+
+
+def test_count_stops_it_and_piped_output_is_one_line_per_segment(tmp_path):
+    """--count N ends the capture by itself once N segments are in; piped, live prints
+    one line per annotated segment (states of both ends, events), as many as the file
+    holds."""
+    port = 61237
+    proc = start_live(tmp_path, port, "--count", "30")
+    echo_connections(port, 10)  # about 100 segments: more than enough
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert "(count)" in out
+    lines = [ln for ln in out.splitlines() if " conn " in ln and "| client " in ln]
+    frames = tcpwatch.analyze(tmp_path / "live.pcap")
+    assert len(frames) >= 30 and len(lines) == len(frames)
+    first = lines[0]
+    assert "client → server [S]" in first and "client SYN_SENT server SYN_RECEIVED" in first
