@@ -1,7 +1,8 @@
 """How fast can tcpwatch live go? Short connections per second on loopback at which live
 still sees every segment tcpdump sees, and the live process's CPU at 100 connections/s.
-With --soak S: 100 connections/s for S seconds, and live's CPU in each 20 s window (it
-stays flat when every batch costs what the batch holds).
+With --soak S: 100 connections/s for S seconds, and live's CPU and memory in each 20 s
+window (flat when every batch costs what the batch holds and closed connections are
+forgotten; --keep adds -o, which keeps every row).
 
     sudo .venv/bin/python scripts/live_rate.py [--rates 100 200 400 ...] [--seconds 4]
     sudo .venv/bin/python scripts/live_rate.py --soak 120
@@ -54,9 +55,14 @@ def drive(rate: float, seconds: float) -> int:
     return n
 
 
-def start_live(tmp: Path) -> subprocess.Popen:
+def rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as f:
+        return next(int(ln.split()[1]) for ln in f if ln.startswith("VmRSS:")) / 1024
+
+
+def start_live(tmp: Path, *extra: str) -> subprocess.Popen:
     live = subprocess.Popen([sys.executable, "-m", "tcpwatch", "live", "--port", str(PORT),
-                             "--serve", "thread", "--write", str(tmp / "live.pcap")],
+                             "--serve", "thread", "--write", str(tmp / "live.pcap"), *extra],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     live.stderr.readline()
     time.sleep(1.5)
@@ -89,11 +95,13 @@ def run(rate: float, seconds: float, tmp: Path, clients: int = 1
             len(tcpwatch.read_segments(tmp / "ref.pcap")), cpu, int(rate * seconds) / elapsed)
 
 
-def soak(seconds: float, tmp: Path, window: float = 20.0, rate: float = 100.0) -> None:
-    live = start_live(tmp)
+def soak(seconds: float, tmp: Path, keep: bool, window: float = 20.0,
+         rate: float = 100.0) -> None:
+    """--keep: with -o, so live keeps every segment's row for the table it writes."""
+    live = start_live(tmp, *(["-o", str(tmp / "live.parquet")] if keep else []))
     table = Table(title=f"tcpwatch live at {rate:g} connections/s for {seconds:g} s",
                   title_justify="left")
-    for c in ("window", "segments so far", "live CPU (share of a core)"):
+    for c in ("window", "segments so far", "live CPU (share of a core)", "live RSS MB"):
         table.add_column(c, justify="right")
     t_start = time.monotonic()
     while time.monotonic() - t_start < seconds:
@@ -102,7 +110,7 @@ def soak(seconds: float, tmp: Path, window: float = 20.0, rate: float = 100.0) -
         cpu = (own_cpu(live.pid) - c0) / (time.monotonic() - t0)
         segs = len(tcpwatch.read_segments(tmp / "live.pcap"))
         table.add_row(f"{t0 - t_start:.0f}-{time.monotonic() - t_start:.0f} s", f"{segs:,}",
-                      f"{100 * cpu:.1f} %")
+                      f"{100 * cpu:.1f} %", f"{rss_mb(live.pid):.0f}")
     live.send_signal(signal.SIGINT)
     live.wait(timeout=300)
     live.stderr.close()
@@ -115,10 +123,11 @@ def main() -> None:
     p.add_argument("--seconds", type=float, default=4.0)
     p.add_argument("--soak", type=float, default=0.0)
     p.add_argument("--clients", type=int, default=1, help="client processes")
+    p.add_argument("--keep", action="store_true", help="--soak with -o (every row kept)")
     a = p.parse_args()
     if a.soak:
         with tempfile.TemporaryDirectory() as tmp:
-            soak(a.soak, Path(tmp))
+            soak(a.soak, Path(tmp), a.keep)
         return
     table = Table(title="tcpwatch live vs tcpdump on loopback", title_justify="left")
     for c in ("connections/s asked", "reached", "segments tcpdump", "segments live", "all seen",

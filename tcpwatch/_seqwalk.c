@@ -967,7 +967,36 @@ static PyObject *reset_conns(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+/* trim_conns(flags ctx, conns:int32): give back the unacked-segment lists that are empty
+ * (a connection that is over has acknowledged everything); nothing it knows changes */
+static PyObject *trim_conns(PyObject *self, PyObject *args) {
+    PyObject *octx;
+    Py_buffer bc;
+    if (!PyArg_ParseTuple(args, "Oy*", &octx, &bc)) return NULL;
+    FlagsCtx *x = ctx_get(octx, CTX_FLAGS);
+    const int32_t *conns = bc.buf;
+    for (Py_ssize_t i = 0; x && i < bc.len / 4; i++) {
+        if (conns[i] < 0 || conns[i] >= x->h.cap) continue;
+        for (int k = 0; k < 2; k++) {
+            Flow *f = &x->flows[2 * conns[i] + k];
+            if (f->n_ual == 0 && f->ual) {
+                PyMem_Free(f->ual);
+                f->ual = NULL;
+                f->cap_ual = 0;
+            }
+        }
+    }
+    PyBuffer_Release(&bc);
+    if (!x) {
+        if (!PyErr_Occurred()) PyErr_SetString(PyExc_TypeError, "trim_conns: a flags context");
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef methods[] = {
+    {"trim_conns", trim_conns, METH_VARARGS,
+     "Free the empty unacked-segment lists of some connections (flags context)."},
     {"new_context", new_context, METH_VARARGS,
      "A context carrying one walk's per-connection state from call to call."},
     {"reset_conns", reset_conns, METH_VARARGS,

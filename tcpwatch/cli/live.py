@@ -15,6 +15,7 @@ from rich.live import Live
 from ..errors import TcpwatchError
 from ..export import write_segments
 from ..live import view
+from ..pipeline import analyze
 from ..report.summary import summarize_connections
 from ..report.tables import TOP, console, render_connections
 
@@ -65,7 +66,7 @@ def live(
     path = write or Path("captures/live") / f"live-{time.strftime('%Y%m%d-%H%M%S')}.pcap"
     cap = LiveCapture(iface, flt)
     writer = PcapWriter(path)
-    session = LiveSession()
+    session = LiveSession(keep=output is not None)  # -o needs every row; else bounded
     stop = {"why": None}
 
     def on_signal(signum, frame):
@@ -102,7 +103,9 @@ def live(
             h.wait()
             if h.stdout:
                 h.stdout.close()
-    seg = session.table()  # the live annotations (= tcpwatch analyze of the file)
+    # with -o: the live annotations (tested equal to tcpwatch analyze of the file);
+    # without, the session dropped closed connections' rows: read the file back
+    seg = session.table() if session.keep else analyze(path)
     out.print(render_connections(summarize_connections(seg),
                                  title=f"TCP connections captured in {path} "
                                        f"({stop['why'] or 'done'})", top=top))
@@ -135,9 +138,8 @@ def _loop(cap, writer, session, out, stop, duration, count, kernel=False) -> Non
             time.sleep(REFRESH_S)
             batch = cap.drain()
             _write(writer, batch, stop)
-            start = session.rows.n
             new = session.add(batch)
-            board.update(slice(start, session.rows.n))
+            board.update()
             if tty:
                 log.add(new)
                 screen.update(view.render(board, log.lines(), time.time_ns(), kernel),

@@ -1,7 +1,8 @@
 """The live view's board: one line of state per connection, kept up to date from each
 batch's rows only (counters add up, "last" columns point at rows), so a refresh costs
 what the batch costs.  Connections the session walked again are rebuilt from their
-rows.  Rendering reads the few rows the board points at."""
+rows; connections whose rows the session dropped (over, ``keep=False``) go into the
+folded total for good.  Rendering reads the few rows the board points at."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import pandas as pd
 from ..analysis.registry import BY_NAME, RETRANSMISSION_FAMILY
 from ..vocab import STATE_NAMES
 from .session import LiveSession
-from .store import Store
+from .store import Store, last_by
 
 _ZERO_WINDOW = BY_NAME["zero_window"].bit
 _DONE = (STATE_NAMES.index("CLOSED"), STATE_NAMES.index("TIME_WAIT"))
@@ -24,17 +25,13 @@ _SPEC = {
     "trans_row": (np.int64, -1, 0),  # the last row that changed a state
     "sent_row": (np.int64, -1, 2),  # the last row sent by the client / by the server
     "bif_row": (np.int64, -1, 2),  # the last row with bytes in flight, by sender
+    "gone": (np.uint8, 0, 0),  # its rows were dropped: counted in the folded total
 }
+_POINTERS = ("first_row", "last_row", "trans_row", "sent_row", "bif_row")
 
 BOARD_COLUMNS = ("conn", "client → server", "client / server", "last transition",
                  "window c→s / s→c", "in flight c→s / s→c", "retrans", "zero win", "segs",
                  "idle s")
-
-
-def _last_by(keys: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(key, last row) for each distinct key; rows ascending."""
-    u, i = np.unique(keys[::-1], return_index=True)
-    return u, rows[::-1][i]
 
 
 def transition_text(walked_row: np.ndarray) -> str:
@@ -48,12 +45,18 @@ class Board:
     def __init__(self, session: LiveSession):
         self.s = session
         self.b = Store(_SPEC)
+        self.gone_conns = 0
+        self.gone_segs = 0
 
-    def update(self, rows: slice) -> None:
-        """Take in the session's last batch (rows) and its re-walked connections."""
+    def update(self) -> None:
+        """Take in the session's last batch, its re-walked connections and the rows it
+        dropped."""
         R, B = self.s.rows, self.b
         B.reserve(self.s.conns.n)
         B.n = self.s.conns.n
+        if self.s.compaction is not None:
+            self._dropped(*self.s.compaction)
+        rows = self.s.last_rows
         idx = np.arange(rows.start, rows.stop)
         again = self.s.rewalked
         if again.size:
@@ -74,22 +77,35 @@ class Board:
         u, first = np.unique(conn, return_index=True)
         fr = B.full("first_row")
         fr[u] = np.where(fr[u] < 0, idx[first], fr[u])
-        u, last = _last_by(conn, idx)
+        u, last = last_by(conn, idx)
         B.full("last_row")[u] = last
         walked = R["walked"][idx]
         changed = (walked[:, 0] != walked[:, 1]) | (walked[:, 2] != walked[:, 3])
         if changed.any():
-            u, last = _last_by(conn[changed], idx[changed])
+            u, last = last_by(conn[changed], idx[changed])
             B.full("trans_row")[u] = last
         sender = R["sender"][idx]
         has_bif = R["bif"][idx] >= 0
         for d in (0, 1):
             mine = sender == d
-            u, last = _last_by(conn[mine], idx[mine])
+            u, last = last_by(conn[mine], idx[mine])
             B.full("sent_row")[u, d] = last
             mine &= has_bif
-            u, last = _last_by(conn[mine], idx[mine])
+            u, last = last_by(conn[mine], idx[mine])
             B.full("bif_row")[u, d] = last
+
+    def _dropped(self, remap: np.ndarray, gone: np.ndarray) -> None:
+        B = self.b
+        first_time = gone[B["gone"][gone] == 0]
+        self.gone_conns += first_time.size
+        self.gone_segs += int(B["segs"][first_time].sum())
+        for name, (_, fill, _w) in _SPEC.items():
+            B.full(name)[gone] = fill
+        B.full("gone")[gone] = 1
+        for name in _POINTERS:
+            p = B[name]
+            valid = p >= 0
+            p[valid] = remap[p[valid]]
 
     def frame(self, now_ns: int, linger_s: float = 5.0, limit: int = 30
               ) -> tuple[pd.DataFrame, int, int, int]:
@@ -97,20 +113,21 @@ class Board:
         open connections not shown).  A connection folds when both ends are CLOSED or
         TIME_WAIT and it has been idle for ``linger_s``."""
         R, B = self.s.rows, self.b
-        if B.n == 0:
-            return pd.DataFrame(columns=list(BOARD_COLUMNS)), 0, 0, 0
-        last = B["last_row"]
+        seen = np.flatnonzero((B["last_row"] >= 0) & (B["gone"] == 0))
+        last = B["last_row"][seen]
         walked = R["walked"][last]
         idle = (now_ns - R["ts_ns"][last]) / 1e9
         done = np.isin(walked[:, 1], _DONE) & np.isin(walked[:, 3], _DONE)
         folded = done & (idle >= linger_s)
-        show = np.flatnonzero(~folded)
-        order = show[np.argsort(-last[show], kind="stable")]
+        show = seen[~folded]
+        by_conn = dict(zip(seen.tolist(), range(seen.size), strict=True))
+        order = show[np.argsort(-B["last_row"][show], kind="stable")]
         hidden = max(0, order.size - limit)
         order = order[:limit]
-        rows = [self._row(c, walked[c], idle[c]) for c in order.tolist()]
-        return (pd.DataFrame(rows, columns=list(BOARD_COLUMNS)), int(folded.sum()),
-                int(B["segs"][folded].sum()), hidden)
+        rows = [self._row(c, walked[by_conn[c]], idle[by_conn[c]]) for c in order.tolist()]
+        return (pd.DataFrame(rows, columns=list(BOARD_COLUMNS)),
+                int(folded.sum()) + self.gone_conns,
+                int(B["segs"][seen[folded]].sum()) + self.gone_segs, hidden)
 
     def _row(self, c: int, walked: np.ndarray, idle: float) -> list:
         R, B = self.s.rows, self.b

@@ -19,6 +19,13 @@ the whole capture:
 Such a connection is "dirty": its states and flags contexts forget it and all of its
 segments are walked again (rare: a few per capture at most; the test captures include
 every case).  Everything else is decided on arrival and never revisited.
+
+Memory.  With ``keep=True`` every segment's row stays, for :meth:`table`.  With
+``keep=False`` (``tcpwatch live`` without ``-o``) the rows of connections that are over
+-- both ends CLOSED or TIME_WAIT, and idle for ``linger_s`` of capture time -- are
+dropped every ``FORGET_EVERY`` segments, so a capture that runs for hours holds only its
+open connections' rows (plus a few dozen bytes of walk state per connection ever
+seen).  A forgotten connection that later turns dirty keeps the annotations it had.
 """
 
 from __future__ import annotations
@@ -34,10 +41,12 @@ from ..decode import Columns, decode
 from ..flows import connection_columns, endpoint_pairs, walk_inputs
 from ..pipeline import concat_columns
 from ..states.apply import initial_states_from, segment_class, state_columns, walk_states
-from ..vocab import DECODE_COLUMNS, Col
-from .store import Ragged, Store
+from ..vocab import DECODE_COLUMNS, STATE_NAMES, Col
+from .store import Ragged, Store, last_by
 
 _CONV, _STATES, _FLAGS = 1, 2, 3
+FORGET_EVERY = 50_000  # segments added between two looks for connections that are over
+_DONE = (STATE_NAMES.index("CLOSED"), STATE_NAMES.index("TIME_WAIT"))
 
 # Per row, as flat arrays over all batches: what the compiled walks take (also in the
 # batches' decode columns, but a connection walked again needs its rows from every batch
@@ -65,15 +74,22 @@ _CONN_SPEC = {
     "first_dir": (np.int8, 0, 0),
     "first_cls": (np.int16, -1, 2),  # class of the first segment sent each way (-1 none)
     "init": (np.uint8, 0, 2), "inferred": (np.bool_, False, 0),
+    "forgotten": (np.uint8, 0, 0),  # its rows were dropped (keep=False)
 }
 
 
 class LiveSession:
     """Feed raw records with :meth:`add`; :meth:`table` is the whole annotated table."""
 
-    def __init__(self, linktype: int = 1):
+    def __init__(self, linktype: int = 1, *, keep: bool = True, linger_s: float = 5.0):
         self.linktype = linktype
+        self.keep = keep
+        self.linger_ns = int(linger_s * 1e9)
         self.frames = 0
+        self._added = 0  # segments since the last look for connections that are over
+        self.last_rows = slice(0, 0)  # the rows of the last batch
+        # of the last add, when rows were dropped: (old row -> new row or -1, connections)
+        self.compaction: tuple[np.ndarray, np.ndarray] | None = None
         self.parts: list[Columns] = []  # each batch's decode columns, for table()
         self.rows = Store(_ROW_SPEC)
         self.sack = Ragged()
@@ -91,18 +107,25 @@ class LiveSession:
         returns the batch's annotated rows."""
         if not records:
             self.rewalked = np.zeros(0, np.int32)
-            return self._frame(slice(0, 0), dict(self._empty()))
+            self.compaction = None
+            self.last_rows = slice(self.rows.n, self.rows.n)
+            return self._frame(self.last_rows, dict(self._empty()))
         return self.add_frames(self._raw(records))
 
     def add_frames(self, raw: RawFrames) -> pd.DataFrame:
         """The same for frames as the capture reader yields them."""
         self.rewalked = np.zeros(0, np.int32)
+        self.compaction = None
+        if not self.keep and self._added >= FORGET_EVERY:
+            self._forget_closed()
         self.frames = max(self.frames, int(raw.frame[-1]) if len(raw) else 0)
         columns = decode(raw)[0]
         part = pd.DataFrame(dict(columns), copy=False)[list(DECODE_COLUMNS)]
-        rows = self.rows.extend(len(part))
+        rows = self.last_rows = self.rows.extend(len(part))
+        self._added += len(part)
         if len(part):
-            self.parts.append(columns)
+            if self.keep:
+                self.parts.append(columns)
             n_old = self.conns.n
             self._connections(part, rows)
             self._annotate(rows, n_old)
@@ -185,7 +208,8 @@ class LiveSession:
         C.full("init")[touched] = init
         C.full("inferred")[touched] = inferred
         self._walk(np.arange(rows.start, rows.stop))
-        dirty = np.flatnonzero(dirty | C["dirty"]).astype(np.int32)  # + FINs that crossed
+        dirty = np.flatnonzero((dirty | C["dirty"]) & (C["forgotten"] == 0)  # + crossed FINs
+                               ).astype(np.int32)
         if dirty.size:  # only connections with segments in earlier batches get here
             for k in (_STATES, _FLAGS):
                 _seqwalk.reset_conns(self.ctx[k], dirty)
@@ -219,6 +243,28 @@ class LiveSession:
                              strict=True):
             R.full(name)[idx] = col
 
+    def _forget_closed(self) -> None:
+        """Drop the rows of connections that are over (keep=False)."""
+        R = self.rows
+        self._added = 0
+        if R.n == 0:
+            return
+        conn = R["conn"]
+        u, last = last_by(conn, np.arange(R.n))
+        walked = R["walked"][last]
+        idle = R["ts_ns"][R.n - 1] - R["ts_ns"][last]  # by the capture's clock
+        over = (np.isin(walked[:, 1], _DONE) & np.isin(walked[:, 3], _DONE)
+                & (idle >= self.linger_ns))
+        gone = u[over]
+        if not gone.size:
+            return
+        keep = ~np.isin(conn, gone)
+        R.compact(keep)
+        self.sack.compact(keep)
+        self.conns.full("forgotten")[gone] = 1
+        _seqwalk.trim_conns(self.ctx[_FLAGS], gone.astype(np.int32))
+        self.compaction = (np.where(keep, np.cumsum(keep) - 1, -1), gone)
+
     def endpoints(self, row: int) -> tuple[str, str]:
         """(sender, receiver) of a row as ``addr:port`` (``[v6]:port``)."""
         if len(self._names) != len(self.addresses):
@@ -231,19 +277,24 @@ class LiveSession:
         return out[0], out[1]
 
     # -- tables ------------------------------------------------------------------------
-    def _columns(self, rows) -> dict[str, object]:
+    def _columns(self, rows: slice) -> dict[str, object]:
+        """The stages' columns of ``rows``, copied: later batches write into the stores
+        (re-walks, dropped rows), and a frame handed out must not change under its
+        reader."""
         R, C = self.rows, self.conns
-        conv = R["conn"][rows]
-        sender = R["sender"][rows]
+
+        def col(name: str) -> np.ndarray:
+            return R[name][rows].copy()
+
+        conv, sender = col("conn"), col("sender")
         cols = {
             Col.CONN: conv,
             Col.ROLE: pd.Categorical.from_codes(sender, ["client", "server"]),
-            Col.REL_SEQ: R["rel_seq"][rows], Col.REL_ACK: R["rel_ack"][rows],
-            Col.WIN: R["win"][rows],
+            Col.REL_SEQ: col("rel_seq"), Col.REL_ACK: col("rel_ack"), Col.WIN: col("win"),
         }
         cols.update(state_columns(np.ascontiguousarray(R["walked"][rows].T), sender,
                                   C["inferred"][conv]))
-        cols.update(flag_columns(*(R[name][rows].copy() for name in (
+        cols.update(flag_columns(*(col(name) for name in (
             "bits", "dup_num", "dup_frame", "bif", "acked", "rtt"))))
         return cols
 
@@ -259,6 +310,8 @@ class LiveSession:
 
     def table(self) -> pd.DataFrame:
         """Every segment so far with every stage's columns (as ``tcpwatch analyze``)."""
+        if not self.keep:
+            raise RuntimeError("LiveSession(keep=False) drops the rows of closed connections")
         parts = [dict(p) for p in self.parts]  # concat_columns consumes its inputs
         seg = concat_columns(parts) if parts else self._empty()
         return self._frame(slice(0, self.rows.n), seg)

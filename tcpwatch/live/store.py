@@ -44,6 +44,14 @@ class Store:
     def __getitem__(self, name: str) -> np.ndarray:
         return self.arrays[name][:self.n]
 
+    def compact(self, keep: np.ndarray) -> None:
+        """Keep only the rows where ``keep`` (bool[n]) is true, in order."""
+        k = int(keep.sum())
+        for name in self.spec:
+            arr = self.arrays[name]
+            arr[:k] = arr[:self.n][keep]
+        self.n = k
+
 
 class Ragged:
     """A list of uint32 lists (the SACK edges of each row), flat."""
@@ -59,6 +67,11 @@ class Ragged:
         self.rows.full("count")[rows] = np.diff(offsets)
         self.values.full("v")[vals] = values
 
+    def compact(self, keep: np.ndarray) -> None:
+        offsets, values = self.take(np.flatnonzero(keep))
+        self.values.n = self.rows.n = 0
+        self.append(offsets, values)
+
     def take(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(offsets int32[len(rows)+1], values uint32) of these rows."""
         count = self.rows["count"][rows]
@@ -67,3 +80,9 @@ class Ragged:
         idx = np.repeat(self.rows["start"][rows] - offsets[:-1], count) + np.arange(
             int(offsets[-1]))
         return offsets, np.ascontiguousarray(self.values["v"][idx])
+
+
+def last_by(keys: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(each distinct key, its last row); ``rows`` ascending, aligned with ``keys``."""
+    u, i = np.unique(keys[::-1], return_index=True)
+    return u, rows[::-1][i]

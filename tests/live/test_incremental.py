@@ -24,20 +24,19 @@ from ..conftest import REPO, public_captures
 CAPTURES = sorted((REPO / "captures").glob("*.pcap")) + public_captures()
 
 
-def replay(path: Path, size: int, on_batch=None) -> LiveSession:
-    session = LiveSession()
+def replay(path: Path, size: int, on_batch=None, **kwargs) -> LiveSession:
+    session = LiveSession(**kwargs)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for raw in CaptureReader(path, 1 << 20):
             for a in range(0, len(raw), size):
                 cut = slice(a, min(a + size, len(raw)))
-                start = session.rows.n
-                session.add_frames(replace(
+                new = session.add_frames(replace(
                     raw, off=raw.off[cut], caplen=raw.caplen[cut], origlen=raw.origlen[cut],
                     ts=raw.ts[cut], ts_ns=raw.ts_ns[cut], linktype=raw.linktype[cut],
                     frame=raw.frame[cut]))
                 if on_batch:
-                    on_batch(session, slice(start, session.rows.n))
+                    on_batch(session, new)
     return session
 
 
@@ -72,7 +71,7 @@ def test_a_later_segment_rewalks_its_connection(name, why):
     it); without the re-walk these captures' annotations would differ."""
     rewalked = []
     session = replay(REPO / "captures" / name, 1,
-                     lambda s, rows: rewalked.extend(s.rewalked.tolist()))
+                     lambda s, new: rewalked.extend(s.rewalked.tolist()))
     assert rewalked, why
     assert session.walked_rows > session.rows.n
 
@@ -89,8 +88,8 @@ def test_board_counts_equal_the_summary():
     """The board, kept up to date batch by batch, agrees with the whole-table summary."""
     path = REPO / "captures" / "zero_window.pcap"
     boards = []
-    session = replay(path, 5, lambda s, rows: (boards or boards.append(Board(s)),
-                                               boards[0].update(rows)))
+    session = replay(path, 5, lambda s, new: (boards or boards.append(Board(s)),
+                                              boards[0].update()))
     rows, folded, _segs, hidden = boards[0].frame(now_ns=0, limit=1000)
     summary = summarize_connections(session.table()).set_index("conn")
     assert folded == 0 and hidden == 0 and len(rows) == len(summary)
@@ -101,3 +100,40 @@ def test_board_counts_equal_the_summary():
         assert r[8] == s["pkts_client"] + s["pkts_server"]
         assert r[6] == s["retransmissions"]
     assert rows["zero win"].sum() > 0
+
+
+def test_without_keep_closed_connections_are_forgotten(monkeypatch):
+    """keep=False (live without -o): rows of connections that are over are dropped as
+    the capture goes, so memory follows the open connections; the annotations of each
+    batch are still those of offline analysis, and the board's totals still add up."""
+    monkeypatch.setattr("tcpwatch.live.session.FORGET_EVERY", 200)
+    path = REPO / "captures" / "many_short.pcap"
+    batches, held, boards = [], [], []
+
+    last_states: dict[int, str] = {}
+
+    def on_batch(s, new):
+        if not boards:
+            boards.append(Board(s))
+        boards[0].update()
+        batches.append(new)
+        held.append(s.rows.n)
+        for r in new.itertuples():
+            last_states[r.conn] = f"{r.state_after_client} / {r.state_after_server}"
+        # what the board shows (its row pointers survive the dropping) is the latest
+        shown = boards[0].frame(now_ns=0, limit=1000)[0]
+        for conn, states in zip(shown["conn"], shown["client / server"], strict=True):
+            assert states == last_states[conn]
+
+    session = replay(path, 10, on_batch, keep=False, linger_s=0.0)
+    ref = offline(path)
+    assert len(ref) == 4000 and max(held) < 600  # never more than a few connections' rows
+    live = pd.concat(batches, ignore_index=True)  # categories differ batch to batch
+    for col in ref.columns:
+        assert live[col].astype(str).tolist() == ref[col].astype(str).tolist(), col
+    now = int(ref["ts_ns"].max())
+    rows, folded, folded_segs, hidden = boards[0].frame(now_ns=now, linger_s=0.0, limit=1000)
+    assert boards[0].gone_conns > 300  # most were dropped on the way, the rest fold now
+    assert folded == 400 and folded_segs == 4000 and len(rows) == 0 and hidden == 0
+    with pytest.raises(RuntimeError):
+        session.table()
