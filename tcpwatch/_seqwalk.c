@@ -7,7 +7,9 @@
  *                       one pass in file order (see tcpwatch/flows.py for the rules)
  *   walk_states      both endpoints' RFC 9293 states (tcpwatch/states/apply.py)
  *   analyze_flags    Wireshark's tcp.analysis flags (tcpwatch/analysis/flags.py)
- *   new_context, reset_conns   carry the last three walks' state across calls (live)
+ *   new_context, reset_conns, trim_conns
+ *                    carry the last three walks' state across calls (live), forget it
+ *                    for some connections, free what a finished connection no longer needs
  *
  * Everything else in tcpwatch is whole-column numpy.  These functions only read a few
  * header words per record; they never allocate by a length read from the file, and they
