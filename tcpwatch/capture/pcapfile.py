@@ -42,6 +42,12 @@ _PCAP_MAGIC = {
 _PCAPNG_MAGIC = b"\x0a\x0d\x0d\x0a"
 
 
+def epoch_seconds(sec: np.ndarray, frac: np.ndarray, scale: float) -> np.ndarray:
+    """The float ``ts`` column: seconds plus the fraction in ``scale`` units.  One formula
+    for the reader and the live session, so that both give the same float to the bit."""
+    return sec.astype(np.float64) + frac.astype(np.float64) * scale
+
+
 @dataclass(slots=True)
 class RawFrames:
     """One batch of frames: views into ``buf`` plus per-frame columns."""
@@ -176,7 +182,7 @@ class CaptureReader:
             rec = walk.walk_pcap(buf[:-PAD], big)
             count = rec.off.shape[0]
             if count:
-                ts = rec.sec.astype(np.float64) + rec.frac.astype(np.float64) * scale
+                ts = epoch_seconds(rec.sec, rec.frac, scale)
                 ts_ns = rec.sec * 1_000_000_000 + rec.frac * (1 if nano else 1000)
                 frames = np.arange(frame_no + 1, frame_no + count + 1, dtype=np.int64)
                 frame_no += count

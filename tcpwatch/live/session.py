@@ -36,7 +36,7 @@ import pandas as pd
 from .. import _seqwalk
 from ..analysis.flags import analyze_flags, flag_columns, sack_arrays
 from ..capture.bytes import PAD
-from ..capture.pcapfile import RawFrames
+from ..capture.pcapfile import RawFrames, epoch_seconds
 from ..decode import Columns, decode
 from ..flows import connection_columns, endpoint_pairs, walk_inputs
 from ..pipeline import concat_columns
@@ -136,8 +136,9 @@ class LiveSession:
         off = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
         buf = np.frombuffer(b"".join(r[1] for r in records) + b"\0" * PAD, np.uint8)
         ts_ns = np.array([r[0] for r in records], np.int64)
+        ts = epoch_seconds(*np.divmod(ts_ns, 1_000_000_000), 1e-9)  # as in a ns pcap
         return RawFrames(buf, off, lengths, np.array([r[2] for r in records], np.int64),
-                         ts_ns / 1e9, ts_ns, np.full(len(records), self.linktype, np.int32),
+                         ts, ts_ns, np.full(len(records), self.linktype, np.int32),
                          np.arange(self.frames + 1, self.frames + len(records) + 1))
 
     def _address_ids(self, col: pd.Series) -> np.ndarray:

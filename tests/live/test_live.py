@@ -97,6 +97,9 @@ def test_live_sees_what_tcpdump_sees_and_annotates_the_same(tmp_path, one_cpu):
         assert live_table[col].tolist() == offline[col].tolist(), col
     rtt = pd.to_numeric(live_table["ack_rtt"]) - pd.to_numeric(offline["ack_rtt"])
     assert rtt.abs().max() < 0.001  # the same ACKs matched; clocks differ by microseconds
+    # and, every column, timestamps included: tcpwatch analyze of the file live wrote
+    own = pd.read_csv(_csv(mine, tmp_path / "own.csv"), keep_default_na=False, dtype=str)
+    pd.testing.assert_frame_equal(live_table, own)
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["INT", "TERM"])
