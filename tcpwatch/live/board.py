@@ -12,12 +12,12 @@ import numpy as np
 import pandas as pd
 
 from ..analysis.registry import BY_NAME, RETRANSMISSION_FAMILY
+from ..states.apply import transition_name
 from ..vocab import STATE_NAMES
-from .session import LiveSession
+from .session import LiveSession, is_over
 from .store import Store, last_by
 
 _ZERO_WINDOW = BY_NAME["zero_window"].bit
-_DONE = (STATE_NAMES.index("CLOSED"), STATE_NAMES.index("TIME_WAIT"))
 
 _SPEC = {
     "first_row": (np.int64, -1, 0), "last_row": (np.int64, -1, 0),
@@ -32,13 +32,6 @@ _POINTERS = ("first_row", "last_row", "trans_row", "sent_row", "bif_row")
 BOARD_COLUMNS = ("conn", "client → server", "client / server", "last transition",
                  "window c→s / s→c", "in flight c→s / s→c", "retrans", "zero win", "segs",
                  "idle s")
-
-
-def transition_text(walked_row: np.ndarray) -> str:
-    bc, ac, bs, as_ = (int(v) for v in walked_row[:4])
-    parts = [f"{end} {STATE_NAMES[b]}→{STATE_NAMES[a]}"
-             for end, b, a in (("client", bc, ac), ("server", bs, as_)) if b != a]
-    return ", ".join(parts)
 
 
 class Board:
@@ -117,8 +110,7 @@ class Board:
         last = B["last_row"][seen]
         walked = R["walked"][last]
         idle = (now_ns - R["ts_ns"][last]) / 1e9
-        done = np.isin(walked[:, 1], _DONE) & np.isin(walked[:, 3], _DONE)
-        folded = done & (idle >= linger_s)
+        folded = is_over(walked) & (idle >= linger_s)
         show = seen[~folded]
         by_conn = dict(zip(seen.tolist(), range(seen.size), strict=True))
         order = show[np.argsort(-B["last_row"][show], kind="stable")]
@@ -136,8 +128,10 @@ class Board:
         if R["sender"][first]:  # the first segment came from the server
             ends = ends[::-1]
         trans = int(B["trans_row"][c])
-        trans_text = "-" if trans < 0 else (
-            f"{transition_text(R['walked'][trans])} at {_clock(R['ts_ns'][trans])}")
+        trans_text = "-"
+        if trans >= 0:
+            states = (int(v) for v in R["walked"][trans, :4])
+            trans_text = f"{transition_name(*states)} at {_clock(R['ts_ns'][trans])}"
 
         def per_way(col: str, pointer: str) -> str:
             vals = []

@@ -41,12 +41,18 @@ from ..decode import Columns, decode
 from ..flows import connection_columns, endpoint_pairs, walk_inputs
 from ..pipeline import concat_columns
 from ..states.apply import initial_states_from, segment_class, state_columns, walk_states
-from ..vocab import DECODE_COLUMNS, STATE_NAMES, Col
+from ..vocab import DECODE_COLUMNS, ROLE_NAMES, STATE_NAMES, Col
 from .store import Ragged, Store, last_by
 
 _CONV, _STATES, _FLAGS = 1, 2, 3
 FORGET_EVERY = 50_000  # segments added between two looks for connections that are over
 _DONE = (STATE_NAMES.index("CLOSED"), STATE_NAMES.index("TIME_WAIT"))
+
+
+def is_over(walked: np.ndarray) -> np.ndarray:
+    """Per walked row (before/after client, before/after server, ...): both ends are
+    CLOSED or TIME_WAIT after it."""
+    return np.isin(walked[:, 1], _DONE) & np.isin(walked[:, 3], _DONE)
 
 # Per row, as flat arrays over all batches: what the compiled walks take (also in the
 # batches' decode columns, but a connection walked again needs its rows from every batch
@@ -254,8 +260,7 @@ class LiveSession:
         u, last = last_by(conn, np.arange(R.n))
         walked = R["walked"][last]
         idle = R["ts_ns"][R.n - 1] - R["ts_ns"][last]  # by the capture's clock
-        over = (np.isin(walked[:, 1], _DONE) & np.isin(walked[:, 3], _DONE)
-                & (idle >= self.linger_ns))
+        over = is_over(walked) & (idle >= self.linger_ns)
         gone = u[over]
         if not gone.size:
             return
@@ -290,7 +295,7 @@ class LiveSession:
         conv, sender = col("conn"), col("sender")
         cols = {
             Col.CONN: conv,
-            Col.ROLE: pd.Categorical.from_codes(sender, ["client", "server"]),
+            Col.ROLE: pd.Categorical.from_codes(sender, ROLE_NAMES),
             Col.REL_SEQ: col("rel_seq"), Col.REL_ACK: col("rel_ack"), Col.WIN: col("win"),
         }
         cols.update(state_columns(np.ascontiguousarray(R["walked"][rows].T), sender,

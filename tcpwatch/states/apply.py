@@ -134,6 +134,12 @@ def state_columns(walked: np.ndarray, sender: np.ndarray, inferred: np.ndarray
     }
 
 
+def transition_name(bc: int, ac: int, bs: int, as_: int) -> str:
+    """``client SYN_SENT→ESTABLISHED`` and/or the server's; empty when nothing changed."""
+    return ", ".join(f"{end} {STATE_NAMES[b]}→{STATE_NAMES[a]}"
+                     for end, b, a in (("client", bc, ac), ("server", bs, as_)) if b != a)
+
+
 def _transitions(bc, ac, bs, as_) -> pd.Categorical:
     """``client SYN_SENT→ESTABLISHED`` (and/or the server's), only where a state changed."""
     changed = np.flatnonzero((bc != ac) | (bs != as_))
@@ -144,13 +150,8 @@ def _transitions(bc, ac, bs, as_) -> pd.Categorical:
             bs[changed].astype(np.int64) << 8) | as_[changed]
         uniq, inv = np.unique(key, return_inverse=True)
         for k in uniq.tolist():
-            b1, a1, b2, a2 = (k >> 24) & 255, (k >> 16) & 255, (k >> 8) & 255, k & 255
-            parts = []
-            if b1 != a1:
-                parts.append(f"client {STATE_NAMES[b1]}→{STATE_NAMES[a1]}")
-            if b2 != a2:
-                parts.append(f"server {STATE_NAMES[b2]}→{STATE_NAMES[a2]}")
-            names.append(", ".join(parts))
+            names.append(transition_name((k >> 24) & 255, (k >> 16) & 255, (k >> 8) & 255,
+                                         k & 255))
         codes[changed] = inv.reshape(-1) + 1
     return pd.Categorical.from_codes(codes, names)
 

@@ -68,12 +68,25 @@ def test_batches_equal_offline_analysis(path, size):
 ])
 def test_a_later_segment_rewalks_its_connection(name, why):
     """Segments that change what earlier ones meant re-walk that connection (and only
-    it); without the re-walk these captures' annotations would differ."""
-    rewalked = []
-    session = replay(REPO / "captures" / name, 1,
-                     lambda s, new: rewalked.extend(s.rewalked.tolist()))
+    it): the annotations first handed out for its earlier rows were provisional, and the
+    re-walk corrects them to what offline analysis says."""
+    path = REPO / "captures" / name
+    rewalked, first_seen = [], []
+
+    def on_batch(s, new):
+        rewalked.extend(s.rewalked.tolist())
+        first_seen.append(new)
+
+    session = replay(path, 1, on_batch)
     assert rewalked, why
     assert session.walked_rows > session.rows.n
+    provisional = pd.concat(first_seen, ignore_index=True)
+    final, ref = session.table(), offline(path)
+    cols = ["state_after_client", "state_after_server", "transition", "events"]
+    differs = (provisional[cols].astype(str) != final[cols].astype(str)).any(axis=1)
+    assert differs.any()  # without the re-walk the table would keep these
+    assert set(final.loc[differs, "conn"]) <= set(rewalked)
+    assert final[cols].astype(str).equals(ref[cols].astype(str))
 
 
 def test_work_is_proportional_to_new_segments():
