@@ -37,11 +37,9 @@ class Framer(Protocol):
     def buffered(self) -> int: ...
 
 
-class LengthPrefixFramer:
-    """``[4-byte big-endian length][payload]``."""
-
-    name = "length"
-    HEADER = struct.Struct("!I")
+class _Buffer:
+    """What every framer has: the bytes received but not yet a whole message, and the
+    largest message it accepts."""
 
     def __init__(self, max_size: int = DEFAULT_MAX):
         self.max_size = max_size
@@ -51,9 +49,19 @@ class LengthPrefixFramer:
     def buffered(self) -> int:
         return len(self._buf)
 
-    def encode(self, message: bytes) -> bytes:
+    def _check_size(self, message: bytes) -> None:
         if len(message) > self.max_size:
             raise FrameTooLarge(f"message of {len(message)} bytes > max {self.max_size}")
+
+
+class LengthPrefixFramer(_Buffer):
+    """``[4-byte big-endian length][payload]``."""
+
+    name = "length"
+    HEADER = struct.Struct("!I")
+
+    def encode(self, message: bytes) -> bytes:
+        self._check_size(message)
         return self.HEADER.pack(len(message)) + message
 
     def feed(self, data: bytes) -> list[bytes]:
@@ -72,26 +80,20 @@ class LengthPrefixFramer:
         return out
 
 
-class DelimitedFramer:
+class DelimitedFramer(_Buffer):
     """``payload + delimiter``; the payload may not contain the delimiter."""
 
     name = "line"
 
     def __init__(self, max_size: int = DEFAULT_MAX, delimiter: bytes = b"\n"):
-        self.max_size = max_size
+        super().__init__(max_size)
         self.delimiter = delimiter
-        self._buf = bytearray()
         self._searched = 0  # bytes already known to hold no delimiter
-
-    @property
-    def buffered(self) -> int:
-        return len(self._buf)
 
     def encode(self, message: bytes) -> bytes:
         if self.delimiter in message:
             raise ValueError("message contains the delimiter")
-        if len(message) > self.max_size:
-            raise FrameTooLarge(f"message of {len(message)} bytes > max {self.max_size}")
+        self._check_size(message)
         return message + self.delimiter
 
     def feed(self, data: bytes) -> list[bytes]:
@@ -111,7 +113,7 @@ class DelimitedFramer:
             self._searched = 0
 
 
-class FixedLengthFramer:
+class FixedLengthFramer(_Buffer):
     """Every message is exactly ``size`` bytes."""
 
     name = "fixed"
@@ -119,13 +121,8 @@ class FixedLengthFramer:
     def __init__(self, max_size: int = DEFAULT_MAX, size: int = 64):
         if size > max_size:
             raise FrameTooLarge(f"fixed size {size} > max {max_size}")
-        self.max_size = max_size
+        super().__init__(max_size)
         self.size = size
-        self._buf = bytearray()
-
-    @property
-    def buffered(self) -> int:
-        return len(self._buf)
 
     def encode(self, message: bytes) -> bytes:
         if len(message) != self.size:

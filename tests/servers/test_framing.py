@@ -36,33 +36,35 @@ messages_line = st.lists(st.binary(max_size=300).map(lambda b: b.replace(b"\n", 
                          max_size=20)
 
 
+def _round_trips(make, msgs, cuts) -> None:
+    """Fed whole, split at random points, and byte by byte: the same messages, and
+    nothing left over."""
+    stream = b"".join(make().encode(m) for m in msgs)
+    for pieces in ([stream], _split(stream, cuts),
+                   [stream[i:i + 1] for i in range(len(stream))]):
+        f = make()
+        assert _feed_all(f, pieces) == msgs
+        assert f.buffered == 0
+
+
 @settings(max_examples=200, deadline=None)
 @given(messages_any, st.lists(st.integers(0, 10_000), max_size=30))
 def test_length_prefix_any_split(msgs, cuts):
-    stream = b"".join(LengthPrefixFramer().encode(m) for m in msgs)
-    assert _feed_all(LengthPrefixFramer(), [stream]) == msgs
-    assert _feed_all(LengthPrefixFramer(), _split(stream, cuts)) == msgs
-    f = LengthPrefixFramer()
-    assert _feed_all(f, [stream[i:i + 1] for i in range(len(stream))]) == msgs
-    assert f.buffered == 0
+    _round_trips(LengthPrefixFramer, msgs, cuts)
 
 
 @settings(max_examples=200, deadline=None)
 @given(messages_line, st.lists(st.integers(0, 10_000), max_size=30))
 def test_delimited_any_split(msgs, cuts):
-    stream = b"".join(DelimitedFramer().encode(m) for m in msgs)
-    assert _feed_all(DelimitedFramer(), [stream]) == msgs
-    assert _feed_all(DelimitedFramer(), _split(stream, cuts)) == msgs
-    assert _feed_all(DelimitedFramer(), [stream[i:i + 1] for i in range(len(stream))]) == msgs
+    _round_trips(DelimitedFramer, msgs, cuts)
 
 
 @settings(max_examples=200, deadline=None)
 @given(st.integers(1, 50), st.lists(st.integers(0, 255), max_size=20),
        st.lists(st.integers(0, 10_000), max_size=30))
 def test_fixed_any_split(size, fill, cuts):
-    msgs = [bytes([b]) * size for b in fill]
-    stream = b"".join(msgs)
-    assert _feed_all(FixedLengthFramer(size=size), _split(stream, cuts)) == msgs
+    _round_trips(lambda: FixedLengthFramer(size=size), [bytes([b]) * size for b in fill],
+                 cuts)
 
 
 def test_every_split_point_of_one_stream():
