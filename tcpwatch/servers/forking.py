@@ -2,9 +2,11 @@
 
 The child closes the listening socket, the parent its copy of the connection.  A SIGCHLD
 handler reaps every exited child with ``waitpid(-1, WNOHANG)`` in a loop (several exits
-can arrive as one signal), so no zombie remains; the accept() it interrupts is retried
-by Python (PEP 475).  On SIGTERM/SIGINT the parent closes the listener, terminates the
-children still serving and reaps them all before returning.
+can arrive as one signal), so no zombie remains.  The parent waits for a connection in
+``STOP.accept``: poll() on the listener and the signal wakeup pipe, so a SIGTERM that
+lands while a SIGCHLD is being handled is not lost (see ``handlers.StopSignal``).  On
+SIGTERM/SIGINT the parent closes the listener, terminates the children still serving and
+reaps them all before returning.
 """
 
 from __future__ import annotations
@@ -14,8 +16,7 @@ import os
 import signal
 import socket
 
-from .handlers import STOP, MakeFramer, Shutdown, default_stop_handlers, echo_blocking
-from .sockio import accept
+from .handlers import STOP, MakeFramer, echo_blocking
 
 NAME = "fork"
 _STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
@@ -37,9 +38,9 @@ def serve(listener: socket.socket, make_framer: MakeFramer, close_after: int | N
 
     signal.signal(signal.SIGCHLD, reap)
     try:
-        while not STOP.requested:
-            with STOP.interruptible():
-                conn, _ = accept(listener)
+        listener.setblocking(False)
+        while (accepted := STOP.accept(listener)) is not None:
+            conn, _ = accepted
             # block SIGINT/SIGTERM across the fork: a signal arriving in the child before it
             # restores the default handlers would otherwise only set the parent's flag
             signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
@@ -48,7 +49,7 @@ def serve(listener: socket.socket, make_framer: MakeFramer, close_after: int | N
                 status = 1
                 try:
                     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-                    default_stop_handlers()
+                    STOP.uninstall()  # default handlers, and the parent's pipe closed
                     signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
                     listener.close()
                     echo_blocking(conn, make_framer(), close_after)
@@ -58,8 +59,6 @@ def serve(listener: socket.socket, make_framer: MakeFramer, close_after: int | N
             children.add(pid)
             signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
             conn.close()
-    except Shutdown:
-        pass
     finally:
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         listener.close()

@@ -3,57 +3,103 @@ how they dispatch connections to it (socketserver's shape)."""
 
 from __future__ import annotations
 
+import os
+import select
 import signal
 import socket
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 
 from .framing import Framer, FrameTooLarge
-from .sockio import writen
+from .sockio import accept, writen
 
 MakeFramer = Callable[[], Framer]
 RECV_SIZE = 65536
 
 
-class Shutdown(Exception):
-    """Raised by the SIGINT/SIGTERM handler to leave a serving loop."""
+_STOP_SIGNUMS = frozenset({signal.SIGINT.value, signal.SIGTERM.value})
 
 
 class StopSignal:
-    """SIGINT/SIGTERM handling that can only interrupt a server where it is safe.
+    """SIGINT/SIGTERM handling without the lost-wakeup race (the self-pipe trick).
 
-    The handler always records the request.  It *raises* :class:`Shutdown` only while
-    the server is blocked in a call wrapped by :meth:`interruptible` (accept, select):
-    a handler that raises is the one case where PEP 475's automatic EINTR retry does
-    not apply, so the blocked call is left at once.  Anywhere else the loop sees
-    ``requested`` at its next turn, so a signal never lands in the middle of
-    bookkeeping (between a fork and recording the child, say).
+    A handler that only sets a flag is not enough for a server blocked in accept():
+    Python runs its handlers between bytecodes, so a signal that arrives after the last
+    check and before the process enters accept() -- easily while accept() is being
+    retried after a SIGCHLD (PEP 475) -- leaves the flag set and the server asleep until
+    the next client.  ``install`` therefore registers a non-blocking pipe with
+    :func:`signal.set_wakeup_fd`: the C-level handler writes each signal's number into
+    it the moment the signal arrives.  The servers wait in poll()/epoll on the listener
+    *and* that pipe (:meth:`accept`, :attr:`wakeup_fd`), so a stop signal always wakes
+    them, whenever it lands; the numbers read back from the pipe say which signal it was,
+    independently of when Python gets round to running the handler.
     """
 
     def __init__(self) -> None:
         self.requested = False
-        self._armed = False
+        self._wake: tuple[int, int] | None = None
 
     def _on_signal(self, signum, frame) -> None:
         self.requested = True
-        if self._armed:
-            self._armed = False
-            raise Shutdown(signal.Signals(signum).name)
 
     def install(self) -> None:
-        self.requested = False
+        """Handlers for SIGINT/SIGTERM and the wakeup pipe (main thread only)."""
+        self.uninstall()
+        r, w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        self._wake = (r, w)
+        signal.set_wakeup_fd(w, warn_on_full_buffer=False)
         signal.signal(signal.SIGINT, self._on_signal)
         signal.signal(signal.SIGTERM, self._on_signal)
 
-    @contextmanager
-    def interruptible(self) -> Iterator[None]:
-        self._armed = True  # arm first: a signal from here on raises
-        try:
-            if self.requested:
-                raise Shutdown("stop requested")
-            yield
-        finally:
-            self._armed = False
+    def uninstall(self) -> None:
+        """Default SIGINT/SIGTERM and no wakeup pipe (a forked child calls this)."""
+        self.requested = False
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        if self._wake is not None:
+            signal.set_wakeup_fd(-1)
+            for fd in self._wake:
+                os.close(fd)
+            self._wake = None
+
+    @property
+    def wakeup_fd(self) -> int:
+        """Readable once a signal has arrived; call :meth:`drain` when it is."""
+        assert self._wake is not None, "install() first"
+        return self._wake[0]
+
+    def drain(self) -> bool:
+        """Empty the wakeup pipe; True (and ``requested``) if SIGINT/SIGTERM was in it."""
+        while True:
+            try:
+                data = os.read(self.wakeup_fd, 512)
+            except BlockingIOError:
+                break
+            if not data:
+                break
+            if not _STOP_SIGNUMS.isdisjoint(data):
+                self.requested = True
+        return self.requested
+
+    def accept(self, listener: socket.socket) -> tuple[socket.socket, tuple] | None:
+        """The next connection, or None once a stop is requested.
+
+        ``listener`` must be non-blocking: poll() may report a connection that is gone
+        (reset, ECONNABORTED) by the time accept() runs.  The connection returned is
+        blocking, as Python creates accepted sockets without the listener's flag.
+        """
+        poller = select.poll()
+        poller.register(listener, select.POLLIN)
+        poller.register(self.wakeup_fd, select.POLLIN)
+        while not self.requested:
+            ready = dict(poller.poll())
+            if self.wakeup_fd in ready and self.drain():
+                return None
+            if listener.fileno() in ready:
+                try:
+                    return accept(listener)  # skips ECONNABORTED
+                except BlockingIOError:
+                    continue
+        return None
 
 
 STOP = StopSignal()
@@ -61,11 +107,6 @@ STOP = StopSignal()
 
 def install_stop_handlers() -> None:
     STOP.install()
-
-
-def default_stop_handlers() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def echo_blocking(conn: socket.socket, framer: Framer, close_after: int | None = None) -> None:

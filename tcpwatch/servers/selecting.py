@@ -2,7 +2,8 @@
 
 The same non-blocking sockets as ``nonblock``, but the process sleeps in epoll_wait
 until a socket is readable (or writable while output is pending): no busy poll, a
-fraction of the CPU.
+fraction of the CPU.  The signal wakeup pipe is registered beside the sockets, so
+SIGINT/SIGTERM wake epoll_wait wherever they land (see ``handlers.StopSignal``).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import selectors
 import socket
 
 from .framing import FrameTooLarge
-from .handlers import RECV_SIZE, STOP, EchoState, MakeFramer, Shutdown
+from .handlers import RECV_SIZE, STOP, EchoState, MakeFramer
 from .polling import _close
 
 NAME = "select"
@@ -22,6 +23,7 @@ def serve(listener: socket.socket, make_framer: MakeFramer, close_after: int | N
     sel = selectors.DefaultSelector()
     listener.setblocking(False)
     sel.register(listener, selectors.EVENT_READ, None)
+    sel.register(STOP.wakeup_fd, selectors.EVENT_READ, None)  # a signal wakes epoll_wait
     states: dict[socket.socket, EchoState] = {}
 
     def drop(conn: socket.socket, flush: bool) -> None:
@@ -34,10 +36,11 @@ def serve(listener: socket.socket, make_framer: MakeFramer, close_after: int | N
 
     try:
         while not STOP.requested:
-            with STOP.interruptible():
-                ready = sel.select()
-            for key, events in ready:
+            for key, events in sel.select():
                 sock = key.fileobj
+                if key.fd == STOP.wakeup_fd:
+                    STOP.drain()
+                    continue
                 if sock is listener:
                     try:
                         conn, _ = listener.accept()
@@ -68,11 +71,10 @@ def serve(listener: socket.socket, make_framer: MakeFramer, close_after: int | N
                 want = selectors.EVENT_READ | (selectors.EVENT_WRITE if state.out else 0)
                 if key.events != want:
                     sel.modify(sock, want, None)
-    except Shutdown:
-        pass
     finally:
         for conn in list(states):
             drop(conn, flush=True)
         sel.unregister(listener)
+        sel.unregister(STOP.wakeup_fd)
         listener.close()
         sel.close()

@@ -2,10 +2,10 @@
 
 EINTR: since PEP 475 (Python 3.5) every blocking socket call is retried by Python itself
 when a signal interrupts it and the handler returns normally, so no loop here needs to
-catch ``InterruptedError``.  It does not help in two cases: a signal handler that
-*raises* (the exception propagates out of recv/accept -- which is how the servers stop
-on SIGTERM), and a socket timeout (the retry keeps the remaining time, then raises
-``TimeoutError``).
+catch ``InterruptedError``.  Two things it does not do: a handler that *raises* still
+propagates out of recv/accept, and a socket timeout keeps its deadline across retries
+(``TimeoutError`` when the remaining time runs out).  How the servers stop on a signal
+without losing it is in ``handlers.StopSignal``.
 
 ECONNABORTED: a connection can be reset by the peer between the kernel completing the
 handshake and ``accept()`` returning it; ``accept`` then fails with

@@ -1,8 +1,9 @@
 """``thread``: a detached (daemon) thread per connection.
 
-Daemon threads never block the process from exiting.  On SIGTERM/SIGINT the listener is
-closed and every open connection is shut down, which ends its thread's recv(); the
-threads are then joined (briefly) so they finish rather than being cut off.
+Daemon threads never block the process from exiting.  The main thread waits in
+``STOP.accept`` (poll() on the listener and the signal wakeup pipe).  On SIGTERM/SIGINT
+the listener is closed and every open connection is shut down, which ends its thread's
+recv(); the threads are then joined (briefly) so they finish rather than being cut off.
 """
 
 from __future__ import annotations
@@ -11,8 +12,7 @@ import contextlib
 import socket
 import threading
 
-from .handlers import STOP, MakeFramer, Shutdown, echo_blocking
-from .sockio import accept
+from .handlers import STOP, MakeFramer, echo_blocking
 
 NAME = "thread"
 JOIN_TIMEOUT = 2.0
@@ -31,15 +31,13 @@ def serve(listener: socket.socket, make_framer: MakeFramer, close_after: int | N
                 active.pop(conn, None)
 
     try:
-        while not STOP.requested:
-            with STOP.interruptible():
-                conn, _ = accept(listener)
+        listener.setblocking(False)
+        while (accepted := STOP.accept(listener)) is not None:
+            conn, _ = accepted
             t = threading.Thread(target=run, args=(conn,), daemon=True)
             with lock:
                 active[conn] = t
             t.start()
-    except Shutdown:
-        pass
     finally:
         listener.close()
         with lock:
