@@ -10,7 +10,7 @@ import socket
 from collections.abc import Callable
 
 from .framing import Framer, FrameTooLarge
-from .sockio import accept, writen
+from .sockio import accept_nowait, writen
 
 MakeFramer = Callable[[], Framer]
 RECV_SIZE = 65536
@@ -84,8 +84,8 @@ class StopSignal:
         """The next connection, or None once a stop is requested.
 
         ``listener`` must be non-blocking: poll() may report a connection that is gone
-        (reset, ECONNABORTED) by the time accept() runs.  The connection returned is
-        blocking, as Python creates accepted sockets without the listener's flag.
+        by the time accept() runs.  The connection returned is blocking, as Python
+        creates accepted sockets without the listener's flag.
         """
         poller = select.poll()
         poller.register(listener, select.POLLIN)
@@ -94,19 +94,12 @@ class StopSignal:
             ready = dict(poller.poll())
             if self.wakeup_fd in ready and self.drain():
                 return None
-            if listener.fileno() in ready:
-                try:
-                    return accept(listener)  # skips ECONNABORTED
-                except BlockingIOError:
-                    continue
+            if listener.fileno() in ready and (accepted := accept_nowait(listener)):
+                return accepted
         return None
 
 
 STOP = StopSignal()
-
-
-def install_stop_handlers() -> None:
-    STOP.install()
 
 
 def echo_blocking(conn: socket.socket, framer: Framer, close_after: int | None = None) -> None:

@@ -7,7 +7,7 @@ from functools import partial
 
 from . import forking, polling, selecting, threaded
 from .framing import DEFAULT_MAX, FRAMERS
-from .handlers import MakeFramer, install_stop_handlers
+from .handlers import STOP, MakeFramer
 from .sockio import tcp_listen
 
 MODELS: dict[str, Callable] = {m.NAME: m.serve for m in (forking, threaded, polling, selecting)}
@@ -21,7 +21,7 @@ def run(model: str, host: str, port: int, framing: str = "length",
         max_size: int = DEFAULT_MAX, on_listening: Callable[[str, int], None] | None = None,
         close_after: int | None = None) -> None:
     """Listen, report the bound address, serve until SIGINT/SIGTERM."""
-    install_stop_handlers()
+    STOP.install()
     listener = tcp_listen(host, port)
     bound = listener.getsockname()
     if on_listening is not None:

@@ -12,6 +12,7 @@ import socket
 
 from .framing import FrameTooLarge
 from .handlers import RECV_SIZE, STOP, EchoState, MakeFramer
+from .sockio import accept_nowait
 
 NAME = "nonblock"
 
@@ -32,12 +33,10 @@ def serve(listener: socket.socket, make_framer: MakeFramer, close_after: int | N
     conns: dict[socket.socket, EchoState] = {}
     try:
         while not STOP.requested:  # never blocks: the flag is seen at the next turn
-            try:
-                conn, _ = listener.accept()
+            if accepted := accept_nowait(listener):
+                conn = accepted[0]
                 conn.setblocking(False)
                 conns[conn] = EchoState(make_framer(), close_after)
-            except (BlockingIOError, ConnectionAbortedError):
-                pass
             for conn, state in list(conns.items()):
                 try:
                     data = conn.recv(RECV_SIZE)

@@ -14,6 +14,7 @@ import socket
 from .framing import FrameTooLarge
 from .handlers import RECV_SIZE, STOP, EchoState, MakeFramer
 from .polling import _close
+from .sockio import accept_nowait
 
 NAME = "select"
 
@@ -37,15 +38,14 @@ def serve(listener: socket.socket, make_framer: MakeFramer, close_after: int | N
     try:
         while not STOP.requested:
             for key, events in sel.select():
-                sock = key.fileobj
                 if key.fd == STOP.wakeup_fd:
                     STOP.drain()
                     continue
+                sock = key.fileobj
                 if sock is listener:
-                    try:
-                        conn, _ = listener.accept()
-                    except (BlockingIOError, ConnectionAbortedError):
+                    if not (accepted := accept_nowait(listener)):
                         continue
+                    conn = accepted[0]
                     conn.setblocking(False)
                     states[conn] = EchoState(make_framer(), close_after)
                     sel.register(conn, selectors.EVENT_READ, None)

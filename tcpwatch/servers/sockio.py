@@ -60,6 +60,15 @@ def accept(listener: socket.socket) -> tuple[socket.socket, tuple]:
             continue
 
 
+def accept_nowait(listener: socket.socket) -> tuple[socket.socket, tuple] | None:
+    """For a non-blocking listener: the next connection (aborted ones skipped), or None
+    when none is waiting -- also after poll() said one was, if it was reset since."""
+    try:
+        return accept(listener)
+    except BlockingIOError:
+        return None
+
+
 def readn(sock: socket.socket, n: int) -> bytes:
     """Exactly ``n`` bytes (short reads are continued); ``IncompleteRead`` on early EOF."""
     buf = bytearray(n)

@@ -183,9 +183,10 @@ def _exited_within(pid: int, timeout: float) -> int | None:
 @pytest.mark.parametrize("model", list(MODELS))
 def test_a_stop_signal_is_never_lost(model):
     """SIGTERM right after a client leaves -- for ``fork``, just as the child's exit
-    brings SIGCHLD and Python retries the interrupted accept().  A flag-only handler lost
-    the signal in that window (the server slept on in accept: 6 of 300 runs hung); the
-    wakeup pipe may not lose one."""
+    brings SIGCHLD and Python retries the interrupted accept().  Python-level handling
+    alone (a flag, or a handler raising while armed around accept) lost the signal in
+    that window: the server slept on in accept(), 6 of 300 runs hung.  With the wakeup
+    pipe none may."""
     rng = random.Random(7)
     framer = FRAMERS["line"]
     hung, failed = [], []

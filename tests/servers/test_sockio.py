@@ -15,6 +15,7 @@ from tcpwatch.servers.sockio import (
     LineTooLong,
     SocketReader,
     accept,
+    accept_nowait,
     readn,
     tcp_listen,
     writen,
@@ -144,3 +145,17 @@ def test_accept_skips_aborted_connections():
         conn, addr = accept(_AbortingListener(srv, aborts=2))
         conn.close()
         assert addr[0] == "127.0.0.1"
+
+
+def test_accept_nowait_is_none_until_a_connection_waits():
+    srv = tcp_listen("127.0.0.1", 0)
+    srv.setblocking(False)
+    with srv:
+        assert accept_nowait(srv) is None  # EAGAIN: nothing waiting
+        with socket.create_connection(srv.getsockname()) as c:
+            conn, _ = accept_nowait(_AbortingListener(srv, aborts=1))  # reset one skipped
+            with conn:
+                assert conn.getblocking()  # a blocking socket, whatever the listener was
+                conn.sendall(b"x")
+                assert c.recv(1) == b"x"
+        assert accept_nowait(srv) is None
