@@ -7,15 +7,17 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-#: the shared data folder lies beside the repository (CI: ../shared of the clone)
-SHARED = Path(os.environ.get("TCPWATCH_SHARED", REPO.parent / "shared"))
-PUBLIC = SHARED / "pcaps" / "public"
+#: public captures from other projects, bundled in the repository (captures/public/SOURCES.md)
+PUBLIC = REPO / "captures" / "public"
 
 
 def public_captures() -> list[Path]:
-    if not PUBLIC.is_dir():
-        return []
-    return sorted(p for p in PUBLIC.rglob("*") if p.suffix in (".pcap", ".pcapng"))
+    """Every bundled public capture. Never empty on a clone: a missing folder is an error,
+    not a reason to run nothing."""
+    found = sorted(p for p in PUBLIC.rglob("*") if p.suffix in (".pcap", ".pcapng"))
+    if not found:
+        raise FileNotFoundError(f"no public captures under {PUBLIC}: the clone is incomplete")
+    return found
 
 
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (namespaces, tcpdump)")

@@ -56,7 +56,6 @@ def test_truncated_file_header(tmp_path):
     assert_one_line_error(run_cli("analyze", str(p)), "truncated pcap file header")
 
 
-@pytest.mark.skipif(not HANDSHAKE.exists(), reason="public captures missing")
 def test_truncated_last_record_warns_and_keeps_the_rest(tmp_path):
     raw = HANDSHAKE.read_bytes()
     p = tmp_path / "cut.pcap"

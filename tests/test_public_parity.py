@@ -15,7 +15,6 @@ CAPTURES = public_captures()
 
 
 @needs_tshark
-@pytest.mark.skipif(not CAPTURES, reason=f"no public captures at {PUBLIC}")
 @pytest.mark.parametrize("path", CAPTURES, ids=lambda p: p.name)
 def test_public_capture_matches_tshark(path):
     seg = tcpwatch.analyze(path)
