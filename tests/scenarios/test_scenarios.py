@@ -195,8 +195,7 @@ def test_replay_fails_with_a_readable_diff_when_a_golden_file_is_edited(tmp_path
 def test_committed_capture_matches_tshark(name):
     """The connection columns of every golden file agree with tshark frame for frame."""
     import tcpwatch
-
-    from ..tshark import compare_with_tshark
+    from tcpwatch.parity import compare_with_tshark
 
     path = CAPTURES / f"{name}.pcap"
     diff = compare_with_tshark(tcpwatch.analyze(path), path)
