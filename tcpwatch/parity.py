@@ -85,7 +85,7 @@ BY_COLUMN = {m.column: m for m in MAPPED}
 
 #: columns Wireshark does not compute -> the reference that guards each instead
 NOT_MAPPED: dict[str, str] = {
-    Col.TS: "float copy of ts_ns; tests check ts == ts_ns / 1e9 (tests/test_parity.py)",
+    Col.TS: "float copy of ts_ns; tests/test_public_parity.py checks ts == ts_ns / 1e9",
     Col.ROLE: "Zeek conn.log id.orig_h/orig_p (tests/references/test_zeek.py) and the "
               "client's first SYN in the scenarios",
     Col.STATE_BEFORE_CLIENT: "Zeek endpoint states (tests/references/test_zeek.py), "

@@ -8,8 +8,10 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from ..bless import GoldenRefused, bless
 from ..errors import TcpwatchError
-from ..golden import compare, golden_frame, read_golden, write_golden
+from ..golden import compare, golden_frame, read_golden
+from ..parity import describe
 from ..pipeline import analyze
 from ..report.tables import console
 from ..vocab import ExitStatus
@@ -19,7 +21,9 @@ captures/NAME.pcap, with NAME.expected.csv (the golden annotation) and a line in
 captures/README.md. Needs root."""
 
 REPLAY_HELP = """Re-analyse every capture in DIR (default captures/) and compare it with its
-golden NAME.expected.csv; print a per-frame diff of what changed. Exit 1 on drift."""
+golden NAME.expected.csv; print a per-frame diff of what changed. Exit 1 on drift.
+With --update, rewrite the golden files, except any that disagrees with tshark on a column
+tshark also computes: that one is left alone and the disagreement printed (exit 1)."""
 
 MAX_SHOWN = 20
 
@@ -62,7 +66,15 @@ def replay(
     for pcap, golden in _pairs(directory):
         seg = analyze(pcap)
         if update:
-            write_golden(seg, golden)
+            try:
+                bless(seg, pcap, golden)
+            except GoldenRefused as exc:
+                drifted += 1
+                table.add_row(pcap.name, str(len(seg)),
+                              f"[red]REFUSED[/] {len(exc.diff)} cells disagree with tshark")
+                details.append(f"{pcap.name}: frame column: tcpwatch, tshark")
+                details += [f"  {line}" for line in describe(exc.diff, MAX_SHOWN)]
+                continue
             table.add_row(pcap.name, str(len(seg)), "golden file written")
             continue
         if not golden.exists():

@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 
 from tcpwatch.scenarios.registry import SCENARIOS, port_of
+from tcpwatch.verify import tshark_fields
 
 from ..conftest import REPO, needs_root, needs_tshark
-from ..tshark import tshark_fields
 
 CAPTURES = REPO / "captures"
 FIELDS = ["tcp.stream", "tcp.srcport", "tcp.dstport", "tcp.flags", "tcp.seq", "tcp.ack",
