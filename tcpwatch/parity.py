@@ -232,10 +232,11 @@ def compare_golden_with_tshark(golden: pd.DataFrame, path: Path | str) -> pd.Dat
     return compare_text(golden, tshark_text(path))
 
 
-def describe(diff: pd.DataFrame, limit: int = 20) -> list[str]:
-    """One line per disagreement, at most ``limit`` and a count of the rest."""
-    lines = [f"#{r.frame} {r.column}: tcpwatch {r.tcpwatch!r}, tshark {r.tshark!r}"
-             for r in diff.head(limit).itertuples(index=False)]
+def describe(diff: pd.DataFrame, limit: int = 20, ours: str = "tcpwatch") -> list[str]:
+    """One line per disagreement, at most ``limit`` and a count of the rest; ``ours``
+    names the side that is not tshark (tcpwatch, or a golden file)."""
+    lines = [f"#{frame} {column}: {ours} {mine!r}, tshark {theirs!r}"
+             for frame, column, mine, theirs in diff.head(limit).itertuples(index=False)]
     if len(diff) > limit:
         lines.append(f"... and {len(diff) - limit} more")
     return lines

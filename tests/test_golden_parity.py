@@ -75,3 +75,24 @@ def test_replay_update_writes_golden_files_tshark_agrees_with(tmp_path):
     for name in ("rst_abort", "keepalive"):
         written = read_golden(tmp_path / f"{name}.expected.csv")
         assert written.equals(read_golden(CAPTURES / f"{name}.expected.csv"))
+
+
+@needs_tshark
+def test_replay_checks_the_golden_file_itself_against_tshark(tmp_path):
+    """A golden file edited by hand (here: tsval and tsecr swapped in frame 3, what a
+    swapped decoder would have written) is reported against the pcap via tshark, cell by
+    cell, beside the drift."""
+    for suffix in (".pcap", ".expected.csv"):
+        shutil.copy(CAPTURES / f"handshake_echo_close{suffix}", tmp_path)
+    golden = tmp_path / "handshake_echo_close.expected.csv"
+    table = read_golden(golden)
+    tsval, tsecr = table.loc[2, "tsval"], table.loc[2, "tsecr"]
+    assert table.loc[2, "frame"] == "3" and tsval != tsecr
+    table.loc[2, ["tsval", "tsecr"]] = [tsecr, tsval]
+    table.to_csv(golden, index=False, lineterminator="\n")
+    res = subprocess.run([sys.executable, "-m", "tcpwatch", "replay", str(tmp_path)],
+                         capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert res.returncode == 1
+    assert "the golden file disagrees with tshark" in res.stdout
+    assert f"#3 tsval: golden '{tsecr}', tshark '{tsval}'" in res.stdout
+    assert f"#3 tsecr: golden '{tsval}', tshark '{tsecr}'" in res.stdout
