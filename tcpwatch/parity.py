@@ -112,11 +112,14 @@ def _int_text(values) -> pd.Series:
     return pd.Series(values).astype("Int64").astype("string").fillna("")
 
 
-def _epoch_ns(text: pd.Series) -> np.ndarray:
-    parts = text.str.split(".", n=1, expand=True)
-    frac = parts[1].fillna("") if parts.shape[1] > 1 else pd.Series("", index=text.index)
-    frac = frac.str.ljust(9, "0").str[:9]
-    return parts[0].astype("int64").to_numpy() * 1_000_000_000 + frac.astype("int64").to_numpy()
+def _ns(text: str) -> int | None:
+    """A decimal seconds value as tshark prints it (``1418145369.924505488``), exactly, in
+    integer nanoseconds; None when empty."""
+    if not text:
+        return None
+    whole, _, frac = text.partition(".")
+    sign = -1 if whole.startswith("-") else 1
+    return sign * (abs(int(whole)) * 1_000_000_000 + int(frac.ljust(9, "0")[:9]))
 
 
 def _inner_ip(ref: pd.DataFrame) -> tuple[pd.Series, pd.Series, pd.Series]:
@@ -160,7 +163,7 @@ def tshark_text(path: Path | str) -> pd.DataFrame:
     fields = sorted({f for m in MAPPED for f in m.fields})
     ref = tshark_fields(path, fields, display_filter=TCP_ONLY)
     out = pd.DataFrame({Col.FRAME: ref["frame.number"].astype("int64").astype(str)})
-    ns = _epoch_ns(ref["frame.time_epoch"]) if len(ref) else np.zeros(0, np.int64)
+    ns = np.array([_ns(t) for t in ref["frame.time_epoch"]], np.int64)
     out[Col.TS_NS] = ns.astype(str)
     out[T_US] = np.round((ns - (ns.min() if len(ns) else 0)) / 1000).astype(np.int64).astype(str)
     out[Col.IP_VERSION], out[Col.SRC], out[Col.DST] = _inner_ip(ref)
@@ -178,8 +181,7 @@ def tshark_text(path: Path | str) -> pd.DataFrame:
                           < ref["frame.len"].astype("int64")).astype(str)
     out[Col.EVENTS] = _events(ref)
     rtt = _last(ref["tcp.analysis.ack_rtt"])
-    rtt_ns = pd.Series([_epoch_ns(pd.Series([r]))[0] if r else None for r in rtt],
-                       dtype="Int64", index=ref.index)
+    rtt_ns = pd.Series([_ns(r) for r in rtt], dtype="Int64", index=ref.index)
     out[ACK_RTT_NS] = rtt_ns.astype("string").fillna("")
     out[Col.ACK_RTT_US] = _int_text(np.round(rtt_ns.astype("Float64") / 1000))
     return out.reset_index(drop=True)
