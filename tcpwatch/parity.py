@@ -85,21 +85,25 @@ BY_COLUMN = {m.column: m for m in MAPPED}
 
 #: columns Wireshark does not compute -> the reference that guards each instead
 NOT_MAPPED: dict[str, str] = {
-    Col.TS: "float copy of ts_ns; tests/test_public_parity.py checks ts == ts_ns / 1e9",
-    Col.ROLE: "Zeek conn.log id.orig_h/orig_p (tests/references/test_zeek.py) and the "
-              "client's first SYN in the scenarios",
-    Col.STATE_BEFORE_CLIENT: "Zeek endpoint states (tests/references/test_zeek.py), "
-                             "kernel /proc/net/tcp in tests/states, conn_state/history",
+    Col.TS: "the float view of ts_ns (mapped); tests/test_public_parity.py checks "
+            "ts == ts_ns / 1e9 within 1 µs",
+    Col.ROLE: "Zeek conn.log id.orig_h/orig_p and options.out is_orig "
+              "(tests/references/test_zeek.py), Arkime source (test_arkime.py), nDPI's "
+              "client (test_ndpi.py)",
+    Col.STATE_BEFORE_CLIENT: "the kernel's own socket states (tests/states/"
+                             "test_kernel_truth.py), Zeek conn_state/history and endpoint "
+                             "states (tests/states/test_zeek.py), hand-written transitions "
+                             "(tests/states/test_transitions.py)",
     Col.STATE_AFTER_CLIENT: "as state_before_client",
     Col.STATE_BEFORE_SERVER: "as state_before_client",
     Col.STATE_AFTER_SERVER: "as state_before_client",
-    Col.TRANSITION: "derived from the four state columns (states/apply.py transition_name)",
-    Col.VIOLATION: "RFC 9293 table tests (tests/states)",
-    Col.STATES_INFERRED: "tests/states",
-    Col.EVENT_CLIENT: "flags and seq/ack (checked here) through the class table, "
-                      "tests/states; Zeek history letters",
+    Col.TRANSITION: "hand-written per scenario (tests/states/test_transitions.py)",
+    Col.VIOLATION: "the RFC 9293 table as data (tests/states/test_table.py)",
+    Col.STATES_INFERRED: "tests/states (captures without a handshake)",
+    Col.EVENT_CLIENT: "the class precedence from the flags (mapped) and sequence numbers, "
+                      "recomputed in tests/references/test_event_classes.py",
     Col.EVENT_SERVER: "as event_client",
-    Col.ACK_RTT: "checked as ack_rtt_ns (exact) and ack_rtt_us (golden files)",
+    Col.ACK_RTT: "mapped as ack_rtt_ns (exact) and, in golden files, ack_rtt_us",
 }
 
 
