@@ -193,7 +193,8 @@ def test_replay_fails_with_a_readable_diff_when_a_golden_file_is_edited(tmp_path
 @needs_tshark
 @pytest.mark.parametrize("name", list(SCENARIOS))
 def test_committed_capture_matches_tshark(name):
-    """The connection columns of every golden file agree with tshark frame for frame."""
+    """Every column tshark also computes (tcpwatch.parity.MAPPED) agrees with it on every
+    recorded capture, frame for frame."""
     import tcpwatch
     from tcpwatch.parity import compare_with_tshark
 
