@@ -32,7 +32,7 @@ def test_there_are_golden_files_and_their_captures():
 
 
 def test_the_checked_golden_columns():
-    # 24 of the 38 golden columns: all but role, the state and event columns (others'
+    # 27 of the 38 golden columns: all but role, the state and event columns (others'
     # references) and frame (the key: frame sets are compared)
     assert set(GOLDEN_COLUMNS) - set(CHECKED) == {
         Col.FRAME, Col.ROLE, Col.STATE_BEFORE_CLIENT, Col.STATE_AFTER_CLIENT,
