@@ -22,7 +22,8 @@ ALL = public_captures() + sorted((REPO / "captures").glob("*.pcap"))
 OPTION_COLUMNS = (Col.MSS, Col.WSCALE, Col.TSVAL, Col.TSECR)
 
 #: where this machine's tcpdump (Debian's 4.99.3) is the one that is wrong: (capture, frame,
-#: the exact lines that frame produces) -> why.  Each entry must still occur, exactly.
+#: the exact lines that frame produces) -> why.  That frame may differ in exactly these
+#: lines and no others (a later tcpdump, as in its own expected output, shows none).
 TCPDUMP_WRONG = {
     ("kday4.pcap", 10, ("frame 10 length: tcpwatch 0, tcpdump 768",
                     "frame 10 seq: tcpdump prints it, tcpwatch has none")):
@@ -84,7 +85,9 @@ def test_this_machines_tcpdump(path):
     bad = _disagreements(tcpwatch.analyze(path), printed, relative=False)
     for (name, frame, lines), _why in TCPDUMP_WRONG.items():
         if name == path.name:
-            assert sorted(b for b in bad if b.startswith(f"frame {frame} ")) == sorted(lines)
+            # exactly these lines from tcpdump 4.99.3; none from a tcpdump that has the fix
+            here = sorted(b for b in bad if b.startswith(f"frame {frame} "))
+            assert here in ([], sorted(lines))
             bad = [b for b in bad if b not in lines]
     assert not bad, "\n".join(bad[:20])
 
