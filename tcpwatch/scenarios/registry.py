@@ -19,6 +19,7 @@ class Scenario:
     second_model: str | None = None  # another server on port + 1
     loss_percent: int = 0  # random drops of segments arriving at the server (nftables)
     drop_syn: bool = False  # drop every SYN arriving at the server (nftables)
+    crafted: bool = False  # the client is crafted_sender (scapy) against a stalled receiver
     port_offset: int = 0  # each scenario has its own port: BASE_PORT + 2 * index
 
 
@@ -68,6 +69,12 @@ _add(
              "200 one-echo connections to the fork server and 200 to the thread server",
              second_model="thread"),
     Scenario("ipv6_echo", "lo6", "select", "handshake, three echoes and close over IPv6 (::1)"),
+    Scenario("zero_window_probe", "veth", "stalled",
+             "a sender crafted with scapy probes a real receiver's zero window as Windows "
+             "and BSD do (one byte of new data at the window edge, doubling timer): six "
+             "[TCP ZeroWindowProbe] and six [TCP ZeroWindowProbeAck]; then the receiver "
+             "reads, a window update reopens the window, the sender finishes and closes",
+             crafted=True),
 )
 
 BASE_PORT = 61100  # above Linux's ephemeral range (32768-60999): no clash with client ports

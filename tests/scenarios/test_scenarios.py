@@ -21,7 +21,8 @@ FIELDS = ["tcp.stream", "tcp.srcport", "tcp.dstport", "tcp.flags", "tcp.seq", "t
           "tcp.analysis.window_update", "tcp.analysis.window_full",
           "tcp.analysis.retransmission", "tcp.analysis.duplicate_ack",
           "tcp.analysis.keep_alive", "tcp.analysis.keep_alive_ack",
-          "tcp.analysis.reused_ports", "tcp.options.sack_le"]
+          "tcp.analysis.reused_ports", "tcp.options.sack_le", "tcp.analysis.zero_window_probe",
+          "tcp.analysis.zero_window_probe_ack", "tcp.window_size_value"]
 SYN, ACK, FIN, RST = 0x02, 0x10, 0x01, 0x04
 
 
@@ -127,6 +128,20 @@ def check_many_short(f, port):
 def check_ipv6_echo(f, port):
     assert has(f, "ipv6.src").all()
     check_handshake_echo_close(f, port)
+
+
+def check_zero_window_probe(f, port):
+    probes = f[has(f, "tcp.analysis.zero_window_probe")]
+    acks = f[has(f, "tcp.analysis.zero_window_probe_ack")]
+    assert len(probes) >= 5 and len(acks) >= 5
+    assert (probes["tcp.len"] == 1).all() and (probes["tcp.dstport"] == port).all()
+    assert (acks["tcp.srcport"] == port).all() and (acks["tcp.window_size_value"] == "0").all()
+    gaps = probes["t"].diff().dropna().to_numpy()
+    assert (gaps[1:] > gaps[:-1] * 1.5).sum() >= 2  # the probe timer backs off
+    later = f[f["frame.number"] > acks["frame.number"].max()]
+    assert has(later, "tcp.analysis.window_update").any()
+    assert (later[later["tcp.dstport"] == port]["tcp.len"] > 1).any()  # data flows again
+    assert len(fins(f)) == 2
 
 
 CHECKS = {name[len("check_"):]: fn for name, fn in globals().items()
