@@ -152,8 +152,8 @@ def set_offloads(host: Host, on: bool, checksum: bool = False) -> None:
                    capture_output=True, check=False)
 
 
-def nft(netns: str, ruleset: str) -> None:
-    """Load an nftables ruleset inside ``netns``."""
+def nft(netns: str | None, ruleset: str) -> None:
+    """Load an nftables ruleset inside ``netns`` (None: this namespace)."""
     res = subprocess.run(in_netns(netns, ["nft", "-f", "-"]), input=ruleset, text=True,
                          capture_output=True)
     if res.returncode != 0:

@@ -69,6 +69,11 @@ _add(
              "200 one-echo connections to the fork server and 200 to the thread server",
              second_model="thread"),
     Scenario("ipv6_echo", "lo6", "select", "handshake, three echoes and close over IPv6 (::1)"),
+    Scenario("spurious_retransmission", "veth", "thread",
+             "on three connections, a 3 kB message while everything from the server is "
+             "dropped on the client's input hook for 1.5 s (nftables, after the capture tap): the "
+             "client's tail-loss probe and RTO resend data the server had already ACKed on "
+             "the wire ([TCP Spurious Retransmission])"),
     Scenario("zero_window_probe", "veth", "stalled",
              "a sender crafted with scapy probes a real receiver's zero window as Windows "
              "and BSD do (one byte of new data at the window edge, doubling timer): six "

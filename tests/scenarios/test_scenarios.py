@@ -22,7 +22,8 @@ FIELDS = ["tcp.stream", "tcp.srcport", "tcp.dstport", "tcp.flags", "tcp.seq", "t
           "tcp.analysis.retransmission", "tcp.analysis.duplicate_ack",
           "tcp.analysis.keep_alive", "tcp.analysis.keep_alive_ack",
           "tcp.analysis.reused_ports", "tcp.options.sack_le", "tcp.analysis.zero_window_probe",
-          "tcp.analysis.zero_window_probe_ack", "tcp.window_size_value"]
+          "tcp.analysis.zero_window_probe_ack", "tcp.window_size_value",
+          "tcp.analysis.spurious_retransmission"]
 SYN, ACK, FIN, RST = 0x02, 0x10, 0x01, 0x04
 
 
@@ -128,6 +129,16 @@ def check_many_short(f, port):
 def check_ipv6_echo(f, port):
     assert has(f, "ipv6.src").all()
     check_handshake_echo_close(f, port)
+
+
+def check_spurious_retransmission(f, port):
+    spurious = f[has(f, "tcp.analysis.spurious_retransmission")]
+    assert len(spurious) >= 5 and (spurious["tcp.dstport"] == port).all()
+    assert f["tcp.stream"].nunique() == 3 and len(fins(f)) == 6
+    for _, r in spurious.iterrows():  # every byte was ACKed on the wire before it
+        acks = f[(f["frame.number"] < r["frame.number"]) & (f["tcp.srcport"] == port)
+                 & (f["tcp.stream"] == r["tcp.stream"])]
+        assert acks["tcp.ack"].max() >= r["tcp.seq"] + r["tcp.len"]
 
 
 def check_zero_window_probe(f, port):
