@@ -229,6 +229,14 @@ def spurious_retransmission(host: str, port: int) -> None:
 
 
 @driver
+def upstream_loss(host: str, port: int) -> None:
+    """400 kB echoed through a relay that drops some of the client's data frames."""
+    with _connect(host, port, timeout=60) as s:
+        _echo(s, b"u" * 400_000)
+    time.sleep(0.5)
+
+
+@driver
 def keepalive(host: str, port: int) -> None:
     """SO_KEEPALIVE with TCP_KEEPIDLE = TCP_KEEPINTVL = 1 s on an idle connection: three
     keep-alive probes (seq = next seq - 1) and their ACKs."""

@@ -46,13 +46,14 @@ def environment(s: Scenario, subnet: int = 242) -> Iterator[Env]:
         yield Env(None, None, "::1", None, "lo")
         return
     with lab_of(s, subnet) as lab:
-        yield Env(lab.a.netns, lab.b.netns, lab.b.addr, lab.a.netns, lab.a.link)
+        at = lab.b if s.capture_at_server else lab.a
+        yield Env(lab.a.netns, lab.b.netns, lab.b.addr, at.netns, at.link)
 
 
 @contextmanager
 def lab_of(s: Scenario, subnet: int = 242) -> Iterator[Lab]:
-    factory = veth_lab(subnet, tag="r") if s.lab == "veth" else delayed_lab(subnet, DELAY,
-                                                                              tag="r")
+    factory = (veth_lab(subnet, tag="r") if s.lab == "veth"
+               else delayed_lab(subnet, DELAY, tag="r", drop_every=s.relay_drop_every))
     with factory as lab:
         if s.lab == "veth":
             set_offloads(lab.a, on=False)
@@ -147,6 +148,9 @@ def _readme_line(out_dir: Path, s: Scenario) -> None:
            + (f", {s.loss_percent} % random loss (nftables, server input)"
               if s.loss_percent else "")
            + (", SYNs dropped (nftables, server input)" if s.drop_syn else "")
+           + (f", the relay drops every {s.relay_drop_every}th data frame to the server"
+              if s.relay_drop_every else "")
+           + (", captured on the server's veth" if s.capture_at_server else "")
            + f", tcpdump -s {SNAPLEN}")
     _write_line(readme, text, s, how)
 

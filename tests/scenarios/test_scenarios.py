@@ -23,7 +23,8 @@ FIELDS = ["tcp.stream", "tcp.srcport", "tcp.dstport", "tcp.flags", "tcp.seq", "t
           "tcp.analysis.keep_alive", "tcp.analysis.keep_alive_ack",
           "tcp.analysis.reused_ports", "tcp.options.sack_le", "tcp.analysis.zero_window_probe",
           "tcp.analysis.zero_window_probe_ack", "tcp.window_size_value",
-          "tcp.analysis.spurious_retransmission"]
+          "tcp.analysis.spurious_retransmission", "tcp.analysis.lost_segment",
+          "tcp.analysis.out_of_order"]
 SYN, ACK, FIN, RST = 0x02, 0x10, 0x01, 0x04
 
 
@@ -139,6 +140,14 @@ def check_spurious_retransmission(f, port):
         acks = f[(f["frame.number"] < r["frame.number"]) & (f["tcp.srcport"] == port)
                  & (f["tcp.stream"] == r["tcp.stream"])]
         assert acks["tcp.ack"].max() >= r["tcp.seq"] + r["tcp.len"]
+
+
+def check_upstream_loss(f, port):
+    lost = f[has(f, "tcp.analysis.lost_segment")]
+    ooo = f[has(f, "tcp.analysis.out_of_order")]
+    assert len(lost) >= 5 and len(ooo) >= 5
+    assert (lost["tcp.dstport"] == port).all() and (ooo["tcp.dstport"] == port).all()
+    assert f["t"].iloc[2] - f["t"].iloc[1] > 0.19  # the relay's 2 x 100 ms round trip
 
 
 def check_zero_window_probe(f, port):
