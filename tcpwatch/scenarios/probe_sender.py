@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import queue
 import random
+import threading
 import time
 from dataclasses import dataclass
 
@@ -48,7 +49,9 @@ class Sender:
     def __init__(self, iface: str, src: str, dst: str, dport: int, sport: int) -> None:
         self.src, self.dst, self.dport, self.sport = src, dst, dport, sport
         self.replies: queue.Queue = queue.Queue()
+        self.listening = threading.Event()
         self.sniffer = AsyncSniffer(iface=iface, store=False, prn=self.replies.put,
+                                    started_callback=self.listening.set,
                                     filter=f"tcp and src host {dst} and src port {dport} "
                                            f"and dst port {sport}")
         self.sock = conf.L3socket(iface=iface)
@@ -58,7 +61,8 @@ class Sender:
 
     def start(self) -> None:
         self.sniffer.start()
-        time.sleep(0.5)  # the capture socket is open before the first segment leaves
+        if not self.listening.wait(10):  # the capture socket is open before we send
+            raise Timeout("the sniffer did not start")
 
     def stop(self) -> None:
         self.sniffer.stop()
@@ -98,9 +102,15 @@ class Sender:
         while not done():
             self.receive(max(0.0, end - time.monotonic()))
 
-    def handshake(self) -> None:
-        self.send(SYN, 0, options=OPTIONS, window=64240)
-        self.receive_until(lambda: self.peer.rcv_nxt != 0, 3)
+    def handshake(self, attempts: int = 3) -> None:
+        for attempt in range(attempts):  # the SYN is resent after 1 s, as a stack would
+            self.send(SYN, 0, options=OPTIONS, window=64240)
+            try:
+                self.receive_until(lambda: self.peer.rcv_nxt != 0, 1.0)
+                break
+            except Timeout:
+                if attempt == attempts - 1:
+                    raise
         self.send(ACK, 0)
 
     def fill(self, data: bytes, upto: int, *, stop_when_closed: bool) -> None:
