@@ -28,8 +28,8 @@ class Scenario:
 SCENARIOS: dict[str, Scenario] = {}
 
 
-def _add(*scenarios: Scenario) -> None:
-    for i, s in enumerate(scenarios):
+def _add(*scenarios: Scenario, first: int = 0) -> None:
+    for i, s in enumerate(scenarios, start=first):
         SCENARIOS[s.name] = replace(s, port_offset=2 * i)
 
 
@@ -71,6 +71,15 @@ _add(
              "200 one-echo connections to the fork server and 200 to the thread server",
              second_model="thread"),
     Scenario("ipv6_echo", "lo6", "select", "handshake, three echoes and close over IPv6 (::1)"),
+    Scenario("echo_both_close", "lo", "select",
+             "200 connections in a row: the client sends one message, reads the echo and "
+             "closes while the server closes right after echoing (--close-after 1): either "
+             "end may close first", close_after=1),
+)
+
+# Flags no plain echo raises: their own block of ports (BASE_PORT + 80 on), so scenarios
+# added to the list above do not move them (a committed capture is checked on its port).
+_add(
     Scenario("spurious_retransmission", "veth", "thread",
              "on three connections, a 3 kB message while everything from the server is "
              "dropped on the client's input hook for 1.5 s (nftables, after the capture tap): the "
@@ -88,6 +97,7 @@ _add(
              "[TCP ZeroWindowProbe] and six [TCP ZeroWindowProbeAck]; then the receiver "
              "reads, a window update reopens the window, the sender finishes and closes",
              crafted=True),
+    first=40,
 )
 
 BASE_PORT = 61100  # above Linux's ephemeral range (32768-60999): no clash with client ports
