@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 from ..servers.framing import LengthPrefixFramer
 from ..servers.sockio import SocketReader
+from .netns import nft
 
 Driver = Callable[[str, int], None]
 DRIVERS: dict[str, Driver] = {}
@@ -184,6 +185,55 @@ def lossy_bulk(host: str, port: int) -> None:
     with _connect(host, port, timeout=60) as s:
         _echo(s, b"b" * 300_000)
     time.sleep(0.3)
+
+
+def _drop_input_from(port: int, on: bool) -> None:
+    """In this namespace (the client's): drop, or stop dropping, every segment from the
+    server's ``port`` on the input hook -- after tcpdump's tap, so the capture still
+    shows what the server sent."""
+    if on:
+        nft(None, f"""
+table inet twack {{
+  chain input {{
+    type filter hook input priority 0; policy accept;
+    tcp sport {port} drop
+  }}
+}}
+""")
+    else:
+        nft(None, "delete table inet twack\n")
+
+
+@driver
+def spurious_retransmission(host: str, port: int) -> None:
+    """Three connections: on each, a message is sent while everything from the server is
+    dropped on the client's input hook for 1.5 s.  The server's ACKs are on the wire,
+    but the client never sees them, so its tail-loss probe and RTO timers resend data
+    already acknowledged: tshark calls these retransmissions spurious."""
+    f = LengthPrefixFramer()
+    for i in range(3):
+        with _connect(host, port) as s:
+            reader = SocketReader(s)
+            _echo(s, b"warm up %d" % i)
+            message = bytes([65 + i]) * 3000
+            _drop_input_from(port, on=True)
+            try:
+                s.sendall(f.encode(message))
+                time.sleep(1.5)
+            finally:
+                _drop_input_from(port, on=False)
+            (n,) = struct.unpack("!I", reader.readn(4))
+            if reader.readn(n) != message:
+                raise ConnectionError("echo mismatch")
+        time.sleep(0.3)
+
+
+@driver
+def upstream_loss(host: str, port: int) -> None:
+    """400 kB echoed through a relay that drops some of the client's data frames."""
+    with _connect(host, port, timeout=60) as s:
+        _echo(s, b"u" * 400_000)
+    time.sleep(0.5)
 
 
 @driver

@@ -94,9 +94,11 @@ def veth_lab(subnet: int = 231, *, vlan: int | None = None, ipv6: bool = False,
 
 
 @contextmanager
-def delayed_lab(subnet: int, delay: float, tag: str = "") -> Iterator[Lab]:
+def delayed_lab(subnet: int, delay: float, tag: str = "", drop_every: int = 0
+                ) -> Iterator[Lab]:
     """Hosts ``a`` and ``b`` on one subnet, joined through a third namespace where a
-    userspace relay (``relay.py``) delays every frame by ``delay`` seconds each way."""
+    userspace relay (``relay.py``) delays every frame by ``delay`` seconds each way
+    (and drops every ``drop_every``-th data frame from ``a`` to ``b``)."""
     uid = _uid() + tag
     ns_a, ns_r, ns_b = f"twa{uid}", f"twr{uid}", f"twb{uid}"
     made: list[str] = []
@@ -124,7 +126,8 @@ def delayed_lab(subnet: int, delay: float, tag: str = "") -> Iterator[Lab]:
             set_offloads(host, on=False, checksum=True)
             hosts.append(host)
         relay = subprocess.Popen(python_in(ns_r, "-m", "tcpwatch.scenarios.relay", ends[1],
-                                           ends[2], "--delay", str(delay)),
+                                           ends[2], "--delay", str(delay),
+                                           "--drop-every", str(drop_every)),
                                  stdout=subprocess.PIPE, text=True)
         assert relay.stdout is not None
         if relay.stdout.readline().strip() != "ready":
@@ -152,8 +155,8 @@ def set_offloads(host: Host, on: bool, checksum: bool = False) -> None:
                    capture_output=True, check=False)
 
 
-def nft(netns: str, ruleset: str) -> None:
-    """Load an nftables ruleset inside ``netns``."""
+def nft(netns: str | None, ruleset: str) -> None:
+    """Load an nftables ruleset inside ``netns`` (None: this namespace)."""
     res = subprocess.run(in_netns(netns, ["nft", "-f", "-"]), input=ruleset, text=True,
                          capture_output=True)
     if res.returncode != 0:

@@ -19,14 +19,17 @@ class Scenario:
     second_model: str | None = None  # another server on port + 1
     loss_percent: int = 0  # random drops of segments arriving at the server (nftables)
     drop_syn: bool = False  # drop every SYN arriving at the server (nftables)
+    relay_drop_every: int = 0  # "delay" lab: the relay drops every Nth data frame to b
+    capture_at_server: bool = False  # capture on the server's veth instead of the client's
+    crafted: bool = False  # the client is crafted_sender (scapy) against a stalled receiver
     port_offset: int = 0  # each scenario has its own port: BASE_PORT + 2 * index
 
 
 SCENARIOS: dict[str, Scenario] = {}
 
 
-def _add(*scenarios: Scenario) -> None:
-    for i, s in enumerate(scenarios):
+def _add(*scenarios: Scenario, first: int = 0) -> None:
+    for i, s in enumerate(scenarios, start=first):
         SCENARIOS[s.name] = replace(s, port_offset=2 * i)
 
 
@@ -72,6 +75,29 @@ _add(
              "200 connections in a row: the client sends one message, reads the echo and "
              "closes while the server closes right after echoing (--close-after 1): either "
              "end may close first", close_after=1),
+)
+
+# Flags no plain echo raises: their own block of ports (BASE_PORT + 80 on), so scenarios
+# added to the list above do not move them (a committed capture is checked on its port).
+_add(
+    Scenario("spurious_retransmission", "veth", "thread",
+             "on three connections, a 3 kB message while everything from the server is "
+             "dropped on the client's input hook for 1.5 s (nftables, after the capture tap): the "
+             "client's tail-loss probe and RTO resend data the server had already ACKed on "
+             "the wire ([TCP Spurious Retransmission])"),
+    Scenario("upstream_loss", "delay", "select",
+             "400 kB echoed through the 100 ms relay, which drops every 20th data frame "
+             "from the client before the server's capture point: [TCP Previous segment "
+             "not captured] on the server's side, and the retransmissions arrive "
+             "[TCP Out-Of-Order] (within an initial RTT of the newest segment)",
+             relay_drop_every=20, capture_at_server=True),
+    Scenario("zero_window_probe", "veth", "stalled",
+             "a sender crafted with scapy probes a real receiver's zero window as Windows "
+             "and BSD do (one byte of new data at the window edge, doubling timer): six "
+             "[TCP ZeroWindowProbe] and six [TCP ZeroWindowProbeAck]; then the receiver "
+             "reads, a window update reopens the window, the sender finishes and closes",
+             crafted=True),
+    first=40,
 )
 
 BASE_PORT = 61100  # above Linux's ephemeral range (32768-60999): no clash with client ports

@@ -2,7 +2,11 @@
 other ``--delay`` seconds later, in order (a userspace stand-in for netem, which this
 machine's kernel lacks).
 
-    python -m tcpwatch.scenarios.relay IF_A IF_B --delay 0.1
+    python -m tcpwatch.scenarios.relay IF_A IF_B --delay 0.1 [--drop-every N]
+
+``--drop-every N`` drops every Nth frame longer than 200 bytes (data, not ACKs) going
+from IF_A to IF_B: loss upstream of a capture on IF_B's far end, which therefore never
+sees those segments.
 
 Run inside a namespace holding both interfaces (promiscuous, offloads off on the hosts'
 ends so frames carry real checksums and MTU sizes).  Prints "ready"; stops on SIGTERM.
@@ -22,7 +26,10 @@ ETH_P_ALL = 0x0003
 PACKET_OUTGOING = 4
 
 
-def forward(src: str, dst: str, delay: float) -> None:
+BIG = 200  # frames longer than this carry data; --drop-every counts only those
+
+
+def forward(src: str, dst: str, delay: float, drop_every: int = 0) -> None:
     rx = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
     rx.bind((src, 0))
     tx = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
@@ -44,10 +51,15 @@ def forward(src: str, dst: str, delay: float) -> None:
             tx.send(frame)
 
     threading.Thread(target=sender, daemon=True).start()
+    big = 0
     while True:
         frame, addr = rx.recvfrom(65535)
         if addr[2] == PACKET_OUTGOING:  # our own transmissions on this interface
             continue
+        if drop_every and len(frame) > BIG:
+            big += 1
+            if big % drop_every == 0:
+                continue
         with ready:
             queue.append((time.monotonic() + delay, frame))
             ready.notify()
@@ -58,10 +70,11 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("a")
     p.add_argument("b")
     p.add_argument("--delay", type=float, default=0.1)
+    p.add_argument("--drop-every", type=int, default=0)
     a = p.parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    for src, dst in ((a.a, a.b), (a.b, a.a)):
-        threading.Thread(target=forward, args=(src, dst, a.delay), daemon=True).start()
+    for src, dst, drop in ((a.a, a.b, a.drop_every), (a.b, a.a, 0)):
+        threading.Thread(target=forward, args=(src, dst, a.delay, drop), daemon=True).start()
     time.sleep(0.1)
     print("ready", flush=True)
     threading.Event().wait()

@@ -21,7 +21,10 @@ FIELDS = ["tcp.stream", "tcp.srcport", "tcp.dstport", "tcp.flags", "tcp.seq", "t
           "tcp.analysis.window_update", "tcp.analysis.window_full",
           "tcp.analysis.retransmission", "tcp.analysis.duplicate_ack",
           "tcp.analysis.keep_alive", "tcp.analysis.keep_alive_ack",
-          "tcp.analysis.reused_ports", "tcp.options.sack_le"]
+          "tcp.analysis.reused_ports", "tcp.options.sack_le", "tcp.analysis.zero_window_probe",
+          "tcp.analysis.zero_window_probe_ack", "tcp.window_size_value",
+          "tcp.analysis.spurious_retransmission", "tcp.analysis.lost_segment",
+          "tcp.analysis.out_of_order"]
 SYN, ACK, FIN, RST = 0x02, 0x10, 0x01, 0x04
 
 
@@ -139,6 +142,38 @@ def check_echo_both_close(f, port):
         crossed += b["tcp.ack"] < a["tcp.seq"] + a["tcp.len"] + 1  # b does not ack a's FIN
     assert {"client", "server"} <= set(first_fins)  # either end closes first
     assert crossed >= 1  # and sometimes both FINs are in flight at once
+
+
+def check_spurious_retransmission(f, port):
+    spurious = f[has(f, "tcp.analysis.spurious_retransmission")]
+    assert len(spurious) >= 5 and (spurious["tcp.dstport"] == port).all()
+    assert f["tcp.stream"].nunique() == 3 and len(fins(f)) == 6
+    for _, r in spurious.iterrows():  # every byte was ACKed on the wire before it
+        acks = f[(f["frame.number"] < r["frame.number"]) & (f["tcp.srcport"] == port)
+                 & (f["tcp.stream"] == r["tcp.stream"])]
+        assert acks["tcp.ack"].max() >= r["tcp.seq"] + r["tcp.len"]
+
+
+def check_upstream_loss(f, port):
+    lost = f[has(f, "tcp.analysis.lost_segment")]
+    ooo = f[has(f, "tcp.analysis.out_of_order")]
+    assert len(lost) >= 5 and len(ooo) >= 5
+    assert (lost["tcp.dstport"] == port).all() and (ooo["tcp.dstport"] == port).all()
+    assert f["t"].iloc[2] - f["t"].iloc[1] > 0.19  # the relay's 2 x 100 ms round trip
+
+
+def check_zero_window_probe(f, port):
+    probes = f[has(f, "tcp.analysis.zero_window_probe")]
+    acks = f[has(f, "tcp.analysis.zero_window_probe_ack")]
+    assert len(probes) >= 5 and len(acks) >= 5
+    assert (probes["tcp.len"] == 1).all() and (probes["tcp.dstport"] == port).all()
+    assert (acks["tcp.srcport"] == port).all() and (acks["tcp.window_size_value"] == "0").all()
+    gaps = probes["t"].diff().dropna().to_numpy()
+    assert (gaps[1:] > gaps[:-1] * 1.5).sum() >= 2  # the probe timer backs off
+    later = f[f["frame.number"] > acks["frame.number"].max()]
+    assert has(later, "tcp.analysis.window_update").any()
+    assert (later[later["tcp.dstport"] == port]["tcp.len"] > 1).any()  # data flows again
+    assert len(fins(f)) == 2
 
 
 CHECKS = {name[len("check_"):]: fn for name, fn in globals().items()
