@@ -6,7 +6,9 @@ record cut by the chunk's end are carried into the next chunk.  Each chunk becom
 :class:`RawFrames` batch (offsets into the chunk buffer, lengths, timestamps, link
 types, 1-based frame numbers), so memory follows the batch and the segment table built
 from it, not the file.  Nothing here allocates by a length read from the file: lengths
-are checked against fixed limits before they are used.
+are checked against fixed limits before they are used.  A corrupt length (or a malformed
+pcapng block) ends the reading there, like a file cut short: the frames before it are
+kept and a warning names its byte offset (Wireshark also shows the frames before it).
 
 pcap: both byte orders, microsecond and nanosecond magic.  pcapng: sections of either
 byte order, IDBs with their own link type, ``if_tsresol`` and ``if_tsoffset``; EPB, SPB
@@ -192,8 +194,9 @@ class CaptureReader:
             if rec.status == walk.CORRUPT:
                 end = rec.end
                 bad = int.from_bytes(bytes(buf[end + 8:end + 12]), "big" if big else "little")
-                raise DecodeError(f"{self.name}: corrupt record length {bad} (limit "
-                                  f"{walk.MAX_CAPLEN})", frame=frame_no + 1, offset=base + end)
+                self._stop(f"corrupt record length {bad} (limit {walk.MAX_CAPLEN})",
+                           base + end, frame_no)
+                return
             try:
                 buf, base = gen.send(rec.end)
             except StopIteration:
@@ -228,8 +231,9 @@ class CaptureReader:
                 yield RawFrames(buf, blk.off, blk.caplen, blk.origlen, ts, ts_ns, linktype,
                                 frames)
             if blk.status == walk.CORRUPT:
-                raise DecodeError(f"{self.name}: corrupt pcapng block", frame=frame_no + 1,
-                                  offset=base + blk.end)
+                self._stop(f"corrupt pcapng block ({_describe_block(buf, blk.end, blk.big)})",
+                           base + blk.end, frame_no)
+                return
             try:
                 buf, base = gen.send(blk.end)
             except StopIteration:
@@ -237,6 +241,13 @@ class CaptureReader:
         if not interfaces and frame_no == 0 and self.stats.bytes_read < 28:
             raise CaptureError(f"{self.name}: truncated pcapng section header")
         self._warn_tail(frame_no, header=12, big=state[0], length_at=4)
+
+    def _stop(self, what: str, offset: int, frames: int) -> None:
+        """A corrupt length in the middle: keep what came before it, like a file cut short
+        there (Wireshark shows the frames before it too), and say where."""
+        self.stats.warnings.append(
+            f"{self.name}: {what} at byte offset {offset}: reading stops there; the {frames} "
+            "frames before it were read")
 
     def _warn_tail(self, frames: int, header: int, big: bool, length_at: int) -> None:
         tail = getattr(self, "_eof_tail", None)
@@ -252,6 +263,16 @@ class CaptureReader:
         self.stats.warnings.append(
             f"{self.name}: the capture is cut short: the last record is incomplete ({what}); "
             f"the {frames} frames before it were read")
+
+
+def _describe_block(buf: np.ndarray, pos: int, big: bool) -> str:
+    """Type and length of the block the walk refused (its 12-byte head is in ``buf``)."""
+    btype = _block_len(buf, pos - 4, big)
+    if btype == 0x0A0D0D0A and bytes(buf[pos + 8:pos + 12]) not in (b"\x1a\x2b\x3c\x4d",
+                                                                    b"\x4d\x3c\x2b\x1a"):
+        return "section header with an unknown byte-order magic " + bytes(
+            buf[pos + 8:pos + 12]).hex()
+    return f"type 0x{btype:08x}, length {_block_len(buf, pos, big)}"
 
 
 def _block_len(buf: np.ndarray, pos: int, big: bool) -> int:
