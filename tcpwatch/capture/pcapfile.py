@@ -21,13 +21,13 @@ import io
 import struct
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
 
-from ..errors import CaptureError, DecodeError
+from ..errors import CaptureError
 from . import walk
 from .bytes import PAD
 from .linktypes import LINKTYPES, linktype_name
@@ -218,11 +218,21 @@ class CaptureReader:
                 interfaces.append(_parse_idb(bytes(buf[pos:pos + _block_len(buf, pos, is_big)]),
                                              is_big))
                 self.stats.linktypes.add(interfaces[-1].linktype)
+                if interfaces[-1].units_per_sec == 0:
+                    self.stats.warnings.append(
+                        f"{self.name}: interface {len(interfaces) - 1} has an impossible "
+                        "timestamp resolution (if_tsresol); its frames have no timestamps")
             count = blk.off.shape[0]
+            # the interfaces described before each packet (IDBs of this chunk included)
+            known = len(interfaces) - len(blk.idb_pos) + np.searchsorted(blk.idb_pos, blk.off)
+            unknown = np.flatnonzero(blk.iface >= known)
+            if unknown.size:  # Wireshark stops there too, after the frames before it
+                count = int(unknown[0])
+                self._stop(f"packet block names interface {int(blk.iface[count])}, which has "
+                           "no description block before it (its data)",
+                           base + int(blk.off[count]), frame_no + count)
+                blk = _first(blk, count)
             if count:
-                if len(interfaces) == 0 or blk.iface.max() >= len(interfaces):
-                    raise DecodeError(f"{self.name}: packet block names an interface that has "
-                                      "no description block", frame=frame_no + 1)
                 linktype = np.array([i.linktype for i in interfaces], np.int32)[blk.iface]
                 ts, ts_ns = _pcapng_ts(blk.ts_raw, blk.iface, interfaces)
                 frames = np.arange(frame_no + 1, frame_no + count + 1, dtype=np.int64)
@@ -230,6 +240,8 @@ class CaptureReader:
                 self.stats.frames = frame_no
                 yield RawFrames(buf, blk.off, blk.caplen, blk.origlen, ts, ts_ns, linktype,
                                 frames)
+            if unknown.size:
+                return
             if blk.status == walk.CORRUPT:
                 self._stop(f"corrupt pcapng block ({_describe_block(buf, blk.end, blk.big)})",
                            base + blk.end, frame_no)
@@ -265,6 +277,12 @@ class CaptureReader:
             f"the {frames} frames before it were read")
 
 
+def _first(blk: walk.PcapngBlocks, count: int) -> walk.PcapngBlocks:
+    """The first ``count`` packets of a walked chunk."""
+    return replace(blk, off=blk.off[:count], caplen=blk.caplen[:count],
+                   origlen=blk.origlen[:count], iface=blk.iface[:count], ts_raw=blk.ts_raw[:count])
+
+
 def _describe_block(buf: np.ndarray, pos: int, big: bool) -> str:
     """Type and length of the block the walk refused (its 12-byte head is in ``buf``)."""
     btype = _block_len(buf, pos - 4, big)
@@ -293,6 +311,8 @@ def _parse_idb(block: bytes, big: bool) -> _Interface:
         if code == 9 and length >= 1:
             v = value[0]
             units = 2 ** (v & 0x7F) if v & 0x80 else 10 ** (v & 0x7F)
+            if units >= 2**64:  # no 64-bit count in such units: no timestamps (see below)
+                units = 0
         elif code == 14 and length >= 8:
             (offset,) = struct.unpack_from(e + "q", value)
         pos += 4 + length + (-length % 4)
@@ -302,7 +322,10 @@ def _parse_idb(block: bytes, big: bool) -> _Interface:
 def _pcapng_ts(ts_raw: np.ndarray, iface: np.ndarray, interfaces: list[_Interface]
                ) -> tuple[np.ndarray, np.ndarray]:
     """(float64 seconds, int64 nanoseconds) from interface units and offsets."""
+    # units 0: an impossible if_tsresol; those frames have no timestamp
     units = np.array([i.units_per_sec for i in interfaces], dtype=np.uint64)[iface]
+    unknown = units == 0
+    units = np.maximum(units, np.uint64(1))
     offset = np.array([i.offset_sec for i in interfaces], dtype=np.int64)[iface]
     # integer split first: a float64 cannot hold a nanosecond count since 1970 exactly
     sec = ts_raw // units
@@ -312,7 +335,7 @@ def _pcapng_ts(ts_raw: np.ndarray, iface: np.ndarray, interfaces: list[_Interfac
     frac_ns = np.where(units <= 1_000_000_000, rem * (1_000_000_000 // np.maximum(units, 1)),
                        rem // np.maximum(units // 1_000_000_000, 1)).astype(np.int64)
     ts_ns = (sec.astype(np.int64) + offset) * 1_000_000_000 + frac_ns
-    none = ts_raw == np.uint64(0xFFFFFFFFFFFFFFFF)
+    none = (ts_raw == np.uint64(0xFFFFFFFFFFFFFFFF)) | unknown
     ts[none] = np.nan
     ts_ns[none] = -1
     return ts, ts_ns

@@ -66,7 +66,8 @@ def cases() -> dict[str, tuple[object, list[Arg]]]:
             Arg(seq), Arg(ack), Arg(ws), Arg(1), Arg(np.empty(N, np.int32)),
             Arg(np.zeros((CONNS, 2), np.uint32), "min"), Arg(np.zeros((CONNS, 2), np.int8), "min"),
             Arg(np.zeros(CONNS, np.int8), "free"), Arg(None),
-            Arg(np.zeros(CONNS, np.uint8), "min", True), Arg(np.zeros(CONNS, np.uint8), "min", True)]),
+            Arg(np.zeros(CONNS, np.uint8), "min", True),
+            Arg(np.zeros(CONNS, np.uint8), "min", True)]),
         "walk_states": (_seqwalk.walk_states, [
             Arg(conn, "free"), Arg(sender, "exact", True),
             Arg(np.array([5, 6, 1], np.uint8)), Arg(flags), Arg(np.array([0, 0, 1], np.uint32)),
