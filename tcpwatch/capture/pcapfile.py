@@ -228,8 +228,8 @@ class CaptureReader:
             unknown = np.flatnonzero(blk.iface >= known)
             if unknown.size:  # Wireshark stops there too, after the frames before it
                 count = int(unknown[0])
-                self._stop(f"packet block names interface {int(blk.iface[count])}, which has "
-                           "no description block before it (its data)",
+                self._stop(f"packet block for undescribed interface {int(blk.iface[count])} "
+                           "(its packet data)",
                            base + int(blk.off[count]), frame_no + count)
                 blk = _first(blk, count)
             if count:
