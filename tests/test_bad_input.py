@@ -196,3 +196,11 @@ def test_api_raises_capture_error(tmp_path):
     p.write_bytes(b"\x1f\x8b\x08\x00rest")
     with pytest.raises(CaptureError, match="gzip"):
         tcpwatch.read_segments(p)
+
+
+def test_pcapng_magic_with_a_bad_section_header_is_not_a_capture(tmp_path):
+    raw = bytearray((PUBLIC / "chrissanders-packets" / "tcp_handshake.pcapng").read_bytes())
+    raw[8:12] = b"\xde\xad\xbe\xef"  # the byte-order magic of the first section header
+    p = tmp_path / "bad.pcapng"
+    p.write_bytes(bytes(raw))
+    assert_one_line_error(run_cli("analyze", str(p)), "not a pcapng file", "deadbeef")

@@ -243,8 +243,10 @@ class CaptureReader:
             if unknown.size:
                 return
             if blk.status == walk.CORRUPT:
-                self._stop(f"corrupt pcapng block ({_describe_block(buf, blk.end, blk.big)})",
-                           base + blk.end, frame_no)
+                what = _describe_block(buf, blk.end, blk.big)
+                if base + blk.end == 0:  # its first block: not a pcapng file (as tshark says)
+                    raise CaptureError(f"{self.name}: not a pcapng file ({what})")
+                self._stop(f"corrupt pcapng block ({what})", base + blk.end, frame_no)
                 return
             try:
                 buf, base = gen.send(blk.end)
@@ -285,16 +287,19 @@ def _first(blk: walk.PcapngBlocks, count: int) -> walk.PcapngBlocks:
 
 def _describe_block(buf: np.ndarray, pos: int, big: bool) -> str:
     """Type and length of the block the walk refused (its 12-byte head is in ``buf``)."""
-    btype = _block_len(buf, pos - 4, big)
-    if btype == 0x0A0D0D0A and bytes(buf[pos + 8:pos + 12]) not in (b"\x1a\x2b\x3c\x4d",
-                                                                    b"\x4d\x3c\x2b\x1a"):
-        return "section header with an unknown byte-order magic " + bytes(
-            buf[pos + 8:pos + 12]).hex()
+    btype = _u32(buf, pos, big)
+    magic = bytes(buf[pos + 8:pos + 12])
+    if btype == 0x0A0D0D0A and magic not in (b"\x1a\x2b\x3c\x4d", b"\x4d\x3c\x2b\x1a"):
+        return f"section header with an unknown byte-order magic {magic.hex()}"
     return f"type 0x{btype:08x}, length {_block_len(buf, pos, big)}"
 
 
+def _u32(buf: np.ndarray, pos: int, big: bool) -> int:
+    return int.from_bytes(bytes(buf[pos:pos + 4]), "big" if big else "little")
+
+
 def _block_len(buf: np.ndarray, pos: int, big: bool) -> int:
-    return int.from_bytes(bytes(buf[pos + 4:pos + 8]), "big" if big else "little")
+    return _u32(buf, pos + 4, big)
 
 
 def _parse_idb(block: bytes, big: bool) -> _Interface:
