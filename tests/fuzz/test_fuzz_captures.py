@@ -55,3 +55,40 @@ def test_seed_unchanged_passes(seed):
         data = write(seed.packets, Container(fmt=fmt))
         out = check(data)
         assert out.kind == "ok" and out.message == "", out.message
+
+
+def test_memory_bound_stops_a_4gb_allocation():
+    import numpy as np
+
+    with memory_bound(), pytest.raises(MemoryError):
+        np.empty(4 << 30, np.uint8)
+    assert np.empty(1 << 20, np.uint8).nbytes == 1 << 20  # the bound is lifted again
+
+
+def test_the_oracle_flags_a_foreign_exception(monkeypatch):
+    import tcpwatch
+
+    data = (Path(__file__).resolve().parents[2] / seeds()[0].name).read_bytes()
+    assert check(data).kind == "ok"
+
+    def broken(*args, **kwargs):
+        raise KeyError("flags")
+
+    monkeypatch.setattr(tcpwatch, "analyze", broken)
+    with pytest.raises(Finding, match="KeyError"):
+        check(data)
+
+
+def test_the_oracle_flags_a_chunk_dependent_result(monkeypatch):
+    import tcpwatch
+
+    data = (Path(__file__).resolve().parents[2] / seeds()[0].name).read_bytes()
+    real = tcpwatch.read_segments
+
+    def by_chunk(source, *, chunk_size, **kwargs):
+        seg = real(source, chunk_size=chunk_size, **kwargs)
+        return seg.iloc[:-1] if chunk_size < 1000 else seg
+
+    monkeypatch.setattr(tcpwatch, "read_segments", by_chunk)
+    with pytest.raises(Finding, match="chunk size 64"):
+        check(data, 64)
