@@ -3,4 +3,4 @@
 from setuptools import Extension, setup
 
 setup(ext_modules=[Extension("tcpwatch._seqwalk", ["tcpwatch/_seqwalk.c"],
-                             extra_compile_args=["-O2"])])
+                             extra_compile_args=["-O2", "-Wall", "-Wextra"])])

@@ -14,8 +14,8 @@
  * Everything else in tcpwatch is whole-column numpy.  These functions only read a few
  * header words per record; they never allocate by a length read from the file, and they
  * write into buffers the caller allocated (numpy arrays passed through the buffer
- * protocol; dtypes are checked by the Python wrappers in tcpwatch/capture/walk.py and
- * tcpwatch/flows.py).  A zero-length output buffer means "count only".
+ * protocol; each entry point checks their element types and lengths first, see
+ * check_args).  A zero-length output buffer means "count only".
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -46,6 +46,78 @@ static inline uint32_t rd16(const uint8_t *p, int big) {
         return ((uint32_t)p[0] << 8) | p[1];
     return ((uint32_t)p[1] << 8) | p[0];
 }
+
+/* ------------------------------------------------------------------------------------
+ * Argument checks.  Every entry point checks the arrays it is given before it reads or
+ * writes them: element kind and size (native byte order, from the buffer's format), and
+ * length; y* and w* already demand C-contiguous buffers.  Values the walks use as
+ * indices are checked where they are read.  A wrong type raises TypeError, a wrong
+ * length or value ValueError; nothing is read or written past an array.
+ * ------------------------------------------------------------------------------------ */
+typedef struct {
+    PyObject *obj;      /* the array (Py_None: an optional one, not given) */
+    const char *name;
+    char kind;          /* 'i' signed integer, 'u' unsigned (or bool), 'f' float, 'x' bytes */
+    int size;           /* bytes per element */
+    Py_ssize_t min, max;  /* elements; max < 0: no upper bound */
+} ArgSpec;
+
+/* kind of a struct-module format letter ("@", "=" or the native order prefix allowed) */
+static char format_kind(const char *fmt) {
+    static const union { uint16_t u; uint8_t c[2]; } order = {1};
+    if (fmt == NULL) return 'u';  /* plain bytes */
+    if (*fmt == '@' || *fmt == '=' || *fmt == (order.c[0] ? '<' : '>')) fmt++;
+    if (fmt[0] == 0 || fmt[1] != 0) return 0;
+    if (strchr("bhilqn", fmt[0])) return 'i';
+    if (strchr("BHILQN?c", fmt[0])) return 'u';
+    if (strchr("efd", fmt[0])) return 'f';
+    return 0;
+}
+
+static int check_args(const char *fn, const ArgSpec *spec, int n) {
+    for (int k = 0; k < n; k++) {
+        const ArgSpec *a = &spec[k];
+        Py_buffer v;
+        if (a->obj == NULL || a->obj == Py_None) continue;
+        if (PyObject_GetBuffer(a->obj, &v, PyBUF_FORMAT | PyBUF_C_CONTIGUOUS) < 0)
+            return -1;
+        char kind = format_kind(v.format);
+        Py_ssize_t size = v.itemsize, len = v.len / (v.itemsize ? v.itemsize : 1);
+        PyBuffer_Release(&v);
+        if (!kind || size != a->size || (a->kind != 'x' && kind != a->kind)) {
+            char want[16];
+            if (a->kind == 'x') snprintf(want, sizeof want, "bytes");
+            else snprintf(want, sizeof want, "%s%d", a->kind == 'i' ? "int"
+                          : a->kind == 'u' ? "uint" : "float", 8 * a->size);
+            PyErr_Format(PyExc_TypeError, "%s: %s must be a C-contiguous array of %s "
+                         "(native byte order)", fn, a->name, want);
+            return -1;
+        }
+        if (len < a->min || (a->max >= 0 && len > a->max)) {
+            if (a->min == a->max)
+                PyErr_Format(PyExc_ValueError, "%s: %s has %zd elements, not %zd", fn, a->name,
+                             len, a->min);
+            else
+                PyErr_Format(PyExc_ValueError, "%s: %s has %zd elements, fewer than %zd", fn,
+                             a->name, len, a->min);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static PyObject *release_all(Py_buffer **bufs, int n) {
+    for (int k = 0; k < n; k++)
+        if (bufs[k]->obj) PyBuffer_Release(bufs[k]);
+    return NULL;
+}
+
+static PyObject *value_error(const char *fn, const char *what) {
+    PyErr_Format(PyExc_ValueError, "%s: %s", fn, what);
+    return NULL;
+}
+
+#define N_ARGS(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
 /* ------------------------------------------------------------------------------------
  * Resumable walks (tcpwatch live).  Each walk below can carry its per-connection state
@@ -89,13 +161,23 @@ static void *ctx_get(PyObject *obj, int kind) {
 
 /* walk_pcap(buf, pos, big, off, caplen, origlen, sec, frac) -> (count, end, status)
  * outputs: int64 arrays, all of the same length (0: count only). */
-static PyObject *walk_pcap(PyObject *self, PyObject *args) {
+static PyObject *walk_pcap(PyObject *Py_UNUSED(self), PyObject *args) {
     Py_buffer buf, o_off, o_cap, o_orig, o_sec, o_frac;
     Py_ssize_t pos;
     int big;
     if (!PyArg_ParseTuple(args, "y*npw*w*w*w*w*", &buf, &pos, &big, &o_off, &o_cap, &o_orig,
                           &o_sec, &o_frac))
         return NULL;
+    {
+        Py_ssize_t m = o_off.len / 8;
+        ArgSpec spec[] = {{buf.obj, "buf", 'x', 1, 0, -1}, {o_off.obj, "off", 'i', 8, 0, -1},
+                          {o_cap.obj, "caplen", 'i', 8, m, m}, {o_orig.obj, "origlen", 'i', 8, m, m},
+                          {o_sec.obj, "sec", 'i', 8, m, m}, {o_frac.obj, "frac", 'i', 8, m, m}};
+        Py_buffer *all[] = {&buf, &o_off, &o_cap, &o_orig, &o_sec, &o_frac};
+        if (check_args("walk_pcap", spec, N_ARGS(spec)) < 0
+            || ((pos < 0 || pos > buf.len) && !value_error("walk_pcap", "pos outside buf")))
+            return release_all(all, N_ARGS(all));
+    }
     const uint8_t *b = (const uint8_t *)buf.buf;
     Py_ssize_t n = buf.len;
     int fill = o_off.len > 0;
@@ -131,7 +213,7 @@ static PyObject *walk_pcap(PyObject *self, PyObject *args) {
  *             idb_pos, idb_big)
  *   -> (count, n_idb_here, end, status, big, n_idb, section_base)
  * off/caplen/origlen/iface/idb_pos: int64; ts_raw: uint64; idb_big: uint8. */
-static PyObject *walk_pcapng(PyObject *self, PyObject *args) {
+static PyObject *walk_pcapng(PyObject *Py_UNUSED(self), PyObject *args) {
     Py_buffer buf, o_off, o_cap, o_orig, o_if, o_ts, o_idb, o_idbbig;
     Py_ssize_t pos, n_idb, section_base;
     int big;
@@ -139,6 +221,20 @@ static PyObject *walk_pcapng(PyObject *self, PyObject *args) {
                           &section_base, &o_off, &o_cap, &o_orig, &o_if, &o_ts, &o_idb,
                           &o_idbbig))
         return NULL;
+    {
+        Py_ssize_t m = o_off.len / 8, k = o_idb.len / 8;
+        ArgSpec spec[] = {{buf.obj, "buf", 'x', 1, 0, -1}, {o_off.obj, "off", 'i', 8, 0, -1},
+                          {o_cap.obj, "caplen", 'i', 8, m, m}, {o_orig.obj, "origlen", 'i', 8, m, m},
+                          {o_if.obj, "iface", 'i', 8, m, m}, {o_ts.obj, "ts_raw", 'u', 8, m, m},
+                          {o_idb.obj, "idb_pos", 'i', 8, 0, -1},
+                          {o_idbbig.obj, "idb_big", 'x', 1, k, k}};
+        Py_buffer *all[] = {&buf, &o_off, &o_cap, &o_orig, &o_if, &o_ts, &o_idb, &o_idbbig};
+        if (check_args("walk_pcapng", spec, N_ARGS(spec)) < 0
+            || ((pos < 0 || pos > buf.len) && !value_error("walk_pcapng", "pos outside buf"))
+            || ((n_idb < 0 || section_base < 0 || section_base > n_idb)
+                && !value_error("walk_pcapng", "n_idb or section_base out of range")))
+            return release_all(all, N_ARGS(all));
+    }
     const uint8_t *b = (const uint8_t *)buf.buf;
     Py_ssize_t n = buf.len;
     int fill = o_off.len > 0 || o_idb.len > 0;
@@ -258,7 +354,7 @@ static int conv_reserve(ConvCtx *x, Py_ssize_t n_keys, Py_ssize_t n_conv) {
  * their window), or client_dir of a conversation with segments in an earlier call, and
  * reused[c] of each new conversation says whether it took over the 4-tuple of an
  * earlier one (its first segment is then a SYN: Wireshark's "reused ports"). */
-static PyObject *walk_conversations(PyObject *self, PyObject *args) {
+static PyObject *walk_conversations(PyObject *Py_UNUSED(self), PyObject *args) {
     Py_buffer bk, bd, bf, bs, ba, bw, bconv, bbase, bshift, bcd;
     Py_buffer bdirty = {0}, breused = {0};
     Py_ssize_t n_keys;
@@ -266,7 +362,29 @@ static PyObject *walk_conversations(PyObject *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "y*y*y*y*y*y*nw*w*w*w*|OOO", &bk, &bd, &bf, &bs, &ba, &bw,
                           &n_keys, &bconv, &bbase, &bshift, &bcd, &octx, &odirty, &oreused))
         return NULL;
-    ConvCtx local = {{CTX_CONV, 0}, 0, 0, NULL, NULL};
+    {
+        Py_ssize_t m = bk.len / 8, mc = bcd.len;
+        ArgSpec spec[] = {{bk.obj, "key", 'i', 8, 0, -1}, {bd.obj, "dir", 'x', 1, m, m},
+                          {bf.obj, "flags", 'u', 2, m, m}, {bs.obj, "seq", 'u', 4, m, m},
+                          {ba.obj, "ack", 'u', 4, m, m}, {bw.obj, "wscale", 'i', 2, m, m},
+                          {bconv.obj, "conv_out", 'i', 4, m, m},
+                          {bcd.obj, "client_dir", 'i', 1, 0, -1},
+                          {bbase.obj, "base", 'u', 4, 2 * mc, -1},
+                          {bshift.obj, "shift", 'i', 1, 2 * mc, -1},
+                          {odirty, "dirty", 'x', 1, mc, -1}, {oreused, "reused", 'x', 1, mc, -1}};
+        Py_buffer *all[] = {&bk, &bd, &bf, &bs, &ba, &bw, &bconv, &bbase, &bshift, &bcd};
+        int bad = check_args("walk_conversations", spec, N_ARGS(spec)) < 0;
+        const uint8_t *dv = bd.buf;
+        for (Py_ssize_t i = 0; !bad && i < m; i++)
+            if (dv[i] > 1) bad = !value_error("walk_conversations", "dir must be 0 or 1");
+        ConvCtx *cx = bad ? NULL : ctx_get(octx, CTX_CONV);
+        bad = bad || PyErr_Occurred() != NULL;
+        if (!bad && (n_keys < 0 || (cx && cx->n_conv > mc)))
+            bad = !value_error("walk_conversations", "n_keys < 0, or client_dir shorter than "
+                               "the context's conversations");
+        if (bad) return release_all(all, N_ARGS(all));
+    }
+    ConvCtx local = {.h = {CTX_CONV, 0}};
     ConvCtx *x = ctx_get(octx, CTX_CONV);
     int failed = PyErr_Occurred() != NULL;
     if (!failed && odirty != Py_None)
@@ -404,7 +522,7 @@ enum { C_NONE, C_ACK, C_DATA, C_DATA_PAST_FIN, C_FIN, C_SYN, C_SYNACK, C_RST, C_
 #define T_IGNORED 254
 #define T_INVALID 255
 
-static PyObject *class_layout(PyObject *self, PyObject *args) {
+static PyObject *class_layout(PyObject *Py_UNUSED(self), PyObject *Py_UNUSED(args)) {
     return Py_BuildValue("iiiiiiiiiii", C_NONE, C_ACK, C_DATA, C_DATA_PAST_FIN, C_FIN, C_SYN,
                          C_SYNACK, C_RST, C_ACK_OF_FIN, C_FIN_ACK_OF_FIN, C_RST_BAD);
 }
@@ -449,7 +567,7 @@ static void states_reset(StatesCtx *x, int32_t c) {
  * With a context the walk continues the previous calls'.  The one look-ahead (FINs that
  * cross, below) cannot see past the call: when a FIN of a later call shows that an
  * earlier call's FIN crossed it, dirty[c] is set (walk the connection again). */
-static PyObject *walk_states(PyObject *self, PyObject *args) {
+static PyObject *walk_states(PyObject *Py_UNUSED(self), PyObject *args) {
     Py_buffer bconn, bsnd, bcls, bflags, bseq, back, blen, bwin, binit, bnext;
     Py_buffer obc, oac, obs, oas, osev, orev, obad, bdirty = {0};
     Py_ssize_t n_states;
@@ -460,6 +578,37 @@ static PyObject *walk_states(PyObject *self, PyObject *args) {
                           &n_states, &syn_sent, &obc, &oac, &obs, &oas, &osev, &orev, &obad,
                           &octx, &odirty))
         return NULL;
+    {
+        Py_ssize_t m = bconn.len / 4, nc = binit.len / 2;
+        ArgSpec spec[] = {{bconn.obj, "conn", 'i', 4, 0, -1}, {bsnd.obj, "sender", 'x', 1, m, m},
+                          {bcls.obj, "cls", 'u', 1, m, m}, {bflags.obj, "flags", 'u', 2, m, m},
+                          {bseq.obj, "seq", 'u', 4, m, m}, {back.obj, "ack", 'u', 4, m, m},
+                          {blen.obj, "len", 'u', 4, m, m}, {bwin.obj, "win", 'u', 4, m, m},
+                          {binit.obj, "init", 'u', 1, 0, -1},
+                          {bnext.obj, "next", 'u', 1, 2 * N_CLASSES * n_states, -1},
+                          {obc.obj, "before_c", 'u', 1, m, m}, {oac.obj, "after_c", 'u', 1, m, m},
+                          {obs.obj, "before_s", 'u', 1, m, m}, {oas.obj, "after_s", 'u', 1, m, m},
+                          {osev.obj, "snd_ev", 'u', 1, m, m}, {orev.obj, "rcv_ev", 'u', 1, m, m},
+                          {obad.obj, "bad", 'u', 1, m, m}, {odirty, "dirty", 'x', 1, nc, -1}};
+        Py_buffer *all[] = {&bconn, &bsnd, &bcls, &bflags, &bseq, &back, &blen, &bwin, &binit,
+                            &bnext, &obc, &oac, &obs, &oas, &osev, &orev, &obad};
+        int bad = (n_states < 1 || n_states >= T_IGNORED)
+                  && !value_error("walk_states", "n_states out of range");
+        bad = bad || check_args("walk_states", spec, N_ARGS(spec)) < 0;
+        /* every state the walk can reach indexes the table: from init, the table, a context */
+        const uint8_t *iv = binit.buf, *nv = bnext.buf;
+        for (Py_ssize_t i = 0; !bad && i < binit.len; i++)
+            if (iv[i] >= n_states) bad = !value_error("walk_states", "init holds a state >= n_states");
+        for (Py_ssize_t i = 0; !bad && i < 2 * N_CLASSES * n_states; i++)
+            if (nv[i] >= n_states && nv[i] < T_IGNORED)
+                bad = !value_error("walk_states", "next holds a state >= n_states");
+        StatesCtx *sx = bad ? NULL : ctx_get(octx, CTX_STATES);
+        bad = bad || PyErr_Occurred() != NULL;
+        for (Py_ssize_t i = 0; !bad && sx && i < 2 * sx->h.cap; i++)
+            if (sx->cur[i] >= n_states)
+                bad = !value_error("walk_states", "the context holds a state >= n_states");
+        if (bad) return release_all(all, N_ARGS(all));
+    }
     Py_ssize_t n = bconn.len / 4, n_conn = binit.len / 2;
     StatesCtx local;
     memset(&local, 0, sizeof local);
@@ -693,7 +842,7 @@ static int flags_reserve(FlagsCtx *x, Py_ssize_t n_conn) {
     return grow_arrays(a, e, fill, 4, &x->h.cap, n_conn);
 }
 
-static PyObject *analyze_flags(PyObject *self, PyObject *args) {
+static PyObject *analyze_flags(PyObject *Py_UNUSED(self), PyObject *args) {
     Py_buffer bconn, bdir, bflags, bseq, back, blen, bwin, bws, bts, bframe, bfirst;
     Py_buffer bsoff, bsval;
     Py_buffer oflags, odupn, odupf, obif, oacked, ortt;
@@ -703,6 +852,29 @@ static PyObject *analyze_flags(PyObject *self, PyObject *args) {
                           &bsoff, &bsval, &oflags, &odupn, &odupf, &obif, &oacked, &ortt,
                           &octx))
         return NULL;
+    {
+        Py_ssize_t m = bconn.len / 4, n_sval = bsval.len / 4;
+        ArgSpec spec[] = {{bconn.obj, "conn", 'i', 4, 0, -1}, {bdir.obj, "dir", 'x', 1, m, m},
+                          {bflags.obj, "flags", 'u', 2, m, m}, {bseq.obj, "seq", 'u', 4, m, m},
+                          {back.obj, "ack", 'u', 4, m, m}, {blen.obj, "len", 'u', 4, m, m},
+                          {bwin.obj, "win", 'u', 2, m, m}, {bws.obj, "wscale", 'i', 2, m, m},
+                          {bts.obj, "ts_ns", 'i', 8, m, m}, {bframe.obj, "frame", 'i', 8, m, m},
+                          {bfirst.obj, "reused", 'x', 1, 0, -1},
+                          {bsoff.obj, "sack_offsets", 'i', 4, m ? m + 1 : 0, -1},
+                          {bsval.obj, "sack_edges", 'u', 4, 0, -1},
+                          {oflags.obj, "bits", 'u', 2, m, m}, {odupn.obj, "dup_num", 'i', 4, m, m},
+                          {odupf.obj, "dup_frame", 'i', 8, m, m}, {obif.obj, "bif", 'i', 8, m, m},
+                          {oacked.obj, "acked", 'i', 8, m, m}, {ortt.obj, "rtt", 'f', 8, m, m}};
+        Py_buffer *all[] = {&bconn, &bdir, &bflags, &bseq, &back, &blen, &bwin, &bws, &bts,
+                            &bframe, &bfirst, &bsoff, &bsval, &oflags, &odupn, &odupf, &obif,
+                            &oacked, &ortt};
+        int bad = check_args("analyze_flags", spec, N_ARGS(spec)) < 0;
+        const int32_t *so = bsoff.buf;
+        for (Py_ssize_t i = 0; !bad && m && i <= m; i++)
+            if (so[i] < 0 || so[i] > n_sval)
+                bad = !value_error("analyze_flags", "sack_offsets outside sack_edges");
+        if (bad) return release_all(all, N_ARGS(all));
+    }
     const int32_t *soff = bsoff.buf;  /* SACK edges of row i: sval[soff[i] .. soff[i+1]) */
     const uint32_t *sval = bsval.buf;
     Py_ssize_t n = bconn.len / 4, n_conn = bfirst.len;
@@ -929,7 +1101,7 @@ static void ctx_destroy(PyObject *capsule) {
 }
 
 /* new_context(kind: 1 conversations, 2 states, 3 flags) -> capsule */
-static PyObject *new_context(PyObject *self, PyObject *args) {
+static PyObject *new_context(PyObject *Py_UNUSED(self), PyObject *args) {
     int kind;
     if (!PyArg_ParseTuple(args, "i", &kind)) return NULL;
     size_t size = kind == CTX_CONV ? sizeof(ConvCtx)
@@ -948,10 +1120,12 @@ static PyObject *new_context(PyObject *self, PyObject *args) {
 }
 
 /* reset_conns(ctx, conns:int32): the states or flags walk forgets these connections */
-static PyObject *reset_conns(PyObject *self, PyObject *args) {
+static PyObject *reset_conns(PyObject *Py_UNUSED(self), PyObject *args) {
     PyObject *octx;
     Py_buffer bc;
     if (!PyArg_ParseTuple(args, "Oy*", &octx, &bc)) return NULL;
+    ArgSpec spec[] = {{bc.obj, "conns", 'i', 4, 0, -1}};
+    if (check_args("reset_conns", spec, 1) < 0) { PyBuffer_Release(&bc); return NULL; }
     CtxHead *h = PyCapsule_GetPointer(octx, "tcpwatch._seqwalk.ctx");
     int err = h == NULL;
     if (h && h->kind == CTX_CONV) {
@@ -971,10 +1145,12 @@ static PyObject *reset_conns(PyObject *self, PyObject *args) {
 
 /* trim_conns(flags ctx, conns:int32): give back the unacked-segment lists that are empty
  * (a connection that is over has acknowledged everything); nothing it knows changes */
-static PyObject *trim_conns(PyObject *self, PyObject *args) {
+static PyObject *trim_conns(PyObject *Py_UNUSED(self), PyObject *args) {
     PyObject *octx;
     Py_buffer bc;
     if (!PyArg_ParseTuple(args, "Oy*", &octx, &bc)) return NULL;
+    ArgSpec spec[] = {{bc.obj, "conns", 'i', 4, 0, -1}};
+    if (check_args("trim_conns", spec, 1) < 0) { PyBuffer_Release(&bc); return NULL; }
     FlagsCtx *x = ctx_get(octx, CTX_FLAGS);
     const int32_t *conns = bc.buf;
     for (Py_ssize_t i = 0; x && i < bc.len / 4; i++) {
@@ -1015,6 +1191,7 @@ static PyMethodDef methods[] = {
     {NULL, NULL, 0, NULL}};
 
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_seqwalk",
-                                    "Compiled sequential walks of tcpwatch.", -1, methods};
+                                    "Compiled sequential walks of tcpwatch.", -1, methods,
+                                    NULL, NULL, NULL, NULL};
 
 PyMODINIT_FUNC PyInit__seqwalk(void) { return PyModule_Create(&module); }

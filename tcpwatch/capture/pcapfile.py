@@ -6,7 +6,9 @@ record cut by the chunk's end are carried into the next chunk.  Each chunk becom
 :class:`RawFrames` batch (offsets into the chunk buffer, lengths, timestamps, link
 types, 1-based frame numbers), so memory follows the batch and the segment table built
 from it, not the file.  Nothing here allocates by a length read from the file: lengths
-are checked against fixed limits before they are used.
+are checked against fixed limits before they are used.  A corrupt length (or a malformed
+pcapng block) ends the reading there, like a file cut short: the frames before it are
+kept and a warning names its byte offset (Wireshark also shows the frames before it).
 
 pcap: both byte orders, microsecond and nanosecond magic.  pcapng: sections of either
 byte order, IDBs with their own link type, ``if_tsresol`` and ``if_tsoffset``; EPB, SPB
@@ -19,13 +21,13 @@ import io
 import struct
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
 
-from ..errors import CaptureError, DecodeError
+from ..errors import CaptureError
 from . import walk
 from .bytes import PAD
 from .linktypes import LINKTYPES, linktype_name
@@ -192,8 +194,9 @@ class CaptureReader:
             if rec.status == walk.CORRUPT:
                 end = rec.end
                 bad = int.from_bytes(bytes(buf[end + 8:end + 12]), "big" if big else "little")
-                raise DecodeError(f"{self.name}: corrupt record length {bad} (limit "
-                                  f"{walk.MAX_CAPLEN})", frame=frame_no + 1, offset=base + end)
+                self._stop(f"corrupt record length {bad} (limit {walk.MAX_CAPLEN})",
+                           base + end, frame_no)
+                return
             try:
                 buf, base = gen.send(rec.end)
             except StopIteration:
@@ -215,11 +218,21 @@ class CaptureReader:
                 interfaces.append(_parse_idb(bytes(buf[pos:pos + _block_len(buf, pos, is_big)]),
                                              is_big))
                 self.stats.linktypes.add(interfaces[-1].linktype)
+                if interfaces[-1].units_per_sec == 0:
+                    self.stats.warnings.append(
+                        f"{self.name}: interface {len(interfaces) - 1} has an impossible "
+                        "timestamp resolution (if_tsresol); its frames have no timestamps")
             count = blk.off.shape[0]
+            # the interfaces described before each packet (IDBs of this chunk included)
+            known = len(interfaces) - len(blk.idb_pos) + np.searchsorted(blk.idb_pos, blk.off)
+            unknown = np.flatnonzero(blk.iface >= known)
+            if unknown.size:  # Wireshark stops there too, after the frames before it
+                count = int(unknown[0])
+                self._stop(f"packet block for undescribed interface {int(blk.iface[count])} "
+                           "(its packet data)",
+                           base + int(blk.off[count]), frame_no + count)
+                blk = _first(blk, count)
             if count:
-                if len(interfaces) == 0 or blk.iface.max() >= len(interfaces):
-                    raise DecodeError(f"{self.name}: packet block names an interface that has "
-                                      "no description block", frame=frame_no + 1)
                 linktype = np.array([i.linktype for i in interfaces], np.int32)[blk.iface]
                 ts, ts_ns = _pcapng_ts(blk.ts_raw, blk.iface, interfaces)
                 frames = np.arange(frame_no + 1, frame_no + count + 1, dtype=np.int64)
@@ -227,9 +240,14 @@ class CaptureReader:
                 self.stats.frames = frame_no
                 yield RawFrames(buf, blk.off, blk.caplen, blk.origlen, ts, ts_ns, linktype,
                                 frames)
+            if unknown.size:
+                return
             if blk.status == walk.CORRUPT:
-                raise DecodeError(f"{self.name}: corrupt pcapng block", frame=frame_no + 1,
-                                  offset=base + blk.end)
+                what = _describe_block(buf, blk.end, blk.big)
+                if base + blk.end == 0:  # its first block: not a pcapng file (as tshark says)
+                    raise CaptureError(f"{self.name}: not a pcapng file ({what})")
+                self._stop(f"corrupt pcapng block ({what})", base + blk.end, frame_no)
+                return
             try:
                 buf, base = gen.send(blk.end)
             except StopIteration:
@@ -237,6 +255,13 @@ class CaptureReader:
         if not interfaces and frame_no == 0 and self.stats.bytes_read < 28:
             raise CaptureError(f"{self.name}: truncated pcapng section header")
         self._warn_tail(frame_no, header=12, big=state[0], length_at=4)
+
+    def _stop(self, what: str, offset: int, frames: int) -> None:
+        """A corrupt length in the middle: keep what came before it, like a file cut short
+        there (Wireshark shows the frames before it too), and say where."""
+        self.stats.warnings.append(
+            f"{self.name}: {what} at byte offset {offset}: reading stops there; the {frames} "
+            "frames before it were read")
 
     def _warn_tail(self, frames: int, header: int, big: bool, length_at: int) -> None:
         tail = getattr(self, "_eof_tail", None)
@@ -254,8 +279,27 @@ class CaptureReader:
             f"the {frames} frames before it were read")
 
 
+def _first(blk: walk.PcapngBlocks, count: int) -> walk.PcapngBlocks:
+    """The first ``count`` packets of a walked chunk."""
+    return replace(blk, off=blk.off[:count], caplen=blk.caplen[:count],
+                   origlen=blk.origlen[:count], iface=blk.iface[:count], ts_raw=blk.ts_raw[:count])
+
+
+def _describe_block(buf: np.ndarray, pos: int, big: bool) -> str:
+    """Type and length of the block the walk refused (its 12-byte head is in ``buf``)."""
+    btype = _u32(buf, pos, big)
+    magic = bytes(buf[pos + 8:pos + 12])
+    if btype == 0x0A0D0D0A and magic not in (b"\x1a\x2b\x3c\x4d", b"\x4d\x3c\x2b\x1a"):
+        return f"section header with an unknown byte-order magic {magic.hex()}"
+    return f"type 0x{btype:08x}, length {_block_len(buf, pos, big)}"
+
+
+def _u32(buf: np.ndarray, pos: int, big: bool) -> int:
+    return int.from_bytes(bytes(buf[pos:pos + 4]), "big" if big else "little")
+
+
 def _block_len(buf: np.ndarray, pos: int, big: bool) -> int:
-    return int.from_bytes(bytes(buf[pos + 4:pos + 8]), "big" if big else "little")
+    return _u32(buf, pos + 4, big)
 
 
 def _parse_idb(block: bytes, big: bool) -> _Interface:
@@ -272,6 +316,8 @@ def _parse_idb(block: bytes, big: bool) -> _Interface:
         if code == 9 and length >= 1:
             v = value[0]
             units = 2 ** (v & 0x7F) if v & 0x80 else 10 ** (v & 0x7F)
+            if units >= 2**64:  # no 64-bit count in such units: no timestamps (see below)
+                units = 0
         elif code == 14 and length >= 8:
             (offset,) = struct.unpack_from(e + "q", value)
         pos += 4 + length + (-length % 4)
@@ -281,7 +327,10 @@ def _parse_idb(block: bytes, big: bool) -> _Interface:
 def _pcapng_ts(ts_raw: np.ndarray, iface: np.ndarray, interfaces: list[_Interface]
                ) -> tuple[np.ndarray, np.ndarray]:
     """(float64 seconds, int64 nanoseconds) from interface units and offsets."""
+    # units 0: an impossible if_tsresol; those frames have no timestamp
     units = np.array([i.units_per_sec for i in interfaces], dtype=np.uint64)[iface]
+    unknown = units == 0
+    units = np.maximum(units, np.uint64(1))
     offset = np.array([i.offset_sec for i in interfaces], dtype=np.int64)[iface]
     # integer split first: a float64 cannot hold a nanosecond count since 1970 exactly
     sec = ts_raw // units
@@ -291,7 +340,7 @@ def _pcapng_ts(ts_raw: np.ndarray, iface: np.ndarray, interfaces: list[_Interfac
     frac_ns = np.where(units <= 1_000_000_000, rem * (1_000_000_000 // np.maximum(units, 1)),
                        rem // np.maximum(units // 1_000_000_000, 1)).astype(np.int64)
     ts_ns = (sec.astype(np.int64) + offset) * 1_000_000_000 + frac_ns
-    none = ts_raw == np.uint64(0xFFFFFFFFFFFFFFFF)
+    none = (ts_raw == np.uint64(0xFFFFFFFFFFFFFFFF)) | unknown
     ts[none] = np.nan
     ts_ns[none] = -1
     return ts, ts_ns
