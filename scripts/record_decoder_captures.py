@@ -95,10 +95,11 @@ def _nft(netns: str, script: str) -> None:
 
 
 def _record(lab: Lab, out: Path, server_specs: list[str], client_specs: list[str], *,
-            iface: str | None = None, netns: str | None = None, snaplen: int = 256) -> None:
+            iface: str | None = None, netns: str | None = None, snaplen: int = 256,
+            bpf: str = "") -> None:
     server = _server(lab.b.netns, *server_specs)
     try:
-        with tcpdump(iface or lab.b.link, out, bpf="", netns=netns or lab.b.netns,
+        with tcpdump(iface or lab.b.link, out, bpf=bpf, netns=netns or lab.b.netns,
                      snaplen=snaplen or None):
             time.sleep(0.2)
             _client(lab.a.netns, *client_specs)
@@ -158,10 +159,12 @@ def nflog(out: Path) -> None:
                 snaplen=0)  # libpcap's NFLOG reader loses frames with -s
 
 
-def icmp_reject(out: Path) -> None:
+def icmp_reject(out: Path, inbound_client: bool = False) -> None:
     """ICMP errors quoting TCP headers: SYNs to port 7005 rejected with ICMP / ICMPv6
     admin-prohibited, data segments to port 7006 rejected with host-unreachable (the
-    connection then ends with an RST), beside a normal connection to port 7004."""
+    connection then ends with an RST), beside a normal connection to port 7004.  Captured
+    on the server's veth, or with ``inbound_client`` on the client's, inbound only (BPF
+    ``inbound``): there a quote is the first sight of a refused connection's 4-tuple."""
     with veth_lab(176, tag="ic") as lab:
         _, b6 = _add6(lab, 176)
         data = "tcp dport 7006 tcp flags & psh == psh"
@@ -176,13 +179,16 @@ def icmp_reject(out: Path) -> None:
               }}
             }}"""))
         time.sleep(0.3)
+        side = dict(iface=lab.a.link, netns=lab.a.netns, bpf="inbound") if inbound_client \
+            else {}
         _record(lab, out, ["4,0.0.0.0,7004", "6,::,7004", "4,0.0.0.0,7006", "6,::,7006"],
                 [f"4,{lab.b.addr},7004", f"4,{lab.b.addr},7005", f"6,{b6},7005",
-                 f"4,{lab.b.addr},7006", f"6,{b6},7006", f"6,{b6},7004"])
+                 f"4,{lab.b.addr},7006", f"6,{b6},7006", f"6,{b6},7004"], **side)
 
 
 RECORDINGS = {"vxlan_tunnel.pcap": vxlan, "ipv4_ipv6_interleaved.pcap": interleaved,
-              "nflog_echo.pcap": nflog, "icmp_reject.pcap": icmp_reject}
+              "nflog_echo.pcap": nflog, "icmp_reject.pcap": icmp_reject,
+              "icmp_reject_inbound.pcap": lambda out: icmp_reject(out, inbound_client=True)}
 
 
 def main(argv: list[str]) -> None:

@@ -213,6 +213,10 @@ static PyObject *walk_pcapng(PyObject *self, PyObject *args) {
 #define F_RST 0x04
 #define F_ACK 0x10
 #define MAX_WSCALE 14
+/* flags bit of a TCP header quoted in an ICMP error, not a segment (tcpwatch/flows.py) */
+#define F_QUOTED 0x8000
+/* conversation state bit: opened by a quoted header, no segment of its own yet */
+#define S_QUOTE_ONLY 0x80
 #define ROLE_FIRST_SEGMENT 0
 #define ROLE_SYNACK 1
 #define ROLE_SYN 2
@@ -308,7 +312,7 @@ static PyObject *walk_conversations(PyObject *self, PyObject *args) {
         int d = dir[i], e = 1 - d;
         unsigned f = flags[i];
         int64_t c = current[k];
-        int syn = (f & F_SYN) != 0, has_ack = (f & F_ACK) != 0;
+        int syn = (f & F_SYN) != 0, has_ack = (f & F_ACK) != 0, quoted = (f & F_QUOTED) != 0;
         int is_new = c < 0;
         uint32_t b0 = 0, b1 = 0;
         int8_t s0 = 0, s1 = 0, cd = 0;
@@ -325,7 +329,7 @@ static PyObject *walk_conversations(PyObject *self, PyObject *args) {
             if (!has_ack) {
                 /* port reuse: a SYN with a new ISN, or any SYN after a FIN or RST */
                 is_new = seq[i] != base[2 * c + d] || (state[c] & 4);
-            } else if (seq[i] != base[2 * c + d]) {
+            } else if (!quoted && seq[i] != base[2 * c + d]) {
                 /* a SYN+ACK with a new ISN re-bases its direction only */
                 base[2 * c + d] = seq[i];
             }
@@ -337,11 +341,18 @@ static PyObject *walk_conversations(PyObject *self, PyObject *args) {
             current[k] = c;
             client_dir[c] = (int8_t)d;
             shift[2 * c] = shift[2 * c + 1] = -1;
-            state[c] = ROLE_FIRST_SEGMENT << 3;
+            state[c] = ROLE_FIRST_SEGMENT << 3 | (quoted ? S_QUOTE_ONLY : 0);
             used_old[c] = used_new[c] = 0;
             stamp[c] = call;
         }
         conv[i] = (int32_t)c;
+        /* a quoted header finds or opens its conversation (the reuse rule included) and
+         * changes nothing else: no base, window scale, role or FIN/RST */
+        if (quoted) continue;
+        if (state[c] & S_QUOTE_ONLY) {
+            client_dir[c] = (int8_t)d;
+            state[c] &= (uint8_t)~S_QUOTE_ONLY;
+        }
         int role_src = state[c] >> 3;
         if (syn && !has_ack && role_src < ROLE_SYN) {
             client_dir[c] = (int8_t)d;

@@ -27,6 +27,7 @@ from .capture.bytes import bytes16, u8, u16, u32
 from .capture.linktypes import LINKTYPES
 from .capture.pcapfile import RawFrames
 from .options import parse_options
+from .quoted import QuotedHeaders, find_quoted, quoted_fields
 from .tunnels import peel
 from .vocab import Col, tcpdump_flag_str
 
@@ -69,6 +70,13 @@ Columns = dict[str, object]  # column name -> numpy / pandas / Arrow array, one 
 
 def decode(raw: RawFrames) -> tuple[Columns, DecodeCounts]:
     """Decode one batch of raw frames into segment columns (decode stage, file order)."""
+    table, counts, _ = decode_with_quotes(raw)
+    return table, counts
+
+
+def decode_with_quotes(raw: RawFrames) -> tuple[Columns, DecodeCounts, QuotedHeaders]:
+    """The same, and the TCP headers quoted in ICMP errors (``quoted.py``), which the
+    connection walk numbers like tshark but which are not segments."""
     counts = DecodeCounts()
     buf = raw.buf
     n = len(raw)
@@ -93,6 +101,7 @@ def decode(raw: RawFrames) -> tuple[Columns, DecodeCounts]:
     is_tcp = ip.ok & ~ip.frag & (ip.proto == IPPROTO_TCP)
     counts.not_tcp = int((ip.ok & ~ip.frag & (ip.proto != IPPROTO_TCP)).sum())
     l4, l4_len = ip.l4, ip.l4_len
+    quoted = _quoted(buf, raw, idx, ip, end[idx])
 
     sel = np.flatnonzero(is_tcp)
     rows, l4, l4_len = idx[sel], l4[sel], l4_len[sel]
@@ -133,7 +142,14 @@ def decode(raw: RawFrames) -> tuple[Columns, DecodeCounts]:
         Col.TSECR: opts["tsecr"],
         Col.TRUNCATED: l4 + l4_len > frame_end,
     }
-    return table, counts
+    return table, counts, quoted
+
+
+def _quoted(buf, raw: RawFrames, idx, ip, end) -> QuotedHeaders:
+    rows, q3, qver, q4 = find_quoted(buf, ip, end)
+    src, dst = _addresses(buf, q3, qver)
+    return QuotedHeaders(raw.frame[idx[rows]], np.asarray(src, dtype=object),
+                         np.asarray(dst, dtype=object), **quoted_fields(buf, q4))
 
 
 def _flag_strings(flags: np.ndarray) -> pd.Categorical:

@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from . import _seqwalk
+from .quoted import QUOTED_FLAG, QuotedHeaders
 from .vocab import ROLE_NAMES, Col, TcpFlag
 
 _SYN = int(TcpFlag.SYN)
@@ -66,13 +67,28 @@ def walk_inputs(seg: pd.DataFrame) -> tuple[np.ndarray, ...]:
             seg[Col.WSCALE].to_numpy(dtype=np.int16, na_value=-1))
 
 
-def assign_connections(seg: pd.DataFrame) -> pd.DataFrame:
-    """Add ``conn``, ``role``, ``rel_seq``, ``rel_ack`` and ``win`` (rows in file order)."""
+def assign_connections(seg: pd.DataFrame, quoted: QuotedHeaders | None = None
+                       ) -> pd.DataFrame:
+    """Add ``conn``, ``role``, ``rel_seq``, ``rel_ack`` and ``win`` (rows in file order).
+
+    ``quoted``: the TCP headers quoted in ICMP errors (default: the capture summary's,
+    ``seg.attrs["tcpwatch"].quoted``); the walk numbers them between the segments, in
+    frame order, as tshark does, and they get no row (``quoted.py``)."""
+    if quoted is None:
+        quoted = getattr(seg.attrs.get("tcpwatch"), "quoted", None)
     n = len(seg)
-    direction, lo, hi = endpoint_pairs(
-        seg[Col.SRC].cat.codes.to_numpy(), seg[Col.SPORT].to_numpy(),
-        seg[Col.DST].cat.codes.to_numpy(), seg[Col.DPORT].to_numpy())
-    span = int(hi.max()) + 1 if n else 1
+    src = seg[Col.SRC].cat.codes.to_numpy().astype(np.int64)
+    dst = seg[Col.DST].cat.codes.to_numpy().astype(np.int64)
+    sport, dport = seg[Col.SPORT].to_numpy(), seg[Col.DPORT].to_numpy()
+    flags, seq, ack, wscale = walk_inputs(seg)
+    walk = (src, sport, dst, dport, flags, seq, ack, wscale)
+    at = None  # the segments' positions in the walk, when quotes are mixed in
+    if quoted is not None and len(quoted):
+        walk, at = with_quotes(walk, seg[Col.FRAME].to_numpy(),
+                                seg[Col.SRC].cat.categories, quoted)
+    direction, lo, hi = endpoint_pairs(*walk[:4])
+    m = len(direction)
+    span = int(hi.max()) + 1 if m else 1
     if span < 2**31:
         lo *= span
         lo += hi
@@ -81,18 +97,38 @@ def assign_connections(seg: pd.DataFrame) -> pd.DataFrame:
         _, key = np.unique(np.stack([lo, hi], axis=1), axis=0, return_inverse=True)
     del lo, hi
     key = key.reshape(-1).astype(np.int64, copy=False)
-    flags, seq, ack, wscale = walk_inputs(seg)
-    n_keys = int(key.max()) + 1 if n else 0
-    max_conv = n_keys + int(((flags & _SYN) != 0).sum())
-    conv = np.empty(n, np.int32)
+    n_keys = int(key.max()) + 1 if m else 0
+    max_conv = n_keys + int(((walk[4] & _SYN) != 0).sum()) + (m - n)
+    conv = np.empty(m, np.int32)
     base = np.zeros((max_conv, 2), np.uint32)
     shift = np.full((max_conv, 2), -1, np.int8)
     client_dir = np.zeros(max_conv, np.int8)
-    n_conv = _seqwalk.walk_conversations(key, direction, flags, seq, ack, wscale, n_keys,
+    n_conv = _seqwalk.walk_conversations(key, direction, *walk[4:], n_keys,
                                          conv, base, shift, client_dir)
+    if at is not None:
+        conv, direction = conv[at], direction[at]
     return seg.assign(**connection_columns(
         conv, direction, flags, seq, ack, seg[Col.WIN_RAW].to_numpy(),
         base[:n_conv], shift[:n_conv], client_dir[:n_conv]))
+
+
+def with_quotes(walk: tuple[np.ndarray, ...], frame: np.ndarray, addresses: pd.Index,
+                 quoted: QuotedHeaders) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
+    """The walk's inputs with the quoted headers merged in frame order (flagged
+    ``QUOTED_FLAG``), and the segments' positions among them."""
+    ids = addresses.get_indexer(np.concatenate([quoted.src, quoted.dst]))
+    unknown = ids < 0
+    ids[unknown] = len(addresses) + pd.factorize(
+        np.concatenate([quoted.src, quoted.dst])[unknown])[0]
+    q = len(quoted)
+    extra = (ids[:q], quoted.sport, ids[q:], quoted.dport, quoted.flags | QUOTED_FLAG,
+             quoted.seq, np.zeros(q, np.uint32), np.full(q, -1, np.int16))
+    order = np.argsort(np.concatenate([frame, quoted.frame]), kind="stable")
+    merged = tuple(np.ascontiguousarray(np.concatenate([a, b.astype(a.dtype)])[order])
+                   for a, b in zip(walk, extra, strict=True))
+    at = np.empty(order.size, np.int64)
+    at[order] = np.arange(order.size)
+    return merged, at[: frame.size]
 
 
 def connection_columns(conv, direction, flags, seq, ack, win_raw, base, shift, client_dir
