@@ -186,9 +186,53 @@ def icmp_reject(out: Path, inbound_client: bool = False) -> None:
                  f"4,{lab.b.addr},7006", f"6,{b6},7006", f"6,{b6},7004"], **side)
 
 
+SYN_AFTER_RST = textwrap.dedent("""
+    import select, socket, subprocess, sys, time
+    from scapy.all import IP, TCP, AsyncSniffer, send
+    iface, me, server = sys.argv[1:4]
+    sniffer = AsyncSniffer(iface=iface, count=1,
+                           filter="tcp dst port 7007 and tcp[tcpflags] & tcp-syn != 0")
+    sniffer.start(); time.sleep(0.5)
+    s = socket.socket(); s.bind((me, 40777)); s.setblocking(False)
+    s.connect_ex((server, 7007))
+    isn = sniffer.join(3) or sniffer.results[0][TCP].seq
+    time.sleep(0.2)  # the SYN+ACK came back and was dropped on our input
+    send(IP(src=me, dst=server) / TCP(sport=40777, dport=7007, flags="R", seq=isn + 1),
+         verbose=False)
+    subprocess.run(["nft", "delete", "table", "inet", "tw"], check=True)
+    select.select([], [s], [], 5)  # the kernel's SYN retransmission connects
+    s.setblocking(True); s.sendall(b"x" * 100); s.recv(4096); s.close()
+    time.sleep(0.3)
+""")
+
+
+def syn_after_rst(out: Path) -> None:
+    """A SYN, an RST for it, then the kernel's retransmission of the same SYN (same
+    ISN): the client drops the first SYN+ACK (nftables, client input), a scapy RST from
+    the client's address resets the server's half-open connection, the retransmitted SYN
+    gets a SYN+ACK with a new ISN, and the connection runs.  tshark 4.0 keeps it all one
+    stream; the second SYN+ACK re-bases the server's relative numbers from there on."""
+    with veth_lab(177, tag="sr") as lab:
+        _nft(lab.a.netns, textwrap.dedent("""
+            table inet tw {
+              chain in { type filter hook input priority 0;
+                         tcp sport 7007 tcp flags & (syn | ack) == syn | ack drop; }
+            }"""))
+        server = _server(lab.b.netns, "4,0.0.0.0,7007")
+        try:
+            with tcpdump(lab.b.link, out, bpf="", netns=lab.b.netns, snaplen=256):
+                time.sleep(0.2)
+                subprocess.run(python_in(lab.a.netns, "-c", SYN_AFTER_RST, lab.a.link,
+                                         lab.a.addr, lab.b.addr), check=True, timeout=30)
+        finally:
+            server.stdin.close()  # type: ignore[union-attr]
+            server.wait(timeout=5)
+
+
 RECORDINGS = {"vxlan_tunnel.pcap": vxlan, "ipv4_ipv6_interleaved.pcap": interleaved,
               "nflog_echo.pcap": nflog, "icmp_reject.pcap": icmp_reject,
-              "icmp_reject_inbound.pcap": lambda out: icmp_reject(out, inbound_client=True)}
+              "icmp_reject_inbound.pcap": lambda out: icmp_reject(out, inbound_client=True),
+              "syn_after_rst.pcap": syn_after_rst}
 
 
 def main(argv: list[str]) -> None:

@@ -5,12 +5,14 @@ Theory of operation.  A connection is identified by its canonical 4-tuple: the t
 Wireshark numbers TCP conversations in the order of their first frame and starts a new
 one when a SYN reuses the 4-tuple of an earlier conversation (packet-tcp.c, "reused
 ports"): a pure SYN whose sequence number differs from the base sequence number already
-recorded for its direction, or any SYN after that conversation saw a FIN or a RST
-(a SYN+ACK with a new ISN never starts a conversation; it only re-bases its direction's
-relative sequence numbers).
+recorded for its direction.  tshark 4.0 (the reference here) keeps a SYN with the *same*
+ISN in its stream even after a FIN or an RST (a retransmission; newer Wireshark releases
+also split there); a SYN+ACK with a new ISN never starts a conversation, it only re-bases
+its direction's relative sequence numbers.  TCP headers quoted in ICMP errors take part
+(``quoted.py``): they find or open their conversation and change nothing else.
 
 Which segment starts a new conversation depends on the state the earlier segments of
-the same 4-tuple left behind (base seq, FIN/RST seen), so this is one sequential pass
+the same 4-tuple left behind (base seq), so this is one sequential pass
 in file order.  It is a compiled loop over integer columns (``walk_conversations`` in
 ``_seqwalk.c``) with per-conversation state in small arrays; everything before and after
 it is whole-column numpy.
@@ -133,11 +135,13 @@ def with_quotes(walk: tuple[np.ndarray, ...], frame: np.ndarray, addresses: pd.I
 
 def connection_columns(conv, direction, flags, seq, ack, win_raw, base, shift, client_dir
                        ) -> dict[str, object]:
-    """The connection stage's columns from the walk's per-conversation results."""
-    rel_seq = seq - base[conv, direction]
+    """The connection stage's columns from the walk's per-conversation results (rows in
+    file order; all rows of a connection whose base a SYN+ACK moved)."""
+    own, other = bases_in_effect(conv, direction, flags, seq, base)
+    rel_seq = seq - own
     has_ack = (flags & _ACK) != 0
     # without the ACK bit Wireshark shows the raw field (usually 0)
-    rel_ack = np.where(has_ack, ack - base[conv, 1 - direction], ack)
+    rel_ack = np.where(has_ack, ack - other, ack)
     s = shift[conv, direction].astype(np.int64)
     scaled = ((flags & _SYN) == 0) & (s >= 0)
     # at most 65535 << 14: fits in 32 bits
@@ -150,3 +154,36 @@ def connection_columns(conv, direction, flags, seq, ack, win_raw, base, shift, c
         Col.REL_ACK: rel_ack.astype(np.uint32),
         Col.WIN: win,
     }
+
+
+def bases_in_effect(conv, direction, flags, seq, base) -> tuple[np.ndarray, np.ndarray]:
+    """The base sequence numbers tshark -2 shows each row's seq and ack against (its own
+    direction's, the other's).
+
+    The walk's base is the final one.  tshark's second pass sets a direction's base again
+    at each of its SYN+ACKs (not at pure SYNs), so when a SYN+ACK with a new ISN re-based
+    a direction, the rows from one SYN+ACK to the next use that SYN+ACK's ISN; rows
+    before the direction's first SYN+ACK keep the final base.  A SYN+ACK's ISN equals
+    the base in effect when it was seen, so nothing differs unless some SYN+ACK's ISN
+    differs from the final base (arkime's tcp_handshake_synthetic.pcap, stream 5, shows
+    the pure-SYN half: its SYN is shown against the final base)."""
+    own, other = base[conv, direction], base[conv, 1 - direction]
+    syn = np.flatnonzero((flags & (_SYN | _ACK)) == (_SYN | _ACK))
+    moved = syn[seq[syn] != own[syn]]
+    if moved.size == 0:
+        return own, other
+    # every SYN+ACK of the connections concerned, keyed (conversation, direction, row)
+    hit = np.isin(conv[syn], conv[moved])
+    syn = syn[hit]
+    n = conv.shape[0] + 1
+    events = (conv[syn].astype(np.int64) * 2 + direction[syn]) * n + syn
+    order = np.argsort(events, kind="stable")
+    events, isn = events[order], seq[syn][order]
+    rows = np.arange(conv.shape[0], dtype=np.int64)
+    out = []
+    for d, fallback in ((direction, own), (1 - direction, other)):
+        key = conv.astype(np.int64) * 2 + d
+        at = np.searchsorted(events, key * n + rows, side="right") - 1
+        found = (at >= 0) & (events[np.maximum(at, 0)] // n == key)
+        out.append(np.where(found, isn[np.maximum(at, 0)], fallback))
+    return out[0], out[1]
