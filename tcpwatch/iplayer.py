@@ -56,40 +56,47 @@ class IpLayer:
 def parse_ip(buf: np.ndarray, l3: np.ndarray, version: np.ndarray, end: np.ndarray,
              wire_end: np.ndarray) -> IpLayer:
     """Parse the IP header at ``l3`` of every row (``end``: first byte not captured)."""
-    four = version == 4
-    # -- IPv4 (RFC 791) ------------------------------------------------------------------
+    n = l3.shape[0]
+    out = IpLayer(np.zeros(n, bool), np.zeros(n, bool), np.zeros(n, np.int64),
+                  np.zeros(n, np.int64), np.zeros(n, np.int64))
+    for ver, parse in ((4, _ipv4), (6, _ipv6)):
+        rows = np.flatnonzero(version == ver)
+        if rows.size:
+            part = parse(buf, l3[rows], end[rows], wire_end[rows])
+            for name in IpLayer.__slots__:  # type: ignore[attr-defined]
+                getattr(out, name)[rows] = getattr(part, name)
+    return out
+
+
+def _ipv4(buf, l3, end, wire_end) -> IpLayer:
+    """RFC 791."""
     ver_ihl = _field(buf, l3, IPV4_FIELDS["ver_ihl"])
     ihl = (ver_ihl & 0xF).astype(np.int64) * 4
     total = _field(buf, l3, IPV4_FIELDS["total_len"]).astype(np.int64)
     total = np.minimum(np.where(total == 0, wire_end - l3, total), wire_end - l3)
-    ok4 = four & (l3 + IPV4_MIN_HEADER <= end) & ((ver_ihl >> 4) == 4) \
-        & (ihl >= IPV4_MIN_HEADER) & (total >= ihl)
-    frag4 = (_field(buf, l3, IPV4_FIELDS["frag"]) & IPV4_MF_OFFSET_MASK) != 0
+    ok = (l3 + IPV4_MIN_HEADER <= end) & ((ver_ihl >> 4) == 4) & (ihl >= IPV4_MIN_HEADER) \
+        & (total >= ihl)
+    frag = ok & ((_field(buf, l3, IPV4_FIELDS["frag"]) & IPV4_MF_OFFSET_MASK) != 0)
+    return IpLayer(ok, frag, _field(buf, l3, IPV4_FIELDS["proto"]).astype(np.int64),
+                   l3 + ihl, total - ihl)
 
-    # -- IPv6 (RFC 8200), extension headers skipped --------------------------------------
-    six = version == 6
-    ok6 = six & (l3 + IPV6_HEADER <= end)
+
+def _ipv6(buf, l3, end, wire_end) -> IpLayer:
+    """RFC 8200, extension headers skipped."""
+    ok = l3 + IPV6_HEADER <= end
     room = wire_end - l3 - IPV6_HEADER
     plen = _field(buf, l3, IPV6_FIELDS["payload_len"]).astype(np.int64)
     plen = np.minimum(np.where(plen == 0, room, plen), room)
     nh = _field(buf, l3, IPV6_FIELDS["next_header"]).astype(np.int64)
-    l4_6 = l3 + IPV6_HEADER
-    frag6 = np.zeros(l3.shape, bool)
+    l4 = l3 + IPV6_HEADER
+    frag = np.zeros(l3.shape, bool)
     for _ in range(IPV6_MAX_EXT):
-        frag6 |= nh == IPV6_FRAGMENT
-        ext = six & (np.isin(nh, IPV6_EXT_8) | (nh == IPV6_AH)) & (l4_6 + 2 <= end)
+        frag |= nh == IPV6_FRAGMENT
+        ext = (np.isin(nh, IPV6_EXT_8) | (nh == IPV6_AH)) & (l4 + 2 <= end)
         if not ext.any():
             break
-        hlen = u8(buf, l4_6 + 1).astype(np.int64)
+        hlen = u8(buf, l4 + 1).astype(np.int64)
         hlen = np.where(nh == IPV6_AH, (hlen + 2) * 4, (hlen + 1) * 8)
-        nh = np.where(ext, u8(buf, l4_6), nh)
-        l4_6 = np.where(ext, l4_6 + hlen, l4_6)
-
-    ok = ok4 | ok6
-    return IpLayer(
-        ok=ok,
-        frag=ok & np.where(four, frag4, frag6),
-        proto=np.where(four, _field(buf, l3, IPV4_FIELDS["proto"]).astype(np.int64), nh),
-        l4=np.where(four, l3 + ihl, l4_6),
-        l4_len=np.where(four, total - ihl, plen - (l4_6 - l3 - IPV6_HEADER)),
-    )
+        nh = np.where(ext, u8(buf, l4), nh)
+        l4 = np.where(ext, l4 + hlen, l4)
+    return IpLayer(ok, frag & ok, nh, l4, plen - (l4 - l3 - IPV6_HEADER))

@@ -123,34 +123,39 @@ def _udp_port(buf, l4):
     return np.where(np.isin(low, UDP_PORTS_BELOW_TUNNELS), low, high)
 
 
+#: IP protocols that can carry a tunnel (UDP: by port)
+_CARRIERS = (IPPROTO_IPIP, IPPROTO_IPV6, IPPROTO_GRE, IPPROTO_ETHERIP, IPPROTO_UDP)
+
+
 def inner_layer(buf: np.ndarray, ip: IpLayer, end: np.ndarray
                 ) -> tuple[np.ndarray, np.ndarray]:
     """(l3, version) of the datagram each row's IP payload carries; version 0 where the
     payload is not a tunnel tcpwatch (and tshark by default) decodes."""
     n = ip.proto.shape[0]
     l3, version = np.zeros(n, np.int64), np.zeros(n, np.int64)
-    usable = ip.ok & ~ip.frag
-    l4, proto = ip.l4, ip.proto
+    cand = np.flatnonzero(ip.ok & ~ip.frag & np.isin(ip.proto, _CARRIERS))
+    if cand.size == 0:
+        return l3, version
+    l4, proto, cend = ip.l4[cand], ip.proto[cand], end[cand]
+    c3, cver = np.zeros(cand.size, np.int64), np.zeros(cand.size, np.int64)
 
     def put(sel, fn, pos):
         rows = np.flatnonzero(sel)
         if rows.size:
-            l3[rows], version[rows] = fn(buf, pos[rows], end[rows])
+            c3[rows], cver[rows] = fn(buf, pos[rows], cend[rows])
 
-    ipip = usable & (proto == IPPROTO_IPIP)
-    l3[ipip], version[ipip] = l4[ipip], _ip_by_nibble(buf, l4[ipip], (4, 6))
-    ip6 = usable & (proto == IPPROTO_IPV6)
-    l3[ip6], version[ip6] = l4[ip6], _ip_by_nibble(buf, l4[ip6], (6,))
-    put(usable & (proto == IPPROTO_GRE), _gre, l4)
-    put(usable & (proto == IPPROTO_ETHERIP), lambda b, p, e: _ethernet(b, p + 2, e), l4)
-
-    udp = usable & (proto == IPPROTO_UDP) & (l4 + UDP_HEADER <= end)
+    put(proto == IPPROTO_IPIP, lambda b, p, e: (p, _ip_by_nibble(b, p, (4, 6))), l4)
+    put(proto == IPPROTO_IPV6, lambda b, p, e: (p, _ip_by_nibble(b, p, (6,))), l4)
+    put(proto == IPPROTO_GRE, _gre, l4)
+    put(proto == IPPROTO_ETHERIP, lambda b, p, e: _ethernet(b, p + 2, e), l4)
+    udp = (proto == IPPROTO_UDP) & (l4 + UDP_HEADER <= cend)
     if udp.any():
         port = np.where(udp, _udp_port(buf, l4), 0)
         for number, fn in _UDP_TUNNELS.items():
             put(port == number, fn, l4 + UDP_HEADER)
     # the inner header must start inside the outer payload
-    version[(l3 < l4) | (l3 >= l4 + ip.l4_len)] = 0
+    cver[(c3 < l4) | (c3 >= l4 + ip.l4_len[cand])] = 0
+    l3[cand], version[cand] = c3, cver
     return l3, version
 
 
@@ -163,7 +168,7 @@ def peel(buf: np.ndarray, l3: np.ndarray, version: np.ndarray, end: np.ndarray,
     ip = parse_ip(buf, l3, version, end, wire_end)
     active = np.arange(l3.shape[0])
     layer = ip
-    for _ in range(MAX_DEPTH):
+    for _ in range(MAX_DEPTH):  # one IP parse per depth, over the rows still moving
         inner_l3, inner_ver = inner_layer(buf, layer, end[active])
         moved = np.flatnonzero(inner_ver != 0)
         if moved.size == 0:
@@ -172,7 +177,7 @@ def peel(buf: np.ndarray, l3: np.ndarray, version: np.ndarray, end: np.ndarray,
         wire_end[rows] = layer.l4[moved] + layer.l4_len[moved]
         l3[rows], version[rows] = inner_l3[moved], inner_ver[moved]
         layer = parse_ip(buf, l3[rows], version[rows], end[rows], wire_end[rows])
-        for name in ("ok", "frag", "proto", "l4", "l4_len"):
+        for name in IpLayer.__slots__:  # type: ignore[attr-defined]
             getattr(ip, name)[rows] = getattr(layer, name)
         active = rows
     return ip, l3, version
