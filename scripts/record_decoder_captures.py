@@ -110,7 +110,8 @@ def _record(lab: Lab, out: Path, server_specs: list[str], client_specs: list[str
 
 def vxlan(out: Path) -> None:
     """TCP over IPv4 and IPv6 inside VXLAN (UDP 4789) over IPv4 and over IPv6, beside a
-    plain connection on the underlying veth."""
+    plain connection on the underlying veth, and one connection through a VXLAN device
+    whose UDP source port is 53 (not decoded: DNS comes first)."""
     with veth_lab(171, tag="vx") as lab:
         a6, b6 = _add6(lab, 171)
         for host, local, remote, local6, remote6, n in (
@@ -120,15 +121,21 @@ def vxlan(out: Path) -> None:
                remote, "dstport", "4789", "dev", host.link, netns=host.netns)
             ip("link", "add", "vx6", "type", "vxlan", "id", "43", "local", local6, "remote",
                remote6, "dstport", "4789", "dev", host.link, netns=host.netns)
+            # source port 53: tshark's UDP dissector tries the lower port first, so this
+            # one is DNS to it (and to tcpwatch), not VXLAN
+            ip("link", "add", "vxd", "type", "vxlan", "id", "44", "local", local, "remote",
+               remote, "dstport", "4789", "srcport", "53", "54", "dev", host.link,
+               netns=host.netns)
             for dev, inner, inner6 in (("vx4", f"10.172.0.{n}/24", f"fd00:172::{n}/64"),
-                                       ("vx6", f"10.173.0.{n}/24", f"fd00:173::{n}/64")):
+                                       ("vx6", f"10.173.0.{n}/24", f"fd00:173::{n}/64"),
+                                       ("vxd", f"10.178.0.{n}/24", f"fd00:178::{n}/64")):
                 ip("addr", "add", inner, "dev", dev, netns=host.netns)
                 ip("-6", "addr", "add", inner6, "dev", dev, "nodad", netns=host.netns)
                 ip("link", "set", dev, "up", netns=host.netns)
         time.sleep(0.5)
         _record(lab, out, ["4,0.0.0.0,7000", "6,::,7000"],
                 ["4,10.172.0.2,7000", "6,fd00:172::2,7000", "4,10.173.0.2,7000",
-                 "6,fd00:173::2,7000", f"4,{lab.b.addr},7000"])
+                 "6,fd00:173::2,7000", f"4,{lab.b.addr},7000", "4,10.178.0.2,7000"])
 
 
 def interleaved(out: Path) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 import tcpwatch
+from tcpwatch.verify import tshark_fields
 
 from .conftest import PUBLIC, REPO, needs_tshark
 from .innermost import innermost_differences, tshark_innermost
@@ -56,6 +57,11 @@ def test_vxlan_capture_has_each_inner_and_outer_version():
     pairs = set(zip(tunnelled["outer_version"], tunnelled["ip_version"], strict=True))
     assert pairs == {(4, 4), (4, 6), (6, 4), (6, 6)}
     assert (ref["ip_layers"] == 1).sum() > 0  # the plain connection beside them
+    # a VXLAN device sending from UDP port 53: tshark's UDP dissector tries the lower port
+    # first, so that is DNS, not a tunnel, for tshark and for tcpwatch
+    dns = tshark_fields(path, ["udp.srcport", "udp.dstport"], display_filter="dns")
+    assert len(dns) >= 8 and set(dns["udp.dstport"]) == {"4789"}
+    assert not set(dns["frame.number"].astype(int)) & set(seg["frame"])
 
 
 @needs_tshark
