@@ -12,10 +12,10 @@ from __future__ import annotations
 import pytest
 
 import tcpwatch
+from tcpwatch.parity import compare_with_tshark
 from tcpwatch.verify import tshark_fields
 
 from .conftest import REPO, needs_tshark
-from .tshark import compare_with_tshark
 
 ICMP = REPO / "captures" / "icmp_reject.pcap"  # taken where the rejected segments pass
 INBOUND = REPO / "captures" / "icmp_reject_inbound.pcap"  # client side, inbound only

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import tcpwatch
 from tcpwatch.capture.linktypes import linktype_name
+from tcpwatch.parity import compare_with_tshark
 
 from .conftest import REPO, needs_tshark
 from .innermost import innermost_differences
-from .tshark import compare_with_tshark
 
 NFLOG = REPO / "captures" / "nflog_echo.pcap"
 

@@ -9,9 +9,9 @@ ISN from there on, against the final one before it."""
 from __future__ import annotations
 
 import tcpwatch
+from tcpwatch.parity import compare_with_tshark
 
 from .conftest import PUBLIC, REPO, needs_tshark
-from .tshark import compare_with_tshark
 
 SYN_AFTER_RST = REPO / "captures" / "syn_after_rst.pcap"
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 import pytest
 
 import tcpwatch
+from tcpwatch.parity import compare_with_tshark
 from tcpwatch.verify import tshark_fields
 
 from .conftest import PUBLIC, REPO, needs_tshark
 from .innermost import innermost_differences, tshark_innermost
-from .tshark import compare_with_tshark
 
 ZEEK_TUNNELS = PUBLIC / "zeek-tunnels"
 CAPTURES = [ZEEK_TUNNELS / n for n in (
