@@ -309,6 +309,10 @@ static PyObject *walk_pcapng(PyObject *Py_UNUSED(self), PyObject *args) {
 #define F_RST 0x04
 #define F_ACK 0x10
 #define MAX_WSCALE 14
+/* flags bit of a TCP header quoted in an ICMP error, not a segment (tcpwatch/flows.py) */
+#define F_QUOTED 0x8000
+/* conversation state bit: opened by a quoted header, no segment of its own yet */
+#define S_QUOTE_ONLY 0x80
 #define ROLE_FIRST_SEGMENT 0
 #define ROLE_SYNACK 1
 #define ROLE_SYN 2
@@ -412,7 +416,7 @@ static PyObject *walk_conversations(PyObject *Py_UNUSED(self), PyObject *args) {
     uint8_t *dirty = bdirty.buf, *reused = breused.buf;
     int64_t *current = x->current;
     uint8_t *state = x->state;
-    /* state bits: 1,2 = base set for dir 0,1; 4 = FIN/RST seen; 8..: role source << 3 */
+    /* state bits: 1,2 = base set for dir 0,1; 8..: role source << 3; S_QUOTE_ONLY */
     Py_ssize_t n_conv = x->n_conv, n_old = x->n_conv;
     int64_t call = ++x->calls;
     uint8_t *used_old = x->used_old, *used_new = x->used_new;
@@ -426,7 +430,7 @@ static PyObject *walk_conversations(PyObject *Py_UNUSED(self), PyObject *args) {
         int d = dir[i], e = 1 - d;
         unsigned f = flags[i];
         int64_t c = current[k];
-        int syn = (f & F_SYN) != 0, has_ack = (f & F_ACK) != 0;
+        int syn = (f & F_SYN) != 0, has_ack = (f & F_ACK) != 0, quoted = (f & F_QUOTED) != 0;
         int is_new = c < 0;
         uint32_t b0 = 0, b1 = 0;
         int8_t s0 = 0, s1 = 0, cd = 0;
@@ -441,9 +445,10 @@ static PyObject *walk_conversations(PyObject *Py_UNUSED(self), PyObject *args) {
         }
         if (!is_new && syn && (state[c] & (1 << d))) {
             if (!has_ack) {
-                /* port reuse: a SYN with a new ISN, or any SYN after a FIN or RST */
-                is_new = seq[i] != base[2 * c + d] || (state[c] & 4);
-            } else if (seq[i] != base[2 * c + d]) {
+                /* port reuse: a SYN with a new ISN (tshark 4.0: even after a FIN or an
+                 * RST, a SYN with the same ISN stays in its stream, a retransmission) */
+                is_new = seq[i] != base[2 * c + d];
+            } else if (!quoted && seq[i] != base[2 * c + d]) {
                 /* a SYN+ACK with a new ISN re-bases its direction only */
                 base[2 * c + d] = seq[i];
             }
@@ -455,11 +460,18 @@ static PyObject *walk_conversations(PyObject *Py_UNUSED(self), PyObject *args) {
             current[k] = c;
             client_dir[c] = (int8_t)d;
             shift[2 * c] = shift[2 * c + 1] = -1;
-            state[c] = ROLE_FIRST_SEGMENT << 3;
+            state[c] = ROLE_FIRST_SEGMENT << 3 | (quoted ? S_QUOTE_ONLY : 0);
             used_old[c] = used_new[c] = 0;
             stamp[c] = call;
         }
         conv[i] = (int32_t)c;
+        /* a quoted header finds or opens its conversation (the reuse rule included) and
+         * changes nothing else: no base, window scale, role or FIN/RST */
+        if (quoted) continue;
+        if (state[c] & S_QUOTE_ONLY) {
+            client_dir[c] = (int8_t)d;
+            state[c] &= (uint8_t)~S_QUOTE_ONLY;
+        }
         int role_src = state[c] >> 3;
         if (syn && !has_ack && role_src < ROLE_SYN) {
             client_dir[c] = (int8_t)d;
@@ -468,7 +480,6 @@ static PyObject *walk_conversations(PyObject *Py_UNUSED(self), PyObject *args) {
             client_dir[c] = (int8_t)e;
             state[c] = (state[c] & 7) | (ROLE_SYNACK << 3);
         }
-        if ((f & F_RST) || ((f & F_FIN) && has_ack)) state[c] |= 4;
         if (!(state[c] & (1 << d))) {
             base[2 * c + d] = syn ? seq[i] : seq[i] - 1u;
             state[c] |= (uint8_t)(1 << d);
@@ -807,6 +818,11 @@ typedef struct {
     uint32_t lastsegmentflags;
     int win_scale;  /* -1 unknown, -2 not used, else shift */
     int valid_bif;
+    /* the direction's first SYN+ACK: seen, its ISN, and its row in call synack_call */
+    int synack_seen;
+    uint32_t synack_seq;
+    int64_t synack_call;
+    Py_ssize_t synack_row;
     Unacked *ual;  /* oldest first */
     Py_ssize_t n_ual, cap_ual;
 } Flow;
@@ -816,6 +832,7 @@ typedef struct {
     Flow *flows;
     int64_t *first_rtt, *mru_syn;
     uint8_t *seen;
+    int64_t calls;
 } FlagsCtx;
 
 static void flags_reset(FlagsCtx *x, int32_t c) {
@@ -901,6 +918,7 @@ static PyObject *analyze_flags(PyObject *Py_UNUSED(self), PyObject *args) {
     Flow *flows = x->flows;
     int64_t *first_rtt = x->first_rtt, *mru_syn = x->mru_syn;
     uint8_t *seen = x->seen;
+    int64_t call = ++x->calls;
     for (Py_ssize_t i = 0; i < n && !failed; i++) {
         int32_t c = conn[i];
         if (c < 0 || c >= n_conn) { failed = 2; break; }
@@ -923,9 +941,22 @@ static PyObject *analyze_flags(PyObject *Py_UNUSED(self), PyObject *args) {
         dup_num[i] = 0; dup_frame[i] = -1; bif[i] = -1; acked[i] = -1; rtt[i] = NAN;
         if (syn && !(flags & 0x10) && conn_reused[c] == 1 && !f->base_set && !r->base_set)
             a |= A_REUSED_PORTS;  /* the SYN that opened a connection on an old 4-tuple */
-        if (syn && (flags & 0x10) && f->base_set && seq != f->base) {
-            a |= A_REUSED_PORTS;  /* a SYN+ACK with a new ISN: Wireshark re-bases */
-            f->base = seq;
+        if (syn && (flags & 0x10)) {
+            if (f->base_set && seq != f->base) {
+                a |= A_REUSED_PORTS;  /* a SYN+ACK with a new ISN: Wireshark re-bases */
+                f->base = seq;
+            }
+            if (!f->synack_seen) {
+                f->synack_seen = 1; f->synack_seq = seq;
+                f->synack_call = call; f->synack_row = i;
+            } else if (f->synack_call == call) {
+                /* tshark -2's second pass re-bases at each SYN+ACK starting from the
+                 * final base, so the direction's first SYN+ACK is flagged too when the
+                 * final ISN is another one (a re-walk of the whole connection in live) */
+                uint16_t *first = &out_flags[f->synack_row];
+                *first = seq != f->synack_seq ? (uint16_t)(*first | A_REUSED_PORTS)
+                                              : (uint16_t)(*first & ~A_REUSED_PORTS);
+            }
         }
         if (!f->base_set) { f->base = syn ? seq : seq - 1u; f->base_set = 1; }
         if ((flags & 0x10) && !r->base_set) { r->base = ack - 1u; r->base_set = 1; }

@@ -2,7 +2,9 @@
 
 Theory of operation: every step works on whole columns.  The link layer gives each
 frame an L3 offset and an IP version (``capture/linktypes.py``); IPv4 and IPv6 headers
-give the L4 offset, protocol and the IP-declared segment length; the TCP header fields
+give the L4 offset, protocol and the IP-declared segment length (``iplayer.py``), through
+any tunnels tshark decodes by default (``tunnels.py``: the segment is the innermost one,
+with the inner addresses, as tshark's last ``ip.src`` shows); the TCP header fields
 are gathered at fixed offsets (``TCP_FIELDS``) and the options are parsed in lock-step
 (``options.py``).  Lengths come from the IP header, never from the captured bytes, so
 Ethernet padding is not payload (Wireshark computes ``tcp.len`` the same way) and a
@@ -25,26 +27,11 @@ from .capture.bytes import bytes16, u8, u16, u32
 from .capture.linktypes import LINKTYPES
 from .capture.pcapfile import RawFrames
 from .options import parse_options
+from .quoted import QuotedHeaders, find_quoted, quoted_fields
+from .tunnels import peel
 from .vocab import Col, tcpdump_flag_str
 
 IPPROTO_TCP = 6
-
-#: Fixed IPv4 header fields: name -> (offset, width)  (RFC 791 §3.1)
-IPV4_FIELDS = {"ver_ihl": (0, 1), "total_len": (2, 2), "frag": (6, 2), "proto": (9, 1),
-               "src": (12, 4), "dst": (16, 4)}
-IPV4_MIN_HEADER = 20
-IPV4_MF_OFFSET_MASK = 0x3FFF  # "more fragments" bit + fragment offset
-
-#: Fixed IPv6 header fields (RFC 8200 §3)
-IPV6_FIELDS = {"payload_len": (4, 2), "next_header": (6, 1), "src": (8, 16), "dst": (24, 16)}
-IPV6_HEADER = 40
-#: Extension headers skipped to reach TCP: hop-by-hop, routing, destination options,
-#: mobility, HIP, shim6, experimental.  (next header, length in 8-octet units after the
-#: first 8).  AH (51) counts in 4-octet units.  Fragment (44) marks a fragment.
-IPV6_EXT_8 = (0, 43, 60, 135, 139, 140, 253, 254)
-IPV6_AH = 51
-IPV6_FRAGMENT = 44
-IPV6_MAX_EXT = 8
 
 #: TCP header fields: name -> (offset, width)  (RFC 9293 §3.1)
 TCP_FIELDS = {"sport": (0, 2), "dport": (2, 2), "seq": (4, 4), "ack": (8, 4),
@@ -83,6 +70,13 @@ Columns = dict[str, object]  # column name -> numpy / pandas / Arrow array, one 
 
 def decode(raw: RawFrames) -> tuple[Columns, DecodeCounts]:
     """Decode one batch of raw frames into segment columns (decode stage, file order)."""
+    table, counts, _ = decode_with_quotes(raw)
+    return table, counts
+
+
+def decode_with_quotes(raw: RawFrames) -> tuple[Columns, DecodeCounts, QuotedHeaders]:
+    """The same, and the TCP headers quoted in ICMP errors (``quoted.py``), which the
+    connection walk numbers like tshark but which are not segments."""
     counts = DecodeCounts()
     buf = raw.buf
     n = len(raw)
@@ -97,55 +91,17 @@ def decode(raw: RawFrames) -> tuple[Columns, DecodeCounts]:
     end = raw.off + raw.caplen  # first byte past the captured frame
     counts.not_ip = int(((version == 0) & np.isin(raw.linktype, list(LINKTYPES))).sum())
 
-    # -- IPv4 ------------------------------------------------------------------------
-    v4 = np.flatnonzero(version == 4)
-    b = l3[v4]
-    ver_ihl = _field(buf, b, IPV4_FIELDS["ver_ihl"])
-    ihl = (ver_ihl & 0xF).astype(np.int64) * 4
-    total = _field(buf, b, IPV4_FIELDS["total_len"]).astype(np.int64)
-    # TSO/GSO captures carry total length 0: the frame length is the datagram length
-    wire_end = raw.off[v4] + raw.origlen[v4]
-    total = np.where(total == 0, wire_end - b, total)
-    # a length past the end of the frame is cut to the frame, as Wireshark does
-    total = np.minimum(total, wire_end - b)
-    ok4 = (b + IPV4_MIN_HEADER <= end[v4]) & ((ver_ihl >> 4) == 4) & (ihl >= IPV4_MIN_HEADER) \
-        & (total >= ihl)
-    frag4 = ok4 & ((_field(buf, b, IPV4_FIELDS["frag"]) & IPV4_MF_OFFSET_MASK) != 0)
-    proto4 = _field(buf, b, IPV4_FIELDS["proto"])
-
-    # -- IPv6 ------------------------------------------------------------------------
-    v6 = np.flatnonzero(version == 6)
-    b6 = l3[v6]
-    ok6 = b6 + IPV6_HEADER <= end[v6]
-    plen = _field(buf, b6, IPV6_FIELDS["payload_len"]).astype(np.int64)
-    wire6 = raw.off[v6] + raw.origlen[v6] - b6 - IPV6_HEADER
-    plen = np.minimum(np.where(plen == 0, wire6, plen), wire6)
-    nh = _field(buf, b6, IPV6_FIELDS["next_header"]).astype(np.int64)
-    l4_6 = b6 + IPV6_HEADER
-    frag6 = np.zeros(v6.size, bool)
-    for _ in range(IPV6_MAX_EXT):
-        frag6 |= nh == IPV6_FRAGMENT
-        ext = np.isin(nh, IPV6_EXT_8) | (nh == IPV6_AH)
-        ext &= l4_6 + 2 <= end[v6]
-        if not ext.any():
-            break
-        hlen = u8(buf, l4_6 + 1).astype(np.int64)
-        hlen = np.where(nh == IPV6_AH, (hlen + 2) * 4, (hlen + 1) * 8)
-        nh = np.where(ext, u8(buf, l4_6), nh)
-        l4_6 = np.where(ext, l4_6 + hlen, l4_6)
-    frag6 &= ok6
-
-    # -- gather the TCP candidates -------------------------------------------------------
-    idx = np.concatenate([v4, v6])
-    ip_ok = np.concatenate([ok4, ok6])
-    frag = np.concatenate([frag4, frag6])
-    proto = np.concatenate([proto4.astype(np.int64), nh])
-    l4 = np.concatenate([b + ihl, l4_6])
-    l4_len = np.concatenate([total - ihl, plen - (l4_6 - b6 - IPV6_HEADER)])
-    counts.bad_ip = int((~ip_ok).sum())
-    counts.fragments = int(frag.sum())
-    is_tcp = ip_ok & ~frag & (proto == IPPROTO_TCP)
-    counts.not_tcp = int((ip_ok & ~frag & (proto != IPPROTO_TCP)).sum())
+    # -- IP, through any tunnels (iplayer.py, tunnels.py) ---------------------------------
+    idx = np.flatnonzero(version != 0)  # file order, IPv4 and IPv6 alike
+    ip, l3_in, ver_in = peel(buf, l3[idx], version[idx], end[idx],
+                             raw.off[idx] + raw.origlen[idx])
+    l3[idx], version[idx] = l3_in, ver_in
+    counts.bad_ip = int((~ip.ok).sum())
+    counts.fragments = int(ip.frag.sum())
+    is_tcp = ip.ok & ~ip.frag & (ip.proto == IPPROTO_TCP)
+    counts.not_tcp = int((ip.ok & ~ip.frag & (ip.proto != IPPROTO_TCP)).sum())
+    l4, l4_len = ip.l4, ip.l4_len
+    quoted = _quoted(buf, raw, idx, ip, end[idx])
 
     sel = np.flatnonzero(is_tcp)
     rows, l4, l4_len = idx[sel], l4[sel], l4_len[sel]
@@ -186,7 +142,14 @@ def decode(raw: RawFrames) -> tuple[Columns, DecodeCounts]:
         Col.TSECR: opts["tsecr"],
         Col.TRUNCATED: l4 + l4_len > frame_end,
     }
-    return table, counts
+    return table, counts, quoted
+
+
+def _quoted(buf, raw: RawFrames, idx, ip, end) -> QuotedHeaders:
+    rows, q3, qver, q4 = find_quoted(buf, ip, end)
+    src, dst = _addresses(buf, q3, qver)
+    return QuotedHeaders(raw.frame[idx[rows]], np.asarray(src, dtype=object),
+                         np.asarray(dst, dtype=object), **quoted_fields(buf, q4))
 
 
 def _flag_strings(flags: np.ndarray) -> pd.Categorical:

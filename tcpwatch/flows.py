@@ -5,12 +5,14 @@ Theory of operation.  A connection is identified by its canonical 4-tuple: the t
 Wireshark numbers TCP conversations in the order of their first frame and starts a new
 one when a SYN reuses the 4-tuple of an earlier conversation (packet-tcp.c, "reused
 ports"): a pure SYN whose sequence number differs from the base sequence number already
-recorded for its direction, or any SYN after that conversation saw a FIN or a RST
-(a SYN+ACK with a new ISN never starts a conversation; it only re-bases its direction's
-relative sequence numbers).
+recorded for its direction.  tshark 4.0 (the reference here) keeps a SYN with the *same*
+ISN in its stream even after a FIN or an RST (a retransmission; newer Wireshark releases
+also split there); a SYN+ACK with a new ISN never starts a conversation, it only re-bases
+its direction's relative sequence numbers.  TCP headers quoted in ICMP errors take part
+(``quoted.py``): they find or open their conversation and change nothing else.
 
 Which segment starts a new conversation depends on the state the earlier segments of
-the same 4-tuple left behind (base seq, FIN/RST seen), so this is one sequential pass
+the same 4-tuple left behind (base seq), so this is one sequential pass
 in file order.  It is a compiled loop over integer columns (``walk_conversations`` in
 ``_seqwalk.c``) with per-conversation state in small arrays; everything before and after
 it is whole-column numpy.
@@ -42,6 +44,7 @@ import numpy as np
 import pandas as pd
 
 from . import _seqwalk
+from .quoted import QUOTED_FLAG, QuotedHeaders
 from .vocab import ROLE_NAMES, Col, TcpFlag
 
 _SYN = int(TcpFlag.SYN)
@@ -66,13 +69,28 @@ def walk_inputs(seg: pd.DataFrame) -> tuple[np.ndarray, ...]:
             seg[Col.WSCALE].to_numpy(dtype=np.int16, na_value=-1))
 
 
-def assign_connections(seg: pd.DataFrame) -> pd.DataFrame:
-    """Add ``conn``, ``role``, ``rel_seq``, ``rel_ack`` and ``win`` (rows in file order)."""
+def assign_connections(seg: pd.DataFrame, quoted: QuotedHeaders | None = None
+                       ) -> pd.DataFrame:
+    """Add ``conn``, ``role``, ``rel_seq``, ``rel_ack`` and ``win`` (rows in file order).
+
+    ``quoted``: the TCP headers quoted in ICMP errors (default: the capture summary's,
+    ``seg.attrs["tcpwatch"].quoted``); the walk numbers them between the segments, in
+    frame order, as tshark does, and they get no row (``quoted.py``)."""
+    if quoted is None:
+        quoted = getattr(seg.attrs.get("tcpwatch"), "quoted", None)
     n = len(seg)
-    direction, lo, hi = endpoint_pairs(
-        seg[Col.SRC].cat.codes.to_numpy(), seg[Col.SPORT].to_numpy(),
-        seg[Col.DST].cat.codes.to_numpy(), seg[Col.DPORT].to_numpy())
-    span = int(hi.max()) + 1 if n else 1
+    src = seg[Col.SRC].cat.codes.to_numpy().astype(np.int64)
+    dst = seg[Col.DST].cat.codes.to_numpy().astype(np.int64)
+    sport, dport = seg[Col.SPORT].to_numpy(), seg[Col.DPORT].to_numpy()
+    flags, seq, ack, wscale = walk_inputs(seg)
+    walk = (src, sport, dst, dport, flags, seq, ack, wscale)
+    at = None  # the segments' positions in the walk, when quotes are mixed in
+    if quoted is not None and len(quoted):
+        walk, at = with_quotes(walk, seg[Col.FRAME].to_numpy(),
+                                seg[Col.SRC].cat.categories, quoted)
+    direction, lo, hi = endpoint_pairs(*walk[:4])
+    m = len(direction)
+    span = int(hi.max()) + 1 if m else 1
     if span < 2**31:
         lo *= span
         lo += hi
@@ -81,27 +99,49 @@ def assign_connections(seg: pd.DataFrame) -> pd.DataFrame:
         _, key = np.unique(np.stack([lo, hi], axis=1), axis=0, return_inverse=True)
     del lo, hi
     key = key.reshape(-1).astype(np.int64, copy=False)
-    flags, seq, ack, wscale = walk_inputs(seg)
-    n_keys = int(key.max()) + 1 if n else 0
-    max_conv = n_keys + int(((flags & _SYN) != 0).sum())
-    conv = np.empty(n, np.int32)
+    n_keys = int(key.max()) + 1 if m else 0
+    max_conv = n_keys + int(((walk[4] & _SYN) != 0).sum()) + (m - n)
+    conv = np.empty(m, np.int32)
     base = np.zeros((max_conv, 2), np.uint32)
     shift = np.full((max_conv, 2), -1, np.int8)
     client_dir = np.zeros(max_conv, np.int8)
-    n_conv = _seqwalk.walk_conversations(key, direction, flags, seq, ack, wscale, n_keys,
+    n_conv = _seqwalk.walk_conversations(key, direction, *walk[4:], n_keys,
                                          conv, base, shift, client_dir)
+    if at is not None:
+        conv, direction = conv[at], direction[at]
     return seg.assign(**connection_columns(
         conv, direction, flags, seq, ack, seg[Col.WIN_RAW].to_numpy(),
         base[:n_conv], shift[:n_conv], client_dir[:n_conv]))
 
 
+def with_quotes(walk: tuple[np.ndarray, ...], frame: np.ndarray, addresses: pd.Index,
+                 quoted: QuotedHeaders) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
+    """The walk's inputs with the quoted headers merged in frame order (flagged
+    ``QUOTED_FLAG``), and the segments' positions among them."""
+    ids = addresses.get_indexer(np.concatenate([quoted.src, quoted.dst]))
+    unknown = ids < 0
+    ids[unknown] = len(addresses) + pd.factorize(
+        np.concatenate([quoted.src, quoted.dst])[unknown])[0]
+    q = len(quoted)
+    extra = (ids[:q], quoted.sport, ids[q:], quoted.dport, quoted.flags | QUOTED_FLAG,
+             quoted.seq, np.zeros(q, np.uint32), np.full(q, -1, np.int16))
+    order = np.argsort(np.concatenate([frame, quoted.frame]), kind="stable")
+    merged = tuple(np.ascontiguousarray(np.concatenate([a, b.astype(a.dtype)])[order])
+                   for a, b in zip(walk, extra, strict=True))
+    at = np.empty(order.size, np.int64)
+    at[order] = np.arange(order.size)
+    return merged, at[: frame.size]
+
+
 def connection_columns(conv, direction, flags, seq, ack, win_raw, base, shift, client_dir
                        ) -> dict[str, object]:
-    """The connection stage's columns from the walk's per-conversation results."""
-    rel_seq = seq - base[conv, direction]
+    """The connection stage's columns from the walk's per-conversation results (rows in
+    file order; all rows of a connection whose base a SYN+ACK moved)."""
+    own, other = bases_in_effect(conv, direction, flags, seq, base)
+    rel_seq = seq - own
     has_ack = (flags & _ACK) != 0
     # without the ACK bit Wireshark shows the raw field (usually 0)
-    rel_ack = np.where(has_ack, ack - base[conv, 1 - direction], ack)
+    rel_ack = np.where(has_ack, ack - other, ack)
     s = shift[conv, direction].astype(np.int64)
     scaled = ((flags & _SYN) == 0) & (s >= 0)
     # at most 65535 << 14: fits in 32 bits
@@ -114,3 +154,36 @@ def connection_columns(conv, direction, flags, seq, ack, win_raw, base, shift, c
         Col.REL_ACK: rel_ack.astype(np.uint32),
         Col.WIN: win,
     }
+
+
+def bases_in_effect(conv, direction, flags, seq, base) -> tuple[np.ndarray, np.ndarray]:
+    """The base sequence numbers tshark -2 shows each row's seq and ack against (its own
+    direction's, the other's).
+
+    The walk's base is the final one.  tshark's second pass sets a direction's base again
+    at each of its SYN+ACKs (not at pure SYNs), so when a SYN+ACK with a new ISN re-based
+    a direction, the rows from one SYN+ACK to the next use that SYN+ACK's ISN; rows
+    before the direction's first SYN+ACK keep the final base.  A SYN+ACK's ISN equals
+    the base in effect when it was seen, so nothing differs unless some SYN+ACK's ISN
+    differs from the final base (arkime's tcp_handshake_synthetic.pcap, stream 5, shows
+    the pure-SYN half: its SYN is shown against the final base)."""
+    own, other = base[conv, direction], base[conv, 1 - direction]
+    syn = np.flatnonzero((flags & (_SYN | _ACK)) == (_SYN | _ACK))
+    moved = syn[seq[syn] != own[syn]]
+    if moved.size == 0:
+        return own, other
+    # every SYN+ACK of the connections concerned, keyed (conversation, direction, row)
+    hit = np.isin(conv[syn], conv[moved])
+    syn = syn[hit]
+    n = conv.shape[0] + 1
+    events = (conv[syn].astype(np.int64) * 2 + direction[syn]) * n + syn
+    order = np.argsort(events, kind="stable")
+    events, isn = events[order], seq[syn][order]
+    rows = np.arange(conv.shape[0], dtype=np.int64)
+    out = []
+    for d, fallback in ((direction, own), (1 - direction, other)):
+        key = conv.astype(np.int64) * 2 + d
+        at = np.searchsorted(events, key * n + rows, side="right") - 1
+        found = (at >= 0) & (events[np.maximum(at, 0)] // n == key)
+        out.append(np.where(found, isn[np.maximum(at, 0)], fallback))
+    return out[0], out[1]

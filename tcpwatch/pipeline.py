@@ -24,9 +24,10 @@ from ._memory import release_free_memory
 from .analysis.flags import flag_analysis
 from .capture.bytes import PAD
 from .capture.pcapfile import DEFAULT_CHUNK, CaptureReader, RawFrames
-from .decode import Columns, DecodeCounts, decode
+from .decode import Columns, DecodeCounts, decode, decode_with_quotes
 from .errors import CaptureError
 from .flows import assign_connections
+from .quoted import QuotedHeaders, empty_quotes
 from .states.apply import apply_states
 from .vocab import DECODE_COLUMNS, Col
 
@@ -48,6 +49,8 @@ class CaptureSummary:
     linktypes: list[int] = field(default_factory=list)
     skipped: DecodeCounts = field(default_factory=DecodeCounts)
     warnings: list[str] = field(default_factory=list)
+    #: TCP headers quoted in ICMP errors: numbered by the connection walk, not segments
+    quoted: QuotedHeaders = field(default_factory=empty_quotes)
 
 
 def read_segments(source: Source, *, chunk_size: int = DEFAULT_CHUNK,
@@ -57,17 +60,20 @@ def read_segments(source: Source, *, chunk_size: int = DEFAULT_CHUNK,
     reader = CaptureReader(source, chunk_size)
     parts: list[pd.DataFrame] = []
     skipped = DecodeCounts()
+    quotes: list[QuotedHeaders] = []
     for raw in reader:
-        part, counts = decode(raw)
+        part, counts, quoted = decode_with_quotes(raw)
         skipped.add(counts)
         parts.append(part)
+        quotes.append(quoted)
         if progress is not None:
             progress(reader.stats.bytes_read)
     release_free_memory()
     seg = concat_columns(parts)
     release_free_memory()
     summary = CaptureSummary(reader.name, reader.stats.format, reader.stats.frames,
-                             sorted(reader.stats.linktypes), skipped, reader.stats.warnings)
+                             sorted(reader.stats.linktypes), skipped, reader.stats.warnings,
+                             QuotedHeaders.concat(quotes))
     if summary.frames and skipped.unsupported_link == summary.frames:
         from .capture.linktypes import linktype_name
 

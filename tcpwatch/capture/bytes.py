@@ -45,6 +45,10 @@ def u32(buf: np.ndarray, pos: np.ndarray) -> np.ndarray:
     return read(buf, pos, 4)
 
 
+def u16le(buf: np.ndarray, pos: np.ndarray) -> np.ndarray:
+    return u16(buf, pos).byteswap()
+
+
 def u32le(buf: np.ndarray, pos: np.ndarray) -> np.ndarray:
     return u32(buf, pos).byteswap()
 

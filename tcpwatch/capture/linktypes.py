@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .bytes import u8, u16, u32le
+from .bytes import u8, u16, u16le, u32le
 
 ETH_IPV4 = 0x0800
 ETH_IPV6 = 0x86DD
@@ -102,6 +102,41 @@ def _null(network_order: bool) -> Decoder:
     return decode
 
 
+#: NFLOG (https://www.tcpdump.org/linktypes/LINKTYPE_NFLOG.html): address family (1 byte),
+#: version, resource id (2 bytes), then TLVs of (length, type) in the *capturing host's*
+#: byte order, length counting the 4-byte TLV header, each padded to 4 bytes.  The packet
+#: is the value of the NFULA_PAYLOAD TLV.
+NFLOG_HEADER = 4
+NFULA_PAYLOAD = 9
+NFLOG_MAX_TLVS = 32
+
+
+def _nflog(buf, off, caplen):
+    end = off + caplen
+    tlv = off + NFLOG_HEADER
+    # the byte order is the capturing host's: a first TLV length that does not fit the
+    # frame read little-endian means big-endian
+    first = u16le(buf, tlv).astype(np.int64)
+    big = (first < 4) | (tlv + first > end)
+    l3 = np.zeros(off.shape, np.int64)
+    found = np.zeros(off.shape, bool)
+    searching = tlv + 4 <= end
+    for _ in range(NFLOG_MAX_TLVS):
+        if not searching.any():
+            break
+        length = np.where(big, u16(buf, tlv), u16le(buf, tlv)).astype(np.int64)
+        kind = np.where(big, u16(buf, tlv + 2), u16le(buf, tlv + 2)) & 0x7FFF
+        hit = searching & (kind == NFULA_PAYLOAD) & (length >= 4)
+        l3 = np.where(hit, tlv + 4, l3)
+        found |= hit
+        searching &= ~hit & (length >= 4)
+        tlv = tlv + ((length + 3) & ~3)
+        searching &= tlv + 4 <= end
+    family = u8(buf, off).astype(np.int64)
+    version = np.select([family == 2, family == 10], [4, 6], 0)  # AF_INET, AF_INET6
+    return l3, np.where(found & (l3 < end), version, 0)
+
+
 @dataclass(frozen=True, slots=True)
 class LinkType:
     dlt: int
@@ -120,6 +155,7 @@ LINKTYPES: dict[int, LinkType] = {
         LinkType(108, "LOOP (OpenBSD loopback)", _null(network_order=True)),
         LinkType(113, "LINUX_SLL (Linux cooked v1)", _fixed(16, 14)),
         LinkType(228, "IPV4 (raw IPv4)", _raw(4)),
+        LinkType(239, "NFLOG (Linux netfilter log)", _nflog),
         LinkType(229, "IPV6 (raw IPv6)", _raw(6)),
         LinkType(276, "LINUX_SLL2 (Linux cooked v2)", _fixed(20, 0)),
     )
@@ -129,7 +165,7 @@ LINKTYPES: dict[int, LinkType] = {
 _OTHER_NAMES = {
     105: "IEEE802_11", 127: "IEEE802_11_RADIOTAP", 147: "USER0", 187: "BLUETOOTH_HCI_H4",
     189: "USB_LINUX", 195: "IEEE802_15_4", 220: "USB_LINUX_MMAPPED", 249: "NETLINK",
-    239: "NFLOG", 263: "DBUS",
+    263: "DBUS",
 }
 
 

@@ -37,9 +37,10 @@ from .. import _seqwalk
 from ..analysis.flags import analyze_flags, flag_columns, sack_arrays
 from ..capture.bytes import PAD
 from ..capture.pcapfile import RawFrames, epoch_seconds
-from ..decode import Columns, decode
-from ..flows import connection_columns, endpoint_pairs, walk_inputs
+from ..decode import Columns, decode_with_quotes
+from ..flows import connection_columns, endpoint_pairs, walk_inputs, with_quotes
 from ..pipeline import concat_columns
+from ..quoted import QuotedHeaders
 from ..states.apply import initial_states_from, segment_class, state_columns, walk_states
 from ..vocab import DECODE_COLUMNS, ROLE_NAMES, STATE_NAMES, Col
 from .store import Ragged, Store, last_by
@@ -125,16 +126,17 @@ class LiveSession:
         if not self.keep and self._added >= FORGET_EVERY:
             self._forget_closed()
         self.frames = max(self.frames, int(raw.frame[-1]) if len(raw) else 0)
-        columns = decode(raw)[0]
+        columns, _, quoted = decode_with_quotes(raw)
         part = pd.DataFrame(dict(columns), copy=False)[list(DECODE_COLUMNS)]
         rows = self.last_rows = self.rows.extend(len(part))
         self._added += len(part)
-        if len(part):
-            if self.keep:
+        if len(part) or len(quoted):
+            if self.keep and len(part):
                 self.parts.append(columns)
             n_old = self.conns.n
-            self._connections(part, rows)
-            self._annotate(rows, n_old)
+            self._connections(part, rows, quoted)
+            if len(part):
+                self._annotate(rows, n_old)
         return self._frame(rows, columns)
 
     def _raw(self, records) -> RawFrames:
@@ -153,17 +155,26 @@ class LiveSession:
                        np.int64)
         return ids[col.cat.codes.to_numpy()] if len(ids) else np.zeros(len(col), np.int64)
 
-    def _connections(self, part: pd.DataFrame, rows: slice) -> None:
-        """Conversation walk of the batch, carried over; per-row inputs stored."""
+    def _connections(self, part: pd.DataFrame, rows: slice, quoted: QuotedHeaders) -> None:
+        """Conversation walk of the batch (with the ICMP-quoted headers in frame order,
+        as offline), carried over; per-row inputs stored."""
         R = self.rows
         src, dst = self._address_ids(part[Col.SRC]), self._address_ids(part[Col.DST])
         sport, dport = part[Col.SPORT].to_numpy(), part[Col.DPORT].to_numpy()
-        direction, lo, hi = endpoint_pairs(src, sport, dst, dport)
+        flags, seq, ack, wscale = walk_inputs(part)
+        walk = (src, sport, dst, dport, flags, seq, ack, wscale)
+        at = None
+        if len(quoted):
+            names = pd.Index(list(self.addresses))
+            walk, at = with_quotes(walk, part[Col.FRAME].to_numpy(), names, quoted)
+            for a in pd.unique(np.concatenate([quoted.src, quoted.dst])):
+                self.addresses.setdefault(a, len(self.addresses))  # the ids with_quotes gave
+        w_direction, lo, hi = endpoint_pairs(*walk[:4])
         pairs, inverse = np.unique(np.stack([lo, hi], axis=1), axis=0, return_inverse=True)
         ids = np.array([self.keys.setdefault((int(a), int(b)), len(self.keys))
                         for a, b in pairs.tolist()], np.int64)
         key = ids[inverse.reshape(-1)]
-        flags, seq, ack, wscale = walk_inputs(part)
+        direction = w_direction if at is None else w_direction[at]
         length = np.ascontiguousarray(part[Col.LEN].to_numpy(), np.uint32)
         for name, values in (("direction", direction), ("flags", flags), ("seq", seq),
                              ("ack", ack), ("len", length), ("wscale", wscale),
@@ -177,14 +188,16 @@ class LiveSession:
 
         C = self.conns
         n_old = C.n
-        C.reserve(n_old + len(part))
-        conv = np.empty(len(part), np.int32)
+        C.reserve(n_old + len(key))
+        conv = np.empty(len(key), np.int32)
         C.full("dirty")[:] = 0
         n_conv = _seqwalk.walk_conversations(
-            key, direction, flags, seq, ack, wscale, len(self.keys), conv, C.full("base"),
+            key, w_direction, *walk[4:], len(self.keys), conv, C.full("base"),
             C.full("shift"), C.full("client_dir"), self.ctx[_CONV], C.full("dirty"),
             C.full("reused"))
         C.extend(n_conv - n_old)
+        if at is not None:
+            conv = conv[at]
         R.full("conn")[rows] = conv
 
         # each new connection's first segment; the first segment sent each way
