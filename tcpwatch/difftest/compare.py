@@ -122,21 +122,34 @@ def _text(col: pd.Series) -> pd.Series:
 
 def live_differences(live: pd.DataFrame, offline: pd.DataFrame) -> pd.DataFrame:
     """Every (frame, column) where the live table differs from offline analysis, in
-    the same long shape (``tcpwatch`` = offline, ``tshark`` = live)."""
-    if len(live) != len(offline) or list(live.columns) != list(offline.columns):
-        return pd.DataFrame([{"frame": 0, "column": "shape",
-                              "tcpwatch": f"{len(offline)} rows {list(offline.columns)}",
-                              "tshark": f"{len(live)} rows {list(live.columns)}"}])
+    the same long shape (``tcpwatch`` = offline, ``tshark`` = live).  Rows are matched by
+    frame; rows in a different order are one ``row_order`` row (at the first row that
+    differs), and a frame only one of them has is a ``frame`` row."""
     out = []
-    for col in offline.columns:
-        a, b = _text(offline[col]), _text(live[col])
+    if list(live.columns) != list(offline.columns):
+        out.append(pd.DataFrame([{"frame": 0, "column": "columns",
+                                   "tcpwatch": " ".join(offline.columns),
+                                   "tshark": " ".join(live.columns)}]))
+        return pd.concat(out, ignore_index=True)
+    a_frames, b_frames = offline[Col.FRAME].to_numpy(), live[Col.FRAME].to_numpy()
+    if len(a_frames) == len(b_frames) and (a_frames != b_frames).any():
+        i = int(np.flatnonzero(a_frames != b_frames)[0])
+        out.append(pd.DataFrame([{"frame": int(a_frames[i]), "column": "row_order",
+                                  "tcpwatch": f"row {i}: frame {a_frames[i]}",
+                                  "tshark": f"row {i}: frame {b_frames[i]}"}]))
+    m = offline.merge(live, on=Col.FRAME, how="outer", suffixes=("", "@live"),
+                      indicator=True)
+    one = m[m["_merge"] != "both"]
+    out.append(pd.DataFrame({"frame": one[Col.FRAME], "column": "frame",
+                             "tcpwatch": np.where(one["_merge"] == "left_only", "TCP", ""),
+                             "tshark": np.where(one["_merge"] == "right_only", "TCP", "")}))
+    m = m[m["_merge"] == "both"]
+    for col in offline.columns.drop(Col.FRAME):
+        a, b = _text(m[col]), _text(m[f"{col}@live"])
         differ = (a != b).to_numpy()
-        if differ.any():
-            out.append(pd.DataFrame({"frame": offline.loc[differ, Col.FRAME], "column": col,
-                                     "tcpwatch": a[differ], "tshark": b[differ]}))
-    if not out:
-        return pd.DataFrame(columns=DIFF_COLUMNS)
-    return pd.concat(out, ignore_index=True)[DIFF_COLUMNS]
+        out.append(pd.DataFrame({"frame": m.loc[differ, Col.FRAME], "column": col,
+                                 "tcpwatch": a[differ], "tshark": b[differ]}))
+    return pd.concat(out, ignore_index=True)[DIFF_COLUMNS].astype({"frame": "int64"})
 
 
 @dataclass(slots=True)

@@ -8,6 +8,7 @@ lab itself failed (no namespaces, no tshark) before any capture was checked.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import tempfile
 import time
@@ -34,6 +35,7 @@ class Tally:
     failed: list[tuple[int, str, Path | None]] = field(default_factory=list)  # seed, what
     lab_errors: list[tuple[int, str]] = field(default_factory=list)
     socket_outcomes: dict[str, int] = field(default_factory=dict)
+    skipped: list[int] = field(default_factory=list)  # --single-stack
 
     def line(self, seconds: float) -> str:
         seeds = (f"{self.seeds[0]}-{self.seeds[-1]}" if len(self.seeds) > 1
@@ -41,7 +43,8 @@ class Tally:
         return (f"difftest: seeds {seeds} ({len(self.seeds)} runs, {seconds / 60:.1f} min): "
                 f"{self.connections:,} connections, {self.segments:,} segments, "
                 f"{len(self.failed)} failing captures"
-                + (f", {len(self.lab_errors)} lab errors" if self.lab_errors else ""))
+                + (f", {len(self.lab_errors)} lab errors" if self.lab_errors else "")
+                + (f", {len(self.skipped)} dual-stack seeds skipped" if self.skipped else ""))
 
 
 def run_seed(seed: int, profile: str, work: Path, regress: Path | None,
@@ -73,8 +76,10 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
                     help="stop starting new seeds after this long (default 5)")
     ap.add_argument("--runs", type=int, default=0, help="at most this many seeds (0: no limit)")
     ap.add_argument("--profile", choices=sorted(PROFILES), default="long")
-    ap.add_argument("--regress", type=Path, default=REPO / "captures" / "regress",
-                    help="where failing captures go ('' : nowhere)")
+    ap.add_argument("--regress", default=str(REPO / "captures" / "regress"),
+                    help="where failing captures go ('': nowhere)")
+    ap.add_argument("--single-stack", action="store_true",
+                    help="skip the seeds whose plan mixes IPv4 and IPv6 in one capture")
     ap.add_argument("--keep", type=Path, default=None,
                     help="keep every capture and plan in this folder")
     return ap.parse_args(argv)
@@ -82,10 +87,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     a = parse(argv)
+    # SIGTERM unwinds like Ctrl-C: the namespaces, tcpdump and the peers are cleaned up
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     console = Console(stderr=True, highlight=False)
     tally = Tally()
     t0 = time.monotonic()
-    regress = a.regress if str(a.regress) else None
+    regress = Path(a.regress) if a.regress else None
     with tempfile.TemporaryDirectory(prefix="difftest-") as tmp:
         work = a.keep or Path(tmp)
         progress = Progress(TextColumn("[bold]difftest[/] {task.description}"), BarColumn(),
@@ -94,7 +101,11 @@ def main(argv: list[str] | None = None) -> int:
             task = progress.add_task("", total=a.minutes * 60)
             seed = a.seed
             while time.monotonic() - t0 < a.minutes * 60 and (
-                    not a.runs or seed - a.seed < a.runs):
+                    not a.runs or len(tally.seeds) + len(tally.lab_errors) < a.runs):
+                if a.single_stack and len(plan(seed, a.profile).families) > 1:
+                    tally.skipped.append(seed)
+                    seed += 1
+                    continue
                 progress.update(task, description=f"seed {seed} ({a.profile}): playing")
                 found = run_seed(seed, a.profile, work, regress, tally)
                 verdict = ("lab error" if found is None else "[green]agree[/]" if found.ok

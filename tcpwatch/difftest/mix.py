@@ -17,10 +17,13 @@ import json
 import random
 from dataclasses import asdict, dataclass, field
 
-SERVER_PORT = 5000  # the listeners (IPv4 and IPv6)
-CLOSED_PORT = 5001  # nobody listens: connection refused
-DROP_PORT = 5002  # the server's input hook drops every segment: the handshake times out
-FIRST_CLIENT_PORT = 20000
+# Ports with no Wireshark dissector (``tshark -G decodes``), so tshark's view of every
+# segment is TCP's alone.
+SERVER_PORT = 40000  # the listeners (IPv4 and IPv6)
+CLOSED_PORT = 40001  # nobody listens: connection refused
+DROP_PORT = 40002  # the server's input hook drops every segment: the handshake times out
+FIRST_CLIENT_PORT = 58000  # + the connection's id; bound explicitly
+EPHEMERAL_PORTS = (40100, 44300)  # the client's own choice (refused, dropped handshakes)
 
 #: how an exchange connection ends
 CLOSERS = (

@@ -1,9 +1,9 @@
 """A failing capture cut down to what still fails, saved under ``captures/regress/``.
 
 Connections are tshark's streams (a frame's ``tcp.stream``, so the cut does not trust
-the code under test).  A disagreement keeps the streams of the frames that disagree; a
-traceback halves the set of streams while the traceback stays.  The cut capture is
-checked again; if it no longer fails the same way, the capture is kept whole.  Frames
+the code under test).  A disagreement keeps the streams of the frames that disagree, a
+traceback every stream; then the set is halved while a half still fails the same way.
+Every cut is checked again; if none fails, the capture is kept whole.  Frames
 are copied with tcpwatch's reader and pcap writer (nanosecond pcap, same link type).
 """
 
@@ -68,40 +68,47 @@ def _reproduces(kinds: list[str]) -> Callable[[Findings], bool]:
     return lambda f: bool(set(kinds) & set(f.kinds()))
 
 
-def shrink(path: Path, found: Findings, seed: int, work: Path) -> tuple[Path, Findings]:
-    """The smallest capture (of those tried) that still fails as ``found`` did."""
+def shrink(path: Path, found: Findings, seed: int, work: Path,
+           max_checks: int = 16) -> tuple[Path, Findings]:
+    """The smallest capture (of those tried) that still fails as ``found`` did: the
+    streams of the frames that disagree (every stream, for a traceback), then halves of
+    them while a half still fails (at most ``max_checks`` checks)."""
     same = _reproduces(found.kinds())
     per_frame = streams(path)
     work.mkdir(parents=True, exist_ok=True)
     candidate = work / f"shrink-{seed}.pcap"
+    checks = 0
 
     def attempt(keep_streams: set[int]) -> Findings | None:
-        write_frames(path, candidate, np.isin(per_frame, list(keep_streams)))
+        nonlocal checks
+        checks += 1
+        write_frames(path, candidate, np.isin(per_frame, sorted(keep_streams)))
         again = check(candidate, seed)
         return again if same(again) else None
 
-    all_streams = set(per_frame[per_frame >= 0].tolist())
     if found.tracebacks:
-        keep, last = all_streams, None
-        while len(keep) > 1:  # halve while one half still fails
-            ordered = sorted(keep)
-            halves = (set(ordered[:len(ordered) // 2]), set(ordered[len(ordered) // 2:]))
-            for half in halves:
-                last = attempt(half)
-                if last is not None:
-                    keep = half
-                    break
-            else:
-                break
-        if keep != all_streams and (last := attempt(keep)) is not None:
-            return candidate, last
+        keep = set(per_frame[per_frame >= 0].tolist())
+        best = None
     else:
         frames = np.array(sorted(bad_frames(found)), np.int64)
         frames = frames[(frames >= 1) & (frames <= len(per_frame))]
         keep = set(per_frame[frames - 1].tolist()) - {-1}
-        if keep and (again := attempt(keep)) is not None:
-            return candidate, again
-    return path, found
+        best = attempt(keep) if keep else None
+        if best is None:
+            return path, found
+    while len(keep) > 1 and checks < max_checks:
+        ordered = sorted(keep)
+        for half in (set(ordered[:len(ordered) // 2]), set(ordered[len(ordered) // 2:])):
+            again = attempt(half)
+            if again is not None:
+                keep, best = half, again
+                break
+        else:
+            break
+    if best is None:
+        return path, found
+    write_frames(path, candidate, np.isin(per_frame, sorted(keep)))
+    return candidate, best
 
 
 def save(path: Path, found: Findings, seed: int, profile: str, regress: Path,
