@@ -13,9 +13,10 @@ families, random loss on each receiver's input hook, a rate limit, offloads.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 # Ports with no Wireshark dissector (``tshark -G decodes``), so tshark's view of every
 # segment is TCP's alone.
@@ -144,7 +145,10 @@ class Plan:
         return end
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self))
+        d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        names = [f.name for f in dataclasses.fields(Conn)]
+        d["conns"] = [{n: getattr(c, n) for n in names} for c in self.conns]
+        return json.dumps(d)
 
     @classmethod
     def from_json(cls, text: str) -> Plan:
@@ -194,7 +198,7 @@ def _same_port(c: Conn, first: Conn) -> Conn:
 
 
 def _replace(c: Conn, **kw) -> Conn:
-    return Conn(**{**asdict(c), **kw})
+    return dataclasses.replace(c, **kw)
 
 
 def _size(rng: random.Random, p: Profile, budget: int) -> int:
