@@ -48,6 +48,15 @@ def _endpoint(addr: pd.Series, port: pd.Series) -> pd.Series:
     return a + ":" + port.astype(str)
 
 
+def rows_of_each_conn(seg: pd.DataFrame, which: str) -> pd.DataFrame:
+    """Each connection's first (``which="first"``) or last captured segment, indexed by
+    ``conn`` in ascending order.  (``groupby().head(1)``/``tail(1)`` keep *file* order,
+    which differs from connection order as soon as connections interleave.)"""
+    pos = pd.Series(np.arange(len(seg)), dtype=np.int64).groupby(
+        seg[Col.CONN].to_numpy(), sort=True).agg("min" if which == "first" else "max")
+    return seg.iloc[pos.to_numpy()].set_axis(pos.index.rename(Col.CONN), axis=0)
+
+
 def summarize_connections(seg: pd.DataFrame) -> pd.DataFrame:
     """One row per connection; see the module docstring for the columns."""
     if seg.empty:
@@ -90,7 +99,7 @@ def summarize_connections(seg: pd.DataFrame) -> pd.DataFrame:
         win_min_client=("win_c", "min"), win_max_client=("win_c", "max"),
         win_min_server=("win_s", "min"), win_max_server=("win_s", "max"),
     )
-    first = seg.groupby(Col.CONN, sort=True).head(1).set_index(Col.CONN)
+    first = rows_of_each_conn(seg, "first")
     sender_is_client = first[Col.ROLE] == "client"
     src = _endpoint(first[Col.SRC], first[Col.SPORT])
     dst = _endpoint(first[Col.DST], first[Col.DPORT])
@@ -123,7 +132,7 @@ def summarize_connections(seg: pd.DataFrame) -> pd.DataFrame:
     for c in ("win_min_client", "win_max_client", "win_min_server", "win_max_server"):
         out[c] = agg[c].astype("Int64").to_numpy()
     if Col.STATE_AFTER_CLIENT in seg.columns:
-        last = seg.groupby(Col.CONN, sort=True).tail(1).set_index(Col.CONN)
+        last = rows_of_each_conn(seg, "last")
         out["final_client"] = last[Col.STATE_AFTER_CLIENT].astype(str).to_numpy()
         out["final_server"] = last[Col.STATE_AFTER_SERVER].astype(str).to_numpy()
         closing = pd.Series(np.where(fin | rst, np.where(is_client, "client", "server"), ""))

@@ -227,6 +227,17 @@ def many_short(host: str, port: int) -> None:
 
 
 @driver
+def echo_both_close(host: str, port: int) -> None:
+    """200 connections in a row, each: send one message, read its echo, close at once --
+    while the server (``--close-after 1``) closes as soon as it has echoed.  Both ends
+    close at about the same moment, in either order, from connection to connection."""
+    for i in range(200):
+        with _connect(host, port) as s:
+            _echo(s, f"message {i}".encode())
+    time.sleep(0.3)
+
+
+@driver
 def ipv6_echo(host: str, port: int) -> None:
     """handshake_echo_close over IPv6 (::1)."""
     handshake_echo_close(host, port)

@@ -68,6 +68,10 @@ _add(
              "200 one-echo connections to the fork server and 200 to the thread server",
              second_model="thread"),
     Scenario("ipv6_echo", "lo6", "select", "handshake, three echoes and close over IPv6 (::1)"),
+    Scenario("echo_both_close", "lo", "select",
+             "200 connections in a row: the client sends one message, reads the echo and "
+             "closes while the server closes right after echoing (--close-after 1): either "
+             "end may close first", close_after=1),
 )
 
 BASE_PORT = 61100  # above Linux's ephemeral range (32768-60999): no clash with client ports

@@ -144,16 +144,19 @@ def _transitions(bc, ac, bs, as_) -> pd.Categorical:
     """``client SYN_SENT→ESTABLISHED`` (and/or the server's), only where a state changed."""
     changed = np.flatnonzero((bc != ac) | (bs != as_))
     codes = np.zeros(bc.shape[0], np.int32)
-    names = [""]
+    index: dict[str, int] = {"": 0}
     if changed.size:
         key = (bc[changed].astype(np.int64) << 24) | (ac[changed].astype(np.int64) << 16) | (
             bs[changed].astype(np.int64) << 8) | as_[changed]
         uniq, inv = np.unique(key, return_inverse=True)
-        for k in uniq.tolist():
-            names.append(transition_name((k >> 24) & 255, (k >> 16) & 255, (k >> 8) & 255,
-                                         k & 255))
-        codes[changed] = inv.reshape(-1) + 1
-    return pd.Categorical.from_codes(codes, names)
+        # The text names only the end(s) whose state changed, so two quadruples can share
+        # one text (the same end, the same change, the other end elsewhere): one category.
+        code_of_key = np.array([
+            index.setdefault(transition_name((k >> 24) & 255, (k >> 16) & 255,
+                                             (k >> 8) & 255, k & 255), len(index))
+            for k in uniq.tolist()], np.int32)
+        codes[changed] = code_of_key[inv.reshape(-1)]
+    return pd.Categorical.from_codes(codes, list(index))
 
 
 def _violations(bad, sender, bc, bs, snd_ev, rcv_ev) -> pd.Categorical:

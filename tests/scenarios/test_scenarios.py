@@ -129,6 +129,18 @@ def check_ipv6_echo(f, port):
     check_handshake_echo_close(f, port)
 
 
+def check_echo_both_close(f, port):
+    assert f["tcp.stream"].nunique() == 200
+    first_fins, crossed = [], 0
+    for _, g in fins(f).groupby("tcp.stream"):
+        assert len(g) == 2
+        a, b = g.iloc[0], g.iloc[1]
+        first_fins.append("server" if a["tcp.srcport"] == port else "client")
+        crossed += b["tcp.ack"] < a["tcp.seq"] + a["tcp.len"] + 1  # b does not ack a's FIN
+    assert {"client", "server"} <= set(first_fins)  # either end closes first
+    assert crossed >= 1  # and sometimes both FINs are in flight at once
+
+
 CHECKS = {name[len("check_"):]: fn for name, fn in globals().items()
           if name.startswith("check_")}
 
