@@ -8,7 +8,7 @@ import pytest
 
 import tcpwatch
 
-from .conftest import PUBLIC, needs_tshark, public_captures
+from .conftest import needs_tshark, public_captures
 from .tshark import compare_with_tshark
 
 CAPTURES = public_captures()

@@ -8,6 +8,7 @@ connections interleave (``groupby().tail(1)`` keeps file order, not connection o
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -31,6 +32,11 @@ CAPTURES = [
     REPO / "captures" / "lossy_bulk.pcap",
     REPO / "captures" / "port_reuse.pcap",
 ]
+
+
+@functools.cache
+def annotated(path) -> pd.DataFrame:
+    return tcpwatch.analyze(path)
 
 
 def _endpoint(addr: str, port: int) -> str:
@@ -86,7 +92,7 @@ def _same(a, b) -> bool:
 
 @pytest.mark.parametrize("path", CAPTURES, ids=lambda p: p.name)
 def test_every_summary_row_describes_its_own_connection(path):
-    seg = tcpwatch.analyze(path)
+    seg = annotated(path)
     summary = summarize_connections(seg).set_index("conn")
     assert summary.index.tolist() == sorted(seg["conn"].unique().tolist())
     wrong = []
@@ -112,7 +118,7 @@ def test_interleaving_is_really_exercised():
     times: the 14 connections the old summary got wrong)."""
     inversions = 0
     for path in CAPTURES:
-        last_frame = tcpwatch.analyze(path).groupby("conn")["frame"].max()
+        last_frame = annotated(path).groupby("conn")["frame"].max()
         inversions += int((last_frame.diff().dropna() < 0).sum())
     assert inversions >= 5
 
@@ -120,7 +126,7 @@ def test_interleaving_is_really_exercised():
 def test_synscan_connection_11_is_a_refused_syn():
     """The case from issue 11: a SYN answered by an RST; its last segment says
     CLOSED / CLOSED, and so must the summary."""
-    seg = tcpwatch.analyze(CAPTURES[0])
+    seg = annotated(CAPTURES[0])
     row = summarize_connections(seg).set_index("conn").loc[11]
     last = seg[seg["conn"] == 11].iloc[-1]
     assert (row["final_client"], row["final_server"]) == ("CLOSED", "CLOSED")
@@ -136,7 +142,7 @@ ALL_CAPTURES = sorted((REPO / "captures").glob("*.pcap")) + public_captures()
 def test_final_states_are_each_connections_last_segment(path):
     """On every capture in the suite: the summary's final states are the states after
     the last segment of that same connection."""
-    seg = tcpwatch.analyze(path)
+    seg = annotated(path)
     if seg.empty:
         assert summarize_connections(seg).empty
         return
