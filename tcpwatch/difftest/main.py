@@ -36,6 +36,7 @@ class Tally:
     lab_errors: list[tuple[int, str]] = field(default_factory=list)
     socket_outcomes: dict[str, int] = field(default_factory=dict)
     skipped: list[int] = field(default_factory=list)  # --single-stack
+    flags: dict[str, int] = field(default_factory=dict)  # analysis flags seen (tcpwatch's)
 
     def line(self, seconds: float) -> str:
         seeds = (f"{self.seeds[0]}-{self.seeds[-1]}" if len(self.seeds) > 1
@@ -48,7 +49,7 @@ class Tally:
 
 
 def run_seed(seed: int, profile: str, work: Path, regress: Path | None,
-             tally: Tally) -> Findings | None:
+             tally: Tally, keep: bool = False) -> Findings | None:
     p = plan(seed, profile)
     try:
         played = play(p, work)
@@ -61,10 +62,15 @@ def run_seed(seed: int, profile: str, work: Path, regress: Path | None,
     tally.seeds.append(seed)
     tally.connections += found.connections
     tally.segments += found.segments
+    if found.offline is not None:
+        names = found.offline["events"].astype(str).str.split(";").explode()
+        for name, n in names[names != ""].value_counts().items():
+            tally.flags[name] = tally.flags.get(name, 0) + int(n)
+    found.offline = None  # the table is not needed any more
     if not found.ok:
         saved = save(played.pcap, found, seed, profile, regress, work) if regress else None
         tally.failed.append((seed, describe(found), saved))
-    else:
+    elif not keep:
         played.pcap.unlink(missing_ok=True)
     return found
 
@@ -107,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
                     seed += 1
                     continue
                 progress.update(task, description=f"seed {seed} ({a.profile}): playing")
-                found = run_seed(seed, a.profile, work, regress, tally)
+                found = run_seed(seed, a.profile, work, regress, tally, a.keep is not None)
                 verdict = ("lab error" if found is None else "[green]agree[/]" if found.ok
                            else f"[red]{', '.join(found.kinds())}[/]")
                 progress.console.print(
@@ -122,6 +128,10 @@ def main(argv: list[str] | None = None) -> int:
         console.print(f"seed {seed}: {what}" + (f" -> {saved}" if saved else ""), markup=False)
     for seed, what in tally.lab_errors:
         console.print(f"seed {seed}: lab error: {what}", markup=False)
+    console.print("flags: " + ", ".join(f"{k} {v:,}" for k, v in sorted(tally.flags.items())),
+                  markup=False)
+    console.print("client sockets: " + ", ".join(
+        f"{k} {v:,}" for k, v in sorted(tally.socket_outcomes.items())), markup=False)
     print(tally.line(time.monotonic() - t0), flush=True)
     if tally.failed:
         return 1
