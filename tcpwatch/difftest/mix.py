@@ -42,6 +42,7 @@ BEHAVIOURS = (
     "ipv4", "ipv6", *(f"close:{c}" for c in CLOSERS), "refused", "syn_dropped",
     "port_reuse", "empty", "bulk", "client_zero_window", "server_zero_window",
     "keepalive", "loss_to_server", "loss_to_client", "rate_limit", "offloads", "burst",
+    "both_at_once",
 )
 
 
@@ -54,6 +55,7 @@ class Profile:
     spread_s: float  # connections start within this many seconds
     burst: tuple[int, int]  # connections started at once, when a plan has a burst
     burst_chance: float
+    series: tuple[int, int]  # connections of a series that close both at once
     bulk_bytes: tuple[int, int]  # size of a bulk message
     max_bytes: int  # all messages of a plan together (before the rate limit's cap)
     keepalive_s: tuple[float, float]
@@ -61,9 +63,9 @@ class Profile:
 
 
 PROFILES = {
-    "short": Profile("short", (8, 30), 2.0, (40, 120), 0.3, (30_000, 300_000), 3_000_000,
-                     (1.2, 2.2), (0.3, 1.0)),
-    "long": Profile("long", (20, 250), 8.0, (300, 1500), 0.3, (50_000, 2_000_000),
+    "short": Profile("short", (8, 30), 2.0, (40, 120), 0.3, (15, 40), (30_000, 300_000),
+                     3_000_000, (1.2, 2.2), (0.3, 1.0)),
+    "long": Profile("long", (20, 250), 8.0, (300, 1500), 0.3, (30, 200), (50_000, 2_000_000),
                     30_000_000, (1.2, 3.5), (0.3, 2.5)),
 }
 
@@ -106,6 +108,7 @@ class Plan:
             if flag:
                 out.add(name)
         starts: dict[float, int] = {}
+        at_once = 0
         for c in self.conns:
             if c.kind != "exchange":
                 out.add(c.kind)
@@ -123,10 +126,13 @@ class Plan:
                 out.add("server_zero_window")
             if c.keepalive_s:
                 out.add("keepalive")
+            at_once += c.closer == "both" and c.close_delay == (0.0, 0.0)
             if c.reuses < 0:
                 starts[c.start] = starts.get(c.start, 0) + 1
         if starts and max(starts.values()) >= 20:
             out.add("burst")
+        if at_once >= 10:
+            out.add("both_at_once")
         return out
 
     def duration(self) -> float:
@@ -177,6 +183,12 @@ def plan(seed: int, profile: str = "long") -> Plan:
         start = round(rng.uniform(0, p.spread_s), 3)
         conns.append(_conn(rng, p, len(conns), rng.choice(families), start, budget))
         budget -= sum(sum(x) for x in conns[-1].exchanges)
+    if rng.random() < 0.35:  # the echo pattern, one connection after another:
+        at = rng.uniform(0, p.spread_s)  # each end closes as soon as its part is done
+        for i in range(rng.randint(*p.series)):
+            ex = ((rng.randint(1, 500), rng.randint(1, 500)),)
+            conns.append(Conn(len(conns), "exchange", rng.choice(families), 0,
+                              round(at + i * 0.01, 3), ex, "both", (0.0, 0.0)))
     if rng.random() < p.burst_chance:
         at = round(rng.uniform(0, p.spread_s), 3)
         for _ in range(rng.randint(*p.burst)):
@@ -223,6 +235,8 @@ def _conn(rng: random.Random, p: Profile, cid: int, family: int, start: float,
     closer = rng.choice(CLOSERS)
     delays = (rng.choice((0.0, round(rng.uniform(0, 0.05), 3))),
               rng.choice((0.0, round(rng.uniform(0, 0.05), 3))))
+    if closer == "both" and rng.random() < 0.5:
+        delays = (0.0, 0.0)  # both at once: the FINs may cross
     kw: dict = {}
     if rng.random() < 0.15:  # the client's window closes while the server sends
         kw.update(client_rcvbuf=rng.choice((2048, 4096, 8192)),
