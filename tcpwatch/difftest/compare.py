@@ -3,7 +3,8 @@ session against offline analysis column by column, and no traceback in either.
 
 :func:`tshark_disagreements` is the one column comparison; it returns the long shape
 ``(frame, column, tcpwatch, tshark)`` that ``tcpwatch.parity.compare_with_tshark`` also
-returns, so the two can be swapped.
+returns: once that module is in, the body becomes ``return compare_with_tshark(seg, path)``
+(every contract column instead of the 20 of :data:`FIELDS`).
 """
 
 from __future__ import annotations
