@@ -3,7 +3,8 @@
 ``<stem>.pcap`` pairs with ``<stem>.expected.csv`` by stem.  The CSV is made to be read
 and diffed by people: a fixed column order, no index, ``\\n`` line endings, time as
 integer microseconds since the capture's first segment, names rather than codes.  A
-golden file is a claim about TCP, reviewed once when it is made and guarded after.
+golden file is a claim about TCP, reviewed once when it is made and guarded after; it is
+written only through ``bless.bless``, which first checks it against tshark.
 """
 
 from __future__ import annotations
@@ -45,10 +46,6 @@ def golden_frame(seg: pd.DataFrame) -> pd.DataFrame:
 
 def _with_sack_text(seg: pd.DataFrame) -> pd.DataFrame:
     return seg.assign(**{Col.SACK: sack_text(seg[Col.SACK])})
-
-
-def write_golden(seg: pd.DataFrame, path: Path) -> None:
-    golden_frame(seg).to_csv(path, index=False, lineterminator="\n")
 
 
 def read_golden(path: Path) -> pd.DataFrame:

@@ -11,12 +11,12 @@ import pandas as pd
 import pytest
 
 import tcpwatch
+from tcpwatch.parity import compare_with_tshark
 from tcpwatch.scenarios.run import client, server
 from tcpwatch.scenarios.tcpdump import tcpdump
 
 from .conftest import REPO, needs_tshark
 from .pcapgen import read_pcap, write_pcap, write_pcapng
-from .tshark import compare_with_tshark
 
 FIELDS = [c for c in tcpwatch.SEGMENT_COLUMNS if c != "ts"]
 #: what does not depend on capture times (an SPB has none)

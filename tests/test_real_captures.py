@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 
 import tcpwatch
+from tcpwatch.parity import compare_with_tshark
 from tcpwatch.scenarios.netns import ip, python_in, set_offloads, veth_lab
 from tcpwatch.scenarios.run import client, server
 from tcpwatch.scenarios.tcpdump import tcpdump
 
 from .conftest import needs_root, needs_tshark
-from .tshark import compare_with_tshark
 
 pytestmark = [needs_root, needs_tshark]
 

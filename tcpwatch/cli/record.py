@@ -8,8 +8,10 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from ..bless import GoldenRefused, bless
 from ..errors import TcpwatchError
-from ..golden import compare, golden_frame, read_golden, write_golden
+from ..golden import compare, golden_frame, read_golden
+from ..parity import compare_golden_with_tshark, describe
 from ..pipeline import analyze
 from ..report.tables import console
 from ..vocab import ExitStatus
@@ -19,7 +21,10 @@ captures/NAME.pcap, with NAME.expected.csv (the golden annotation) and a line in
 captures/README.md. Needs root."""
 
 REPLAY_HELP = """Re-analyse every capture in DIR (default captures/) and compare it with its
-golden NAME.expected.csv; print a per-frame diff of what changed. Exit 1 on drift."""
+golden NAME.expected.csv; print a per-frame diff of what changed, and check each golden
+file against tshark on the columns tshark also computes. Exit 1 on drift or disagreement.
+With --update, rewrite the golden files, except any that disagrees with tshark on a column
+tshark also computes: that one is left alone and the disagreement printed (exit 1)."""
 
 MAX_SHOWN = 20
 
@@ -61,27 +66,50 @@ def replay(
     details: list[str] = []
     for pcap, golden in _pairs(directory):
         seg = analyze(pcap)
-        if update:
-            write_golden(seg, golden)
-            table.add_row(pcap.name, str(len(seg)), "golden file written")
-            continue
-        if not golden.exists():
-            drifted += 1
-            table.add_row(pcap.name, str(len(seg)), "[red]no golden file[/] (--update)")
-            continue
-        drifts = compare(read_golden(golden), golden_frame(seg))
-        if drifts:
-            drifted += 1
-            table.add_row(pcap.name, str(len(seg)), f"[red]DRIFT[/] {len(drifts)} cells")
-            details.append(f"{pcap.name}: frame column: golden -> now")
-            details += [f"  #{d.frame} {d.column}: {d.expected!r} -> {d.actual!r}"
-                        for d in drifts[:MAX_SHOWN]]
-            if len(drifts) > MAX_SHOWN:
-                details.append(f"  ... and {len(drifts) - MAX_SHOWN} more")
-        else:
-            table.add_row(pcap.name, str(len(seg)), "[green]ok[/]")
+        ok, result, lines = (_update if update else _check)(seg, pcap, golden)
+        drifted += not ok
+        table.add_row(pcap.name, str(len(seg)), result)
+        details += lines
     out.print(table)
     for line in details:
         out.print(line, markup=False)
     if drifted:
         raise typer.Exit(ExitStatus.DRIFT)
+
+
+Outcome = tuple[bool, str, list[str]]  # ok, the table's result cell, detail lines
+
+
+def _update(seg, pcap: Path, golden: Path) -> Outcome:
+    try:
+        bless(seg, pcap, golden)
+    except GoldenRefused as exc:
+        return (False, f"[red]REFUSED[/] {len(exc.diff)} cells disagree with tshark",
+                [f"{pcap.name}: not written; frame column: tcpwatch, tshark",
+                 *(f"  {line}" for line in describe(exc.diff, MAX_SHOWN))])
+    return True, "golden file written", []
+
+
+def _check(seg, pcap: Path, golden: Path) -> Outcome:
+    """Today's analysis against the golden file, and the golden file against tshark."""
+    if not golden.exists():
+        return False, "[red]no golden file[/] (--update)", []
+    expected = read_golden(golden)
+    drifts = compare(expected, golden_frame(seg))
+    wrong = compare_golden_with_tshark(expected, pcap)
+    lines: list[str] = []
+    if drifts:
+        lines.append(f"{pcap.name}: frame column: golden -> now")
+        lines += [f"  #{d.frame} {d.column}: {d.expected!r} -> {d.actual!r}"
+                  for d in drifts[:MAX_SHOWN]]
+        if len(drifts) > MAX_SHOWN:
+            lines.append(f"  ... and {len(drifts) - MAX_SHOWN} more")
+    if len(wrong):
+        lines.append(f"{pcap.name}: the golden file disagrees with tshark: frame column: "
+                     "golden, tshark")
+        lines += [f"  {line}" for line in describe(wrong, MAX_SHOWN, ours="golden")]
+    if not lines:
+        return True, "[green]ok[/]", []
+    parts = [f"[red]DRIFT[/] {len(drifts)} cells"] if drifts else []
+    parts += [f"[red]NOT TSHARK[/] {len(wrong)} cells"] if len(wrong) else []
+    return False, ", ".join(parts), lines

@@ -12,8 +12,8 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..bless import bless
 from ..errors import TcpwatchError
-from ..golden import write_golden
 from ..pipeline import analyze
 from .netns import Lab, delayed_lab, nft, python_in, random_loss_on_input, set_offloads, veth_lab
 from .registry import SCENARIOS, Scenario, port_of
@@ -92,7 +92,7 @@ def record(name: str, out_dir: Path) -> Path:
         if res.returncode != 0:
             raise TcpwatchError(f"scenario {name} failed: {res.stderr.strip()[-400:]}")
         shutil.copyfile(raw, pcap)
-    write_golden(analyze(pcap), out_dir / f"{name}.expected.csv")
+    bless(analyze(pcap), pcap, out_dir / f"{name}.expected.csv")
     _readme_line(out_dir, s)
     return pcap
 

@@ -10,9 +10,9 @@ import pytest
 
 import tcpwatch
 from tcpwatch.analysis.registry import FLAGS
+from tcpwatch.verify import tshark_fields
 
 from ..conftest import REPO, needs_tshark, public_captures
-from ..tshark import tshark_fields
 
 CAPTURES = sorted((REPO / "captures").glob("*.pcap")) + public_captures()
 NUMBERS = {"bytes_in_flight": "tcp.analysis.bytes_in_flight",

@@ -16,13 +16,13 @@ import pandas as pd
 
 import tcpwatch
 from tcpwatch.export import write_segments
+from tcpwatch.parity import compare_with_tshark
 from tcpwatch.scenarios.drivers import echo_both_close
 from tcpwatch.scenarios.run import bundled_server
 from tcpwatch.scenarios.tcpdump import tcpdump
 from tcpwatch.verify import compare, tshark_reference
 
 from ..conftest import REPO, needs_root, needs_tshark
-from ..tshark import compare_with_tshark
 
 pytestmark = [needs_root, needs_tshark]
 QUAD = ["state_before_client", "state_after_client", "state_before_server",
