@@ -1,5 +1,5 @@
 """conn_state and history equal Zeek's, for every Zeek-produced expectation that comes
-with a capture in ../shared/pcaps/public/zeek (conn.log files, the rst-behavior lines,
+with a capture in captures/public/zeek (conn.log files, the rst-behavior lines,
 and the endpoint states of fin_retransmission)."""
 
 from __future__ import annotations
