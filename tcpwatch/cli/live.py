@@ -77,14 +77,17 @@ def live(
     out = console()
     helpers: list[subprocess.Popen] = []
     cap.start()
-    print(f"tcpwatch live: capturing on {iface} ({flt}) into {path}", file=sys.stderr,
-          flush=True)
     try:
-        if serve:
+        if serve:  # "capturing" is said once the server listens: a client may connect then
             helpers.append(subprocess.Popen(
                 [sys.executable, "-m", "tcpwatch", "serve", serve, "--port", str(ports[0])],
                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True))
-            helpers[-1].stdout.readline()
+            if not helpers[-1].stdout.readline():
+                raise TcpwatchError(f"the bundled {serve} server did not start on port "
+                                    f"{ports[0]} (is it in use? try: tcpwatch serve {serve} "
+                                    f"--port {ports[0]})")
+        print(f"tcpwatch live: capturing on {iface} ({flt}) into {path}", file=sys.stderr,
+              flush=True)
         if scenarios:
             cmd = " && ".join(f"{sys.executable} -m tcpwatch.scenarios.drivers {s} 127.0.0.1 "
                               f"{ports[0]}" for s in scenarios)

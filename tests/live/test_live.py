@@ -31,7 +31,6 @@ def start_live(tmp_path, port, *extra):
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
     line = proc.stderr.readline()
     assert "capturing on lo" in line, line + proc.stderr.read()
-    time.sleep(1.0)  # the bundled server starts
     return proc
 
 
@@ -175,6 +174,22 @@ def test_bad_interface_or_filter_is_one_line(tmp_path, args, words):
     assert res.returncode == 2, res.stderr
     lines = res.stderr.strip().splitlines()
     assert len(lines) == 1 and words in lines[0] and "Traceback" not in res.stderr
+
+
+def test_serve_on_a_port_in_use_is_one_line(tmp_path):
+    """``--serve`` on a port something else listens on: the bundled server cannot bind,
+    and live says so in one line instead of capturing with nobody answering."""
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        res = subprocess.run([sys.executable, "-m", "tcpwatch", "live", "--port", str(port),
+                              "--serve", "thread", "--duration", "5",
+                              "--write", str(tmp_path / "x.pcap")],
+                             capture_output=True, text=True, cwd=REPO, timeout=60)
+    assert res.returncode == 2, res.stderr
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and "did not start on port" in lines[0], res.stderr
 
 
 def test_write_error_is_one_line_and_keeps_what_was_written(tmp_path):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import struct
 import subprocess
 from pathlib import Path
 
@@ -71,6 +72,38 @@ def run_tcpdump(path: Path) -> str:
                          text=True, timeout=120)
     assert res.returncode == 0, res.stderr
     return res.stdout
+
+
+def gre_in_udp_inner(path: Path, out: Path) -> Path:
+    """The capture with each Ethernet/IPv4/UDP-port-4754/GRE frame (RFC 8086) cut down to
+    the packet GRE carries, written as a raw-IP pcap (linktype 101) with the same frame
+    numbers: tcpdump 4.99 has no GRE-in-UDP decoder (it prints these frames as plain UDP,
+    and ``-T`` offers no ``gre``), but it decodes the inner packets.  Header layouts:
+    RFC 791, RFC 768, RFC 2784/2890 (C, K, S bits each add 4 bytes)."""
+    data = path.read_bytes()
+    endian = "<" if data[:4] == b"\xd4\xc3\xb2\xa1" else ">"
+    assert data[:4] in (b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4"), "classic pcap only"
+    assert struct.unpack(endian + "I", data[20:24])[0] == 1, "Ethernet captures only"
+    chunks = [data[:20] + struct.pack(endian + "I", 101)]
+    at = 24
+    while at + 16 <= len(data):
+        sec, usec, incl, orig = struct.unpack(endian + "IIII", data[at:at + 16])
+        frame = data[at + 16:at + 16 + incl]
+        at += 16 + incl
+        inner = frame[14:]
+        if frame[12:14] == b"\x08\x00" and len(frame) >= 14 + 20 and frame[23] == 17:
+            ihl = (frame[14] & 0x0F) * 4
+            udp = 14 + ihl
+            ports = struct.unpack("!HH", frame[udp:udp + 4])
+            if 4754 in ports:
+                gre = udp + 8
+                bits = frame[gre]
+                gre_len = 4 + 4 * sum(bool(bits & b) for b in (0x80, 0x20, 0x10))
+                inner = frame[gre + gre_len:]
+        cut = incl - len(inner)
+        chunks.append(struct.pack(endian + "IIII", sec, usec, len(inner), orig - cut) + inner)
+    out.write_bytes(b"".join(chunks))
+    return out
 
 
 def tcpdump_relative(rows: list[tuple[str, int, str, int, int, int, int]]) -> list[tuple[int, int]]:

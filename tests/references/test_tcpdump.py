@@ -15,7 +15,7 @@ import tcpwatch
 from tcpwatch.vocab import Col
 
 from ..conftest import PUBLIC, REPO, public_captures
-from .tcpdump_text import parse, run_tcpdump, tcpdump_relative
+from .tcpdump_text import gre_in_udp_inner, parse, run_tcpdump, tcpdump_relative
 
 EXPECTED = sorted((PUBLIC / "tcpdump").glob("*.expected.out"))
 ALL = public_captures() + sorted((REPO / "captures").glob("*.pcap"))
@@ -79,9 +79,14 @@ def test_tcpdump_projects_expected_output(out):
     assert not bad, "\n".join(bad[:20])
 
 
+#: captures tcpdump 4.99 cannot decode as they are: it reads the inner packets instead
+DECAPSULATE = {"gre-over-udp-4754.pcap": gre_in_udp_inner}
+
+
 @pytest.mark.parametrize("path", ALL, ids=lambda p: p.name)
-def test_this_machines_tcpdump(path):
-    printed = parse(run_tcpdump(path))
+def test_this_machines_tcpdump(path, tmp_path):
+    cut = DECAPSULATE.get(path.name)
+    printed = parse(run_tcpdump(cut(path, tmp_path / path.name) if cut else path))
     bad = _disagreements(tcpwatch.analyze(path), printed, relative=False)
     for (name, frame, lines), _why in TCPDUMP_WRONG.items():
         if name == path.name:
