@@ -59,7 +59,7 @@ def test_window_range_per_direction():
 
 
 def test_rendered_summary_text():
-    table = render_connections(_summary("zeek/http-get.pcap"))
+    table = render_connections(_summary("zeek/http-get.pcap"), width=300)
     buf = io.StringIO()
     Console(file=buf, width=300, color_system=None).print(table)
     text = buf.getvalue()

@@ -73,11 +73,13 @@ def analyze(
         for line in explain(seg):
             out.print(line, markup=False)
     out.print(render_connections(summarize_connections(seg),
-                                 title=f"TCP connections in {file}", top=top))
+                                 title=f"TCP connections in {file}", top=top,
+                                 width=out.width))
     ep = episodes(seg)
     if len(ep):
         out.print(render_episodes(ep.head(EPISODES_SHOWN),
-                                  title=f"Flow-control episodes ({len(ep)})"))
+                                  title=f"Flow-control episodes ({len(ep)})",
+                                  width=out.width))
     if info is not None and info.skipped.total():
         s = info.skipped
         parts = [f"{v} {k.replace('_', ' ')}" for k, v in

@@ -111,7 +111,8 @@ def live(
     seg = session.table() if session.keep else analyze(path)
     out.print(render_connections(summarize_connections(seg),
                                  title=f"TCP connections captured in {path} "
-                                       f"({stop['why'] or 'done'})", top=top))
+                                       f"({stop['why'] or 'done'})", top=top,
+                                 width=out.width))
     if output is not None:
         write_segments(seg, output)
     if writer.error:

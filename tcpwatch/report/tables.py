@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 
 import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
 from ..vocab import Col
+from .fit import Column, fitted_table
 
 
 def _clock(ts: float) -> str:
@@ -27,9 +29,10 @@ TOP = 50  # connections shown by default: a terminal table of 100,000 rows helps
 
 
 def render_connections(summary: pd.DataFrame, title: str = "TCP connections",
-                       top: int = TOP) -> Table:
-    """The summary as a table; with more than ``top`` connections (``top`` > 0) only the
-    busiest ``top`` (most segments), in connection order, and a caption saying so."""
+                       top: int = TOP, width: int | None = None) -> Table:
+    """The summary as a table no wider than ``width`` (the less important columns are left
+    out on a narrow terminal, never cut); with more than ``top`` connections (``top`` > 0)
+    only the busiest ``top`` (most segments), in connection order, and a caption saying so."""
     caption = None
     if 0 < top < len(summary):
         busiest = (summary["pkts_client"] + summary["pkts_server"]).to_numpy().argsort(
@@ -37,26 +40,31 @@ def render_connections(summary: pd.DataFrame, title: str = "TCP connections",
         caption = (f"the {top} busiest of {len(summary):,} connections "
                    f"(--top 0: all; -o FILE: every segment)")
         summary = summary.iloc[sorted(busiest)]
-    table = Table(title=title, title_justify="left", caption=caption, caption_justify="left")
-    for name, just in (("conn", "right"), ("client → server", "left"),
-                       ("duration s", "right"), ("segs c→s / s→c", "right"),
-                       ("bytes c→s / s→c", "right"), ("handshake", "left"),
-                       ("ended", "left"), ("window c→s", "right"), ("window s→c", "right"),
-                       ("final client / server", "left"), ("zeek", "left"),
-                       ("retrans / dup ack", "right"), ("rtt ms min/med/max", "right")):
-        table.add_column(name, justify=just, no_wrap=name.startswith("client"))
     has_states = "final_client" in summary.columns
-    for r in summary.itertuples(index=False):
-        table.add_row(
-            str(r.conn), f"{r.client} → {r.server}", f"{r.duration:.6f}",
-            f"{r.pkts_client:,} / {r.pkts_server:,}", f"{r.bytes_client:,} / {r.bytes_server:,}",
-            r.handshake, r.ended, _win(r.win_min_client, r.win_max_client),
-            _win(r.win_min_server, r.win_max_server),
-            f"{r.final_client} / {r.final_server}" if has_states else "-",
-            f"{r.conn_state} {r.history}" if has_states else "-",
-            f"{r.retransmissions} / {r.dup_acks}" if hasattr(r, "dup_acks") else "-",
-            _rtt(r) if hasattr(r, "rtt_min") else "-")
-    return table
+    rows = list(summary.itertuples(index=False))
+
+    def col(header: str, rank: int, cell, numeric: bool = True) -> Column:
+        return Column(header, [cell(r) for r in rows], numeric=numeric, rank=rank)
+
+    columns = [
+        col("conn", 0, lambda r: str(r.conn)),
+        col("client → server", 0, lambda r: f"{r.client} → {r.server}", numeric=False),
+        col("duration s", 6, lambda r: f"{r.duration:.6f}"),
+        col("segs c→s / s→c", 2, lambda r: f"{r.pkts_client:,} / {r.pkts_server:,}"),
+        col("bytes c→s / s→c", 2, lambda r: f"{r.bytes_client:,} / {r.bytes_server:,}"),
+        col("handshake", 4, lambda r: r.handshake, numeric=False),
+        col("ended", 3, lambda r: r.ended, numeric=False),
+        col("window c→s", 8, lambda r: _win(r.win_min_client, r.win_max_client)),
+        col("window s→c", 8, lambda r: _win(r.win_min_server, r.win_max_server)),
+        col("final client / server", 1, lambda r: f"{r.final_client} / {r.final_server}"
+            if has_states else "-", numeric=False),
+        col("zeek", 4, lambda r: f"{r.conn_state} {r.history}" if has_states else "-",
+            numeric=False),
+        col("retrans / dup ack", 5, lambda r: f"{r.retransmissions} / {r.dup_acks}"
+            if hasattr(r, "dup_acks") else "-"),
+        col("rtt ms min/med/max", 7, lambda r: _rtt(r) if hasattr(r, "rtt_min") else "-"),
+    ]
+    return fitted_table(columns, width or PIPE_WIDTH, title=title, caption=caption)
 
 
 def _rtt(r) -> str:
@@ -65,16 +73,20 @@ def _rtt(r) -> str:
     return f"{1e3 * r.rtt_min:.3f}/{1e3 * r.rtt_median:.3f}/{1e3 * r.rtt_max:.3f}"
 
 
-def render_episodes(ep: pd.DataFrame, title: str = "Flow-control episodes") -> Table:
-    table = Table(title=title, title_justify="left")
-    for c in ("conn", "kind", "who", "start UTC", "duration s", "segments", "probes"):
-        table.add_column(c, justify="right" if c in ("conn", "duration s", "segments",
-                                                      "probes") else "left")
-    for r in ep.itertuples(index=False):
-        table.add_row(str(r.conn), r.kind, r.stalled, _clock(r.start),
-                      "open" if pd.isna(r.duration) else f"{r.duration:.6f}",
-                      str(r.segments), str(r.probes))
-    return table
+def render_episodes(ep: pd.DataFrame, title: str = "Flow-control episodes",
+                    width: int | None = None) -> Table:
+    rows = list(ep.itertuples(index=False))
+    columns = [
+        Column("conn", [str(r.conn) for r in rows], numeric=True),
+        Column("kind", [r.kind for r in rows]),
+        Column("who", [r.stalled for r in rows], rank=1),
+        Column("start UTC", [_clock(r.start) for r in rows], numeric=True, rank=2),
+        Column("duration s", ["open" if pd.isna(r.duration) else f"{r.duration:.6f}"
+                              for r in rows], numeric=True),
+        Column("segments", [str(r.segments) for r in rows], numeric=True, rank=1),
+        Column("probes", [str(r.probes) for r in rows], numeric=True, rank=1),
+    ]
+    return fitted_table(columns, width or PIPE_WIDTH, title=title)
 
 
 #: width of tables when stdout is not a terminal (a pipe or a file): wide, never wrapped
@@ -82,10 +94,14 @@ PIPE_WIDTH = 200
 
 
 def console() -> Console:
-    """A stdout console: the terminal's width, or a wide one (no wrapping) for pipes."""
+    """A stdout console: the terminal's width; in a pipe, ``COLUMNS`` if set, else a wide
+    one (no wrapping)."""
     probe = Console()
+    if probe.is_terminal:
+        return Console(highlight=False, soft_wrap=True)
+    cols = os.environ.get("COLUMNS", "")
     return Console(highlight=False, soft_wrap=True,
-                   width=None if probe.is_terminal else PIPE_WIDTH)
+                   width=int(cols) if cols.isdigit() and int(cols) > 0 else PIPE_WIDTH)
 
 
 def render_segments(seg: pd.DataFrame, title: str = "TCP segments") -> Table:
