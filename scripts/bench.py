@@ -24,7 +24,7 @@ sys.path.insert(0, str(HERE))
 
 import bench_capture  # noqa: E402
 
-from tcpwatch.report.tables import console  # noqa: E402
+from tcpwatch.report.fit import console  # noqa: E402
 
 TSHARK_FIELDS = ["frame.number", "tcp.stream", "tcp.seq", "tcp.ack", "tcp.len",
                  "tcp.window_size_value", "tcp.window_size"]

@@ -23,7 +23,7 @@ from pathlib import Path
 from rich.table import Table
 
 import tcpwatch
-from tcpwatch.report.tables import console
+from tcpwatch.report.fit import console
 from tcpwatch.scenarios.tcpdump import tcpdump
 from tcpwatch.servers.framing import LengthPrefixFramer
 

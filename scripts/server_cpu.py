@@ -19,7 +19,7 @@ import time
 
 from rich.table import Table
 
-from tcpwatch.report.tables import console
+from tcpwatch.report.fit import console
 from tcpwatch.servers.framing import LengthPrefixFramer
 
 TICK = os.sysconf("SC_CLK_TCK")

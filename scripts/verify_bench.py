@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import tcpwatch
-from tcpwatch.report.tables import console
+from tcpwatch.report.fit import console
 from tcpwatch.verify import compare, render, tshark_reference
 
 

@@ -1,8 +1,19 @@
-"""tcpwatch: watch real TCP connections and explain them segment by segment."""
+"""tcpwatch: watch real TCP connections and explain them segment by segment.
+
+The pipeline (numpy, pandas, pyarrow) is imported on first use of what needs it, so the
+bundled servers, the scenario drivers and ``tcpwatch --help`` start without it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
 
 from .errors import CaptureError, DecodeError, TcpwatchError
-from .pipeline import CaptureSummary, CaptureWarning, analyze, read_segments
-from .vocab import SEGMENT_COLUMNS, Col
+
+if TYPE_CHECKING:
+    from .pipeline import CaptureSummary, CaptureWarning, analyze, read_segments
+    from .vocab import SEGMENT_COLUMNS, Col
 
 __all__ = [
     "SEGMENT_COLUMNS",
@@ -16,3 +27,19 @@ __all__ = [
     "read_segments",
 ]
 __version__ = "0.1.0"
+
+#: public name -> the module that defines it (imported when the name is first used)
+_LAZY = {"analyze": ".pipeline", "read_segments": ".pipeline", "CaptureSummary": ".pipeline",
+         "CaptureWarning": ".pipeline", "SEGMENT_COLUMNS": ".vocab", "Col": ".vocab"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])

@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 import tcpwatch
 from tcpwatch.cli.main import app
 from tcpwatch.report.summary import summarize_connections
+from tcpwatch.report.tables import render_connections
 
 from .conftest import PUBLIC, REPO
 
@@ -40,3 +41,11 @@ def test_analyze_fits_and_cuts_no_number(path, width):
     if width == 200:
         for r in summary.itertuples(index=False):
             assert f"{r.duration:.6f}" in text
+
+
+def test_a_summary_of_no_connection_renders():
+    """live stopped before any segment came: an empty table with its headers."""
+    empty = summarize_connections(tcpwatch.analyze(REPO / "captures" / "zero_window.pcap")).head(0)
+    table = render_connections(empty, width=80)
+    assert [c.header for c in table.columns][:2] == ["conn", "client → server"]
+    assert table.row_count == 0

@@ -10,18 +10,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
-from ..analysis.episodes import episodes
-from ..export import write_segments
-from ..pipeline import analyze as run_pipeline
-from ..report.explain import explain
-from ..report.summary import summarize_connections
-from ..report.tables import (
-    TOP,
-    console,
-    render_connections,
-    render_episodes,
-    render_segments,
-)
+from ..report.fit import TOP, console
 from ..vocab import Col
 
 HELP = """Analyse a pcap/pcapng capture (FILE, or - for stdin): one line per TCP connection
@@ -45,6 +34,15 @@ def analyze(
     explain_: Annotated[bool, typer.Option(
         "--explain", help="one plain-language line per state-changing segment")] = False,
 ) -> None:
+    # the stages are imported here, not at the top: `tcpwatch --help` and `tcpwatch serve`
+    # start without pandas
+    from ..analysis.episodes import episodes
+    from ..export import write_segments
+    from ..pipeline import analyze as run_pipeline
+    from ..report.explain import explain
+    from ..report.summary import summarize_connections
+    from ..report.tables import render_connections, render_episodes, render_segments
+
     out = console()
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     size = os.path.getsize(file) if file != "-" and os.path.isfile(file) else 0

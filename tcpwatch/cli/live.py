@@ -13,11 +13,7 @@ import typer
 from rich.live import Live
 
 from ..errors import TcpwatchError
-from ..export import write_segments
-from ..live import view
-from ..pipeline import analyze
-from ..report.summary import summarize_connections
-from ..report.tables import TOP, console, render_connections
+from ..report.fit import TOP, console
 
 HELP = """Capture live TCP (scapy; -i lo by default; needs root or CAP_NET_RAW), write it to a
 pcap as it goes, and show every connection's states, windows and analysis events as
@@ -51,12 +47,18 @@ def live(
     top: Annotated[int, typer.Option(
         "--top", help="connections in the final summary: the busiest N (0: all)")] = TOP,
 ) -> None:
-    from ..capture.live import LiveCapture, has_capture_privileges
-    from ..capture.pcapwriter import PcapWriter
-    from ..live import LiveSession
+    from ..capture.live import has_capture_privileges
 
-    if not has_capture_privileges():
+    if not has_capture_privileges():  # before anything heavy is loaded
         raise TcpwatchError(NO_PRIVILEGES)
+    from ..capture.live import LiveCapture
+    from ..capture.pcapwriter import PcapWriter
+    from ..export import write_segments
+    from ..live import LiveSession, view
+    from ..pipeline import analyze
+    from ..report.summary import summarize_connections
+    from ..report.tables import render_connections
+
     port = 9000
     if serve and not ports:
         ports = [port]
@@ -128,6 +130,7 @@ def _write(writer, batch, stop) -> None:
 
 
 def _loop(cap, writer, session, out, stop, duration, count, kernel=False) -> None:
+    from ..live import view
     from ..live.board import Board
 
     t0 = time.monotonic()

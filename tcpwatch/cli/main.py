@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import sys
 import warnings
+from typing import Annotated
 
 import typer
 from rich.console import Console
 
+from .. import __version__
 from ..errors import TcpwatchError
 from ..vocab import ExitStatus
 from . import analyze as analyze_cmd
@@ -33,8 +35,18 @@ app.command("states", help=states_cmd.HELP)(states_cmd.states)
 app.command("live", help=live_cmd.HELP)(live_cmd.live)
 
 
+def _version(value: bool) -> None:
+    if value:
+        print(f"tcpwatch {__version__}")
+        raise typer.Exit(ExitStatus.OK)
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    version: Annotated[bool, typer.Option(
+        "--version", callback=_version, is_eager=True, help="print the version and exit")
+    ] = False,
+) -> None:
     """Watch real TCP connections and explain them segment by segment."""
 
 err = Console(stderr=True, highlight=False, soft_wrap=True)

@@ -8,12 +8,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from ..bless import GoldenRefused, bless
 from ..errors import TcpwatchError
-from ..golden import compare, golden_frame, read_golden
-from ..parity import compare_golden_with_tshark, describe
-from ..pipeline import analyze
-from ..report.tables import console
+from ..report.fit import console
 from ..vocab import ExitStatus
 
 RECORD_HELP = """Record scenarios (real TCP against a bundled server, captured by tcpdump) into
@@ -56,6 +52,8 @@ def replay(
     update: Annotated[bool, typer.Option(
         "--update", help="rewrite the golden files from today's analysis")] = False,
 ) -> None:
+    from ..pipeline import analyze  # the pipeline is imported by the commands that use it
+
     if not directory.is_dir():
         raise TcpwatchError(f"{directory} is not a folder")
     out = console()
@@ -81,6 +79,9 @@ Outcome = tuple[bool, str, list[str]]  # ok, the table's result cell, detail lin
 
 
 def _update(seg, pcap: Path, golden: Path) -> Outcome:
+    from ..bless import GoldenRefused, bless
+    from ..parity import describe
+
     try:
         bless(seg, pcap, golden)
     except GoldenRefused as exc:
@@ -92,6 +93,9 @@ def _update(seg, pcap: Path, golden: Path) -> Outcome:
 
 def _check(seg, pcap: Path, golden: Path) -> Outcome:
     """Today's analysis against the golden file, and the golden file against tshark."""
+    from ..golden import compare, golden_frame, read_golden
+    from ..parity import compare_golden_with_tshark, describe
+
     if not golden.exists():
         return False, "[red]no golden file[/] (--update)", []
     expected = read_golden(golden)

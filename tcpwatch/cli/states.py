@@ -8,8 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from ..report.tables import console
-from ..states.table import TABLE
+from ..report.fit import console
 from ..vocab import event_name
 
 HELP = """Print the RFC 9293 state machine tcpwatch applies to each endpoint: every
@@ -21,6 +20,8 @@ def states(
     changes_only: Annotated[bool, typer.Option(
         "--changes", help="only rows that change the state")] = False,
 ) -> None:
+    from ..states.table import TABLE  # numpy: imported by the command that needs it
+
     rows = sorted(TABLE.items(), key=lambda kv: (kv[0][0], kv[0][1]))
     if changes_only or dot:
         rows = [(k, t) for k, t in rows if t.next is not None and t.next != k[0]]

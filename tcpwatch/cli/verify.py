@@ -7,9 +7,7 @@ from typing import Annotated
 
 import typer
 
-from ..pipeline import analyze as run_pipeline
-from ..report.tables import console
-from ..verify import PYSHARK_MAX_SEGMENTS, compare, render, tshark_reference
+from ..report.fit import console
 from ..vocab import ExitStatus
 
 HELP = """Run Wireshark's TCP analysis on FILE (tshark -2, through pyshark) and compare it
@@ -23,6 +21,9 @@ def verify(
         "--engine", help="auto, pyshark, or fields (tshark -T fields; for large files)")
     ] = "auto",
 ) -> None:
+    from ..pipeline import analyze as run_pipeline  # here: `tcpwatch --help` stays fast
+    from ..verify import PYSHARK_MAX_SEGMENTS, compare, render, tshark_reference
+
     out = console()
     seg = run_pipeline(file)
     if engine == "auto":

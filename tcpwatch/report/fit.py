@@ -1,4 +1,4 @@
-"""Tables that fit the width they are printed in, without cutting a number.
+"""The console tables print on, and tables that fit its width without cutting a number.
 
 Each column says whether its cells are numbers (never wrapped, never cut) or text (wrapped
 at spaces, never inside a word).  Columns are kept in order of importance while their
@@ -8,10 +8,28 @@ given to rich as fixed widths, so rich never shrinks a column below what its cel
 
 from __future__ import annotations
 
+import os
 import textwrap
 from dataclasses import dataclass
 
+from rich.console import Console
 from rich.table import Table
+
+#: width of tables when stdout is not a terminal (a pipe or a file) and COLUMNS is unset
+PIPE_WIDTH = 200
+#: connections shown by default: a terminal table of 100,000 rows helps nobody
+TOP = 50
+
+
+def console() -> Console:
+    """A stdout console: the terminal's width; in a pipe, ``COLUMNS`` if set, else a wide
+    one (no wrapping)."""
+    probe = Console()
+    if probe.is_terminal:
+        return Console(highlight=False, soft_wrap=True)
+    cols = os.environ.get("COLUMNS", "")
+    return Console(highlight=False, soft_wrap=True,
+                   width=int(cols) if cols.isdigit() and int(cols) > 0 else PIPE_WIDTH)
 
 #: what each column costs beside its cells: one space each side and one border
 PER_COLUMN = 3
@@ -34,7 +52,7 @@ class Column:
 
     def widest(self) -> int:
         """Wide enough for every cell on one line (a header may still wrap)."""
-        return max(self.narrowest(), *(len(c) for c in self.cells))
+        return max([self.narrowest(), *(len(c) for c in self.cells)])
 
 
 def fitted_table(columns: list[Column], width: int, *, title: str,

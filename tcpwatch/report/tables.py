@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 
 import pandas as pd
-from rich.console import Console
 from rich.table import Table
 
 from ..vocab import Col
-from .fit import Column, fitted_table
+from .fit import PIPE_WIDTH, TOP, Column, fitted_table
 
 
 def _clock(ts: float) -> str:
@@ -23,9 +21,6 @@ def _win(lo, hi) -> str:
     if pd.isna(lo):
         return "-"
     return f"{int(lo):,}" if lo == hi else f"{int(lo):,}–{int(hi):,}"
-
-
-TOP = 50  # connections shown by default: a terminal table of 100,000 rows helps nobody
 
 
 def render_connections(summary: pd.DataFrame, title: str = "TCP connections",
@@ -87,21 +82,6 @@ def render_episodes(ep: pd.DataFrame, title: str = "Flow-control episodes",
         Column("probes", [str(r.probes) for r in rows], numeric=True, rank=1),
     ]
     return fitted_table(columns, width or PIPE_WIDTH, title=title)
-
-
-#: width of tables when stdout is not a terminal (a pipe or a file): wide, never wrapped
-PIPE_WIDTH = 200
-
-
-def console() -> Console:
-    """A stdout console: the terminal's width; in a pipe, ``COLUMNS`` if set, else a wide
-    one (no wrapping)."""
-    probe = Console()
-    if probe.is_terminal:
-        return Console(highlight=False, soft_wrap=True)
-    cols = os.environ.get("COLUMNS", "")
-    return Console(highlight=False, soft_wrap=True,
-                   width=int(cols) if cols.isdigit() and int(cols) > 0 else PIPE_WIDTH)
 
 
 def render_segments(seg: pd.DataFrame, title: str = "TCP segments") -> Table:

@@ -1,0 +1,64 @@
+"""Start-up: the commands that need no analysis (help, version, the bundled servers and
+their forked children, the scenario drivers) never import the heavy libraries, so they
+start in the time Python itself takes.  What a command imports is checked here; how long
+it takes is measured by ``scripts/startup.py`` (no timed tests)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from .conftest import REPO
+
+HEAVY = ("pandas", "numpy", "pyarrow", "scapy", "pyshark")
+PROBE = """
+import runpy, sys
+sys.argv = ["tcpwatch", *{args!r}]
+try:
+    runpy.run_module("tcpwatch", run_name="__main__")
+except SystemExit:
+    pass
+print("IMPORTED", *sorted(m for m in {heavy!r} if m in sys.modules), file=sys.stderr)
+"""
+
+
+def imported_by(args: list[str]) -> tuple[str, list[str]]:
+    res = subprocess.run([sys.executable, "-c", PROBE.format(args=args, heavy=HEAVY)],
+                         capture_output=True, text=True, cwd=REPO, timeout=60)
+    line = [x for x in res.stderr.splitlines() if x.startswith("IMPORTED")][-1]
+    return res.stdout, line.split()[1:]
+
+
+@pytest.mark.parametrize("args", [["--help"], ["--version"], ["serve", "--help"],
+                                  ["analyze", "--help"], ["live", "--help"],
+                                  ["states", "--help"], ["record", "--help"]],
+                         ids=" ".join)
+def test_help_and_version_import_nothing_heavy(args):
+    out, heavy = imported_by(args)
+    assert heavy == [], heavy
+    assert out.strip()
+
+
+def test_version():
+    res = subprocess.run([sys.executable, "-m", "tcpwatch", "--version"], capture_output=True,
+                         text=True, cwd=REPO, timeout=60)
+    import tcpwatch
+
+    assert res.returncode == 0 and res.stdout == f"tcpwatch {tcpwatch.__version__}\n"
+
+
+def test_servers_and_drivers_import_nothing_heavy():
+    code = ("import sys, tcpwatch.servers.models, tcpwatch.scenarios.drivers, "
+            f"tcpwatch.cli.serve; print(*sorted(m for m in {HEAVY!r} if m in sys.modules))")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=REPO, timeout=60)
+    assert res.returncode == 0 and res.stdout.strip() == "", res.stdout + res.stderr
+
+
+def test_the_library_still_loads_its_pipeline_on_use():
+    code = "import tcpwatch; tcpwatch.analyze; import sys; print('pandas' in sys.modules)"
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=REPO, timeout=60)
+    assert res.stdout.strip() == "True", res.stderr
