@@ -1,9 +1,12 @@
 """Measure tcpwatch against tshark and tcptrace on the same capture, in one run.
 
-    scripts/bench [--capture PATH] [--segments N] [--runs K]
+    scripts/bench [--capture PATH] [--kind bulk|many ...] [--runs K]
 
-Each tool runs as its own process; wall time and peak RSS come from wait4() on that
-process.  The capture is read once beforehand so all three find it in the page cache.
+Two made captures (scripts/bench_capture.py): ``bulk`` (2 M segments, mostly four bulk
+transfers) and ``many`` (620 k segments, 16,000 short connections beside four bulk ones).
+Each tool runs as its own process; wall time and peak RSS come from GNU time.  The capture
+is read once beforehand so every tool finds it in the page cache.  tcpwatch runs twice:
+as users run it (the summary and episodes printed) and with -q.
 """
 
 from __future__ import annotations
@@ -63,18 +66,26 @@ seg = tcpwatch.read_segments(sys.argv[1])
 t1 = time.perf_counter()
 seg = assign_connections(seg)
 t2 = time.perf_counter()
-full = apply_states(seg)
+states_only = apply_states(seg)
 t3 = time.perf_counter()
-flag_analysis(full)
+full = flag_analysis(states_only)
 t3b = time.perf_counter()
 with tempfile.TemporaryDirectory() as tmp:
     write_segments(seg, Path(tmp) / "a.parquet")
     t4 = time.perf_counter()
-    write_segments(full, Path(tmp) / "b.parquet")
+    write_segments(states_only, Path(tmp) / "b.parquet")
     t5 = time.perf_counter()
+from tcpwatch.analysis.episodes import episodes
+from tcpwatch.report.summary import summarize_connections
+t6 = time.perf_counter()
+summary = summarize_connections(full)
+t7 = time.perf_counter()
+episodes(full)
+t8 = time.perf_counter()
 print(json.dumps({"read + decode": t1 - t0, "connections": t2 - t1, "states": t3 - t2,
                   "analysis flags": t3b - t3, "write without states": t4 - t3b,
-                  "write with states": t5 - t4, "segments": len(seg)}))
+                  "write with states": t5 - t4, "summary": t7 - t6, "episodes": t8 - t7,
+                  "segments": len(seg), "connections_count": len(summary)}))
 """
 
 
@@ -87,19 +98,31 @@ def stage_times(path: Path) -> dict[str, float]:
 
 def main() -> None:
     p = argparse.ArgumentParser()
-    p.add_argument("--capture", type=Path)
-    p.add_argument("--segments", type=int, default=2_000_000,
-                   help="target TCP segments when the capture must be made")
+    p.add_argument("--capture", type=Path, help="one given capture instead of the made ones")
+    p.add_argument("--kind", choices=list(bench_capture.KINDS), action="append",
+                   help="which made capture (repeatable; default: all)")
     p.add_argument("--runs", type=int, default=1, help="runs per tool (best is shown)")
     a = p.parse_args()
     out = console()
-    path = a.capture or cache_dir() / f"bench-{a.segments}.pcap"
-    if not path.exists():
-        if os.geteuid() != 0:
-            raise SystemExit("making the benchmark capture needs root (namespaces, tcpdump)")
-        out.print(f"making {path} (real traffic over a veth pair, 1 % loss; once)")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        bench_capture.make(path, a.segments)
+    if a.capture:
+        paths = [a.capture]
+    else:
+        paths = []
+        for kind in a.kind or list(bench_capture.KINDS):
+            path = cache_dir() / f"bench-{kind}.pcap"
+            if not path.exists():
+                if os.geteuid() != 0:
+                    raise SystemExit("making a benchmark capture needs root (namespaces, "
+                                     "tcpdump)")
+                out.print(f"making {path} (real traffic over a veth pair; once)")
+                path.parent.mkdir(parents=True, exist_ok=True)
+                bench_capture.make(path, bench_capture.KINDS[kind])
+            paths.append(path)
+    for path in paths:
+        bench_one(path, a.runs, out)
+
+
+def bench_one(path: Path, runs: int, out) -> None:
     with open(path, "rb") as f:  # warm the page cache for every tool alike
         while f.read(1 << 24):
             pass
@@ -107,9 +130,12 @@ def main() -> None:
     n = stages["segments"]
     tcpwatch_bin = str(Path(sys.executable).parent / "tcpwatch")
     with tempfile.TemporaryDirectory() as tmp:
+        parquet = str(Path(tmp) / "x.parquet")
         tools = {
-            "tcpwatch analyze -o x.parquet": [tcpwatch_bin, "analyze", str(path), "-q", "-o",
-                                              str(Path(tmp) / "x.parquet")],
+            "tcpwatch analyze -o x.parquet (report printed)": [tcpwatch_bin, "analyze",
+                                                                str(path), "-o", parquet],
+            "tcpwatch analyze -q -o x.parquet": [tcpwatch_bin, "analyze", str(path), "-q",
+                                                 "-o", parquet],
             "tshark -2 -T fields": ["tshark", "-2", "-n", "-r", str(path), "-T", "fields",
                                     *[arg for f in TSHARK_FIELDS for arg in ("-e", f)]],
             "tcptrace -l": ["tcptrace", "-l", str(path)],
@@ -118,11 +144,11 @@ def main() -> None:
         for name, argv in tools.items():
             if shutil.which(argv[0]) is None:
                 continue
-            best = min((measure(argv) for _ in range(a.runs)), key=lambda r: r[0])
-            results[name] = best
+            results[name] = min((measure(argv) for _ in range(runs)), key=lambda r: r[0])
     base = "tshark -2 -T fields"
-    table = Table(title=f"{path.name}: {n:,} TCP segments, {path.stat().st_size / 1e6:.0f} MB",
-                  title_justify="left")
+    conns = stages["connections_count"]
+    table = Table(title=f"{path.name}: {n:,} TCP segments, {conns:,} connections, "
+                        f"{path.stat().st_size / 1e6:.0f} MB", title_justify="left")
     for c in ("tool", "wall s", "segments/s", "peak RSS MB", "bytes/segment",
               "speed vs tshark", "speed vs tcptrace"):
         table.add_column(c, justify="left" if c == "tool" else "right")
@@ -133,17 +159,19 @@ def main() -> None:
         table.add_row(name, f"{wall:.2f}", f"{rate:,.0f}", f"{rss / 1e6:.0f}",
                       f"{rss / n:.0f}", f"{vs_t:.1f}×", f"{vs_tt:.2f}×")
     out.print(table)
-    base_rss = measure([sys.executable, "-c", "import tcpwatch.cli.main, pyarrow.parquet"])[1]
-    tw_rss = results["tcpwatch analyze -o x.parquet"][1]
-    out.print(f"tcpwatch: {base_rss / 1e6:.0f} MB of that peak is the interpreter and its "
+    base_rss = measure([sys.executable, "-c", "import tcpwatch.pipeline, pyarrow.parquet"])[1]
+    tw_rss = results["tcpwatch analyze -q -o x.parquet"][1]
+    out.print(f"tcpwatch -q: {base_rss / 1e6:.0f} MB of that peak is the interpreter and its "
               f"libraries (an empty run); the rest is {(tw_rss - base_rss) / n:.0f} bytes "
               "per segment.")
     out.print("tcpwatch stages in-process: " + ", ".join(
-        f"{k} {v:.2f} s" for k, v in stages.items() if k != "segments"))
+        f"{k} {v:.2f} s" for k, v in stages.items() if k not in ("segments",
+                                                              "connections_count")))
     without = stages["read + decode"] + stages["connections"] + stages["write without states"]
     added = stages["states"] + stages["write with states"] - stages["write without states"]
     out.print(f"the states stage (computing it, and writing its columns) adds {added:.2f} s = "
               f"{100 * added / without:.0f} % to the pipeline without it ({without:.2f} s)")
+
 
 if __name__ == "__main__":
     main()

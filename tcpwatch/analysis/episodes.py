@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ..vocab import Col, TcpFlag
+from .flags import has_event
 
 EPISODE_COLUMNS = ("conn", "kind", "side", "stalled", "start", "end", "duration", "segments",
                    "probes")
@@ -39,10 +40,8 @@ def episodes(seg: pd.DataFrame) -> pd.DataFrame:
     flags = seg[Col.FLAGS].to_numpy().astype(np.int64)[order]
     sfr = (flags & (TcpFlag.SYN | TcpFlag.FIN | TcpFlag.RST)) != 0
     zero = (seg[Col.WIN_RAW].to_numpy()[order] == 0) & ~sfr
-    events = seg[Col.EVENTS].astype(str).to_numpy()[order]
-    full = np.char.find(events.astype(str), "window_full") >= 0
-    probe_rows = pd.Series(events).str.contains("keep_alive(?!_ack)|zero_window_probe(?!_ack)",
-                                                regex=True).to_numpy()
+    full = has_event(seg[Col.EVENTS], "window_full")[order]
+    probe_rows = has_event(seg[Col.EVENTS], "keep_alive", "zero_window_probe")[order]
     out = []
     for kind, on in (("zero_window", zero), ("window_full", full)):
         starts, ends = _runs(k, on)

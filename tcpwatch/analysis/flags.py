@@ -55,6 +55,16 @@ def event_names(bits: np.ndarray) -> pd.Categorical:
     return pd.Categorical.from_codes(lookup[bits], cats)
 
 
+def has_event(events: pd.Series, *names: str) -> np.ndarray:
+    """Rows whose ``events`` hold any of ``names`` (whole flag names, not substrings:
+    ``keep_alive`` is not ``keep_alive_ack``).  Decided once per distinct events text --
+    the column is categorical, with a few dozen texts for millions of rows."""
+    ev = events if isinstance(events.dtype, pd.CategoricalDtype) else events.astype("category")
+    want = set(names)
+    hit = [not want.isdisjoint(str(text).split(";")) for text in ev.cat.categories]
+    return np.array([*hit, False], bool)[ev.cat.codes.to_numpy()]  # code -1: no text
+
+
 def flag_inputs(seg: pd.DataFrame) -> tuple[np.ndarray, ...]:
     """The per-row arrays analyze_flags takes, after conn and sender."""
     return (np.ascontiguousarray(seg[Col.FLAGS].to_numpy(), np.uint16),

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from ..analysis.episodes import episodes
+from ..analysis.flags import has_event
 from ..states.outcome import conn_state, history, zeek_endpoint_states
 from ..vocab import Col, TcpFlag
 
@@ -147,13 +148,14 @@ def summarize_connections(seg: pd.DataFrame) -> pd.DataFrame:
                                        total)
         out["history"] = hist.to_numpy()
     if Col.EVENTS in seg.columns:
-        ev = seg[Col.EVENTS].astype(str)
+        ev = seg[Col.EVENTS]
         counts = pd.DataFrame({
             "conn": seg[Col.CONN].to_numpy(),
-            "retransmissions": ev.str.contains("retransmission", regex=False).to_numpy(),
-            "fast_retransmissions": ev.str.contains("fast_retransmission",
-                                                    regex=False).to_numpy(),
-            "dup_acks": ev.str.contains("duplicate_ack", regex=False).to_numpy(),
+            # Wireshark sets retransmission with its fast and spurious kinds
+            "retransmissions": has_event(ev, "retransmission", "fast_retransmission",
+                                         "spurious_retransmission"),
+            "fast_retransmissions": has_event(ev, "fast_retransmission"),
+            "dup_acks": has_event(ev, "duplicate_ack"),
             "rtt": seg[Col.ACK_RTT].to_numpy(),
         }).groupby("conn").agg(
             retransmissions=("retransmissions", "sum"),

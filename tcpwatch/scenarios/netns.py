@@ -163,14 +163,14 @@ def nft(netns: str | None, ruleset: str) -> None:
         raise TcpwatchError(f"nft in {netns}: {res.stderr.strip()}")
 
 
-def random_loss_on_input(netns: str, percent: int, port: int) -> None:
-    """Drop ``percent`` % of TCP segments to ``port`` arriving in ``netns`` (receiver side,
-    so the sender really sent them and the wire shows the loss)."""
+def random_loss_on_input(netns: str, percent: float, port: int) -> None:
+    """Drop ``percent`` % (to 0.01 %) of TCP segments to ``port`` arriving in ``netns``
+    (receiver side, so the sender really sent them and the wire shows the loss)."""
     nft(netns, f"""
 table inet twloss {{
   chain input {{
     type filter hook input priority 0; policy accept;
-    tcp dport {port} numgen random mod 100 < {percent} drop
+    tcp dport {port} numgen random mod 10000 < {round(percent * 100)} drop
   }}
 }}
 """)

@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..vocab import Col, TcpFlag
 
@@ -184,10 +186,16 @@ def history(seg: pd.DataFrame) -> pd.Series:
     allrows = np.concatenate(rows)
     order = np.lexsort((np.concatenate(kinds), frame[allrows], conn[allrows]))
     r = allrows[order]
-    text = pd.Series(np.concatenate(letters)[order]).groupby(conn[r]).agg("".join)
-    first_sender_client = pd.Series(client).groupby(conn).first()
-    flip = np.where(first_sender_client.reindex(text.index).to_numpy(), "", "^")
-    return pd.Series(flip, index=text.index) + text
+    # the letters in connection order, joined per connection by Arrow (no Python loop)
+    owners = conn[r]
+    ids, starts = np.unique(owners, return_index=True)
+    offsets = pa.array(np.append(starts, owners.size).astype(np.int32))
+    per_conn = pa.ListArray.from_arrays(offsets, pa.array(np.concatenate(letters)[order]))
+    first_row = np.unique(conn, return_index=True)
+    flip = np.where(pd.Series(client[first_row[1]], index=first_row[0]).reindex(ids)
+                    .to_numpy(), "", "^")
+    text = pc.binary_join_element_wise(pa.array(flip), pc.binary_join(per_conn, ""), "")
+    return pd.Series(text.to_numpy(zero_copy_only=False), index=ids, dtype=object)
 
 
 def _first_hole(seg, key, seq, length, syn, fin) -> pd.Series:
