@@ -79,6 +79,7 @@ def reference_row(g: pd.DataFrame) -> dict:
         "fast_retransmissions": int(ev.str.contains("fast_retransmission").sum()),
         "dup_acks": int(ev.str.contains("duplicate_ack").sum()),
         "rtt_min": g["ack_rtt"].min(), "rtt_max": g["ack_rtt"].max(),
+        "rtt_median": g["ack_rtt"].median(),
     }
 
 

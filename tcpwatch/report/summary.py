@@ -31,6 +31,7 @@ from ..analysis.episodes import episodes
 from ..analysis.flags import has_event
 from ..states.outcome import conn_state, history, zeek_endpoint_states
 from ..vocab import Col, TcpFlag
+from .groups import Groups
 
 _NONE = np.iinfo(np.int64).max  # "no such frame" in min() aggregations
 
@@ -49,122 +50,88 @@ def _endpoint(addr: pd.Series, port: pd.Series) -> pd.Series:
     return a + ":" + port.astype(str)
 
 
-def rows_of_each_conn(seg: pd.DataFrame, which: str) -> pd.DataFrame:
-    """Each connection's first (``which="first"``) or last captured segment, indexed by
-    ``conn`` in ascending order.  (``groupby().head(1)``/``tail(1)`` keep *file* order,
-    which differs from connection order as soon as connections interleave.)"""
-    pos = pd.Series(np.arange(len(seg)), dtype=np.int64).groupby(
-        seg[Col.CONN].to_numpy(), sort=True).agg("min" if which == "first" else "max")
-    return seg.iloc[pos.to_numpy()].set_axis(pos.index.rename(Col.CONN), axis=0)
-
-
 def summarize_connections(seg: pd.DataFrame) -> pd.DataFrame:
     """One row per connection; see the module docstring for the columns."""
     if seg.empty:
         return pd.DataFrame(columns=list(SUMMARY_COLUMNS))
+    g = Groups(seg[Col.CONN].to_numpy())
     flags = seg[Col.FLAGS].to_numpy()
     is_client = (seg[Col.ROLE] == "client").to_numpy()
     syn = (flags & int(TcpFlag.SYN)) != 0
     has_ack = (flags & int(TcpFlag.ACK)) != 0
     rst = (flags & int(TcpFlag.RST)) != 0
     fin = (flags & int(TcpFlag.FIN)) != 0
-    work = pd.DataFrame({
-        "conn": seg[Col.CONN].to_numpy(),
-        "ts": seg[Col.TS].to_numpy(),
-        "client_pkt": is_client,
-        "server_pkt": ~is_client,
-        "client_bytes": np.where(is_client, seg[Col.LEN].to_numpy(), 0),
-        "server_bytes": np.where(is_client, 0, seg[Col.LEN].to_numpy()),
-        "c_syn": is_client & syn & ~has_ack,
-        "s_synack": ~is_client & syn & has_ack,
-        "c_fin": is_client & fin,
-        "s_fin": ~is_client & fin,
-        "rst_frame_c": np.where(is_client & rst, seg[Col.FRAME].to_numpy(), _NONE),
-        "rst_frame_s": np.where(~is_client & rst, seg[Col.FRAME].to_numpy(), _NONE),
-        "win_c": np.where(is_client & ~rst, seg[Col.WIN].to_numpy(), np.nan),
-        "win_s": np.where(~is_client & ~rst, seg[Col.WIN].to_numpy(), np.nan),
-    })
+    frame = seg[Col.FRAME].to_numpy()
+    ts = seg[Col.TS].to_numpy()
+    length = seg[Col.LEN].to_numpy().astype(np.int64)
+    win = seg[Col.WIN].to_numpy().astype(np.float64)
+    c_syn, s_synack = g.any(is_client & syn & ~has_ack), g.any(~is_client & syn & has_ack)
     # the client's ACK that completes the handshake: a non-SYN ACK after the SYN+ACK
-    synack_frame = np.where(work["s_synack"], seg[Col.FRAME].to_numpy(), np.nan)
-    first_synack = pd.Series(synack_frame).groupby(work["conn"]).transform("min").to_numpy()
-    work["c_ack3"] = is_client & has_ack & ~syn & (seg[Col.FRAME].to_numpy() > first_synack)
+    first_synack = g.spread(g.min(np.where(~is_client & syn & has_ack, frame, np.inf)))
+    c_ack3 = g.any(is_client & has_ack & ~syn & (frame > first_synack))
+    c_fin, s_fin = g.any(is_client & fin), g.any(~is_client & fin)
+    rst_c = g.min(np.where(is_client & rst, frame, _NONE))
+    rst_s = g.min(np.where(~is_client & rst, frame, _NONE))
+    start, end = g.min(ts), g.max(ts)
 
-    g = work.groupby("conn", sort=True)
-    agg = g.agg(
-        start=("ts", "min"), end=("ts", "max"),
-        pkts_client=("client_pkt", "sum"), pkts_server=("server_pkt", "sum"),
-        bytes_client=("client_bytes", "sum"), bytes_server=("server_bytes", "sum"),
-        c_syn=("c_syn", "any"), s_synack=("s_synack", "any"), c_ack3=("c_ack3", "any"),
-        c_fin=("c_fin", "any"), s_fin=("s_fin", "any"),
-        rst_c=("rst_frame_c", "min"), rst_s=("rst_frame_s", "min"),
-        win_min_client=("win_c", "min"), win_max_client=("win_c", "max"),
-        win_min_server=("win_s", "min"), win_max_server=("win_s", "max"),
-    )
-    first = rows_of_each_conn(seg, "first")
-    sender_is_client = first[Col.ROLE] == "client"
-    src = _endpoint(first[Col.SRC], first[Col.SPORT])
-    dst = _endpoint(first[Col.DST], first[Col.DPORT])
-    client = src.where(sender_is_client, dst)
-    server = dst.where(sender_is_client, src)
+    first = seg.iloc[g.first_row()]
+    sender_is_client = (first[Col.ROLE] == "client").to_numpy()
+    src = _endpoint(first[Col.SRC], first[Col.SPORT]).to_numpy()
+    dst = _endpoint(first[Col.DST], first[Col.DPORT]).to_numpy()
 
-    full = agg["c_syn"] & agg["s_synack"] & agg["c_ack3"]
-    parts = np.where(agg["c_syn"], "SYN", "")
-    parts = np.where(agg["s_synack"], np.where(parts == "", "SYN+ACK", "SYN, SYN+ACK"), parts)
-    handshake = np.where(full, "yes", np.where(parts == "", "no", parts))
-    any_rst = (agg["rst_c"] != _NONE) | (agg["rst_s"] != _NONE)
+    parts = np.where(c_syn, "SYN", "")
+    parts = np.where(s_synack, np.where(parts == "", "SYN+ACK", "SYN, SYN+ACK"), parts)
+    handshake = np.where(c_syn & s_synack & c_ack3, "yes", np.where(parts == "", "no", parts))
+    any_rst = (rst_c != _NONE) | (rst_s != _NONE)
     ended = np.select(
-        [any_rst & (agg["rst_c"] <= agg["rst_s"]), any_rst,
-         agg["c_fin"] & agg["s_fin"], agg["c_fin"], agg["s_fin"]],
+        [any_rst & (rst_c <= rst_s), any_rst, c_fin & s_fin, c_fin, s_fin],
         ["RST by client", "RST by server", "FIN both ways", "FIN by client",
          "FIN by server"], "open")
     out = pd.DataFrame({
-        "conn": agg.index.to_numpy(),
-        "client": client.to_numpy(),
-        "server": server.to_numpy(),
-        "start": agg["start"].to_numpy(),
-        "duration": (agg["end"] - agg["start"]).to_numpy(),
-        "pkts_client": agg["pkts_client"].to_numpy(),
-        "pkts_server": agg["pkts_server"].to_numpy(),
-        "bytes_client": agg["bytes_client"].to_numpy(),
-        "bytes_server": agg["bytes_server"].to_numpy(),
+        "conn": g.ids,
+        "client": np.where(sender_is_client, src, dst),
+        "server": np.where(sender_is_client, dst, src),
+        "start": start,
+        "duration": end - start,
+        "pkts_client": g.sum(is_client),
+        "pkts_server": g.sum(~is_client),
+        "bytes_client": g.sum(np.where(is_client, length, 0)),
+        "bytes_server": g.sum(np.where(is_client, 0, length)),
         "handshake": handshake,
         "ended": ended,
     })
-    for c in ("win_min_client", "win_max_client", "win_min_server", "win_max_server"):
-        out[c] = agg[c].astype("Int64").to_numpy()
+    for side, mine in (("client", is_client), ("server", ~is_client)):
+        w = np.where(mine & ~rst, win, np.nan)  # an RST's window means nothing
+        out[f"win_min_{side}"] = pd.array(g.min(w), dtype="Int64")
+        out[f"win_max_{side}"] = pd.array(g.max(w), dtype="Int64")
     if Col.STATE_AFTER_CLIENT in seg.columns:
-        last = rows_of_each_conn(seg, "last")
+        last = seg.iloc[g.last_row()]
         out["final_client"] = last[Col.STATE_AFTER_CLIENT].astype(str).to_numpy()
         out["final_server"] = last[Col.STATE_AFTER_SERVER].astype(str).to_numpy()
-        closing = pd.Series(np.where(fin | rst, np.where(is_client, "client", "server"), ""))
-        first_close = closing[closing != ""].groupby(work["conn"][closing != ""]).first()
-        out["closed_first"] = first_close.reindex(agg.index).fillna("").to_numpy()
+        first_close = g.min(np.where(fin | rst, np.arange(len(seg)), _NONE))
+        closed = first_close != _NONE
+        out["closed_first"] = np.where(
+            closed, np.where(is_client[np.where(closed, first_close, 0)], "client", "server"),
+            "")
         both = out["ended"] == "FIN both ways"
         out.loc[both, "ended"] = "FIN both ways, " + out.loc[both, "closed_first"] + " first"
-        hist = history(seg).reindex(agg.index).fillna("")
-        z = zeek_endpoint_states(seg).reindex(agg.index)
+        hist = history(seg).reindex(g.ids).fillna("")
+        z = zeek_endpoint_states(seg).reindex(g.ids)
         total = out["bytes_client"].to_numpy() + out["bytes_server"].to_numpy()
         out["conn_state"] = conn_state(z["orig"].to_numpy(), z["resp"].to_numpy(), hist,
                                        total)
         out["history"] = hist.to_numpy()
     if Col.EVENTS in seg.columns:
         ev = seg[Col.EVENTS]
-        counts = pd.DataFrame({
-            "conn": seg[Col.CONN].to_numpy(),
-            # Wireshark sets retransmission with its fast and spurious kinds
-            "retransmissions": has_event(ev, "retransmission", "fast_retransmission",
-                                         "spurious_retransmission"),
-            "fast_retransmissions": has_event(ev, "fast_retransmission"),
-            "dup_acks": has_event(ev, "duplicate_ack"),
-            "rtt": seg[Col.ACK_RTT].to_numpy(),
-        }).groupby("conn").agg(
-            retransmissions=("retransmissions", "sum"),
-            fast_retransmissions=("fast_retransmissions", "sum"),
-            dup_acks=("dup_acks", "sum"), rtt_min=("rtt", "min"),
-            rtt_median=("rtt", "median"), rtt_max=("rtt", "max")).reindex(agg.index)
-        for c in counts.columns:
-            out[c] = counts[c].to_numpy()
+        # Wireshark sets retransmission with its fast and spurious kinds
+        out["retransmissions"] = g.sum(has_event(ev, "retransmission", "fast_retransmission",
+                                                 "spurious_retransmission"))
+        out["fast_retransmissions"] = g.sum(has_event(ev, "fast_retransmission"))
+        out["dup_acks"] = g.sum(has_event(ev, "duplicate_ack"))
+        rtt = seg[Col.ACK_RTT].to_numpy().astype(np.float64)
+        out["rtt_min"], out["rtt_median"], out["rtt_max"] = g.min(rtt), g.median(rtt), \
+            g.max(rtt)
         ep = episodes(seg)
         zw = ep[ep["kind"] == "zero_window"].groupby("conn")["duration"].sum()
-        out["zero_window_s"] = zw.reindex(agg.index).fillna(0.0).to_numpy()
+        out["zero_window_s"] = zw.reindex(g.ids).fillna(0.0).to_numpy()
     return out
