@@ -1225,4 +1225,35 @@ static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_seqwalk",
                                     "Compiled sequential walks of tcpwatch.", -1, methods,
                                     NULL, NULL, NULL, NULL};
 
-PyMODINIT_FUNC PyInit__seqwalk(void) { return PyModule_Create(&module); }
+/* Every constant Python also uses, exported from here -- the one place they are defined
+ * for the compiled side; tcpwatch/native.py checks the Python side against them. */
+PyMODINIT_FUNC PyInit__seqwalk(void) {
+    PyObject *m = PyModule_Create(&module);
+    if (m == NULL) return NULL;
+    static const struct { const char *name; long value; } consts[] = {
+        {"F_FIN", F_FIN}, {"F_SYN", F_SYN}, {"F_RST", F_RST}, {"F_ACK", F_ACK},
+        {"OK", OK}, {"CORRUPT", CORRUPT}, {"PCAP_RECORD_HEADER", PCAP_RECORD_HEADER},
+        {"MAX_BLOCK", (long)MAX_BLOCK},
+        {"F_QUOTED", F_QUOTED}, {"MAX_WSCALE", MAX_WSCALE}, {"MAX_CAPLEN", (long)MAX_CAPLEN},
+        {"ROLE_FIRST_SEGMENT", ROLE_FIRST_SEGMENT}, {"ROLE_SYNACK", ROLE_SYNACK},
+        {"ROLE_SYN", ROLE_SYN}, {"CTX_CONV", CTX_CONV}, {"CTX_STATES", CTX_STATES},
+        {"CTX_FLAGS", CTX_FLAGS}, {"T_IGNORED", T_IGNORED}, {"T_INVALID", T_INVALID},
+        {"N_CLASSES", N_CLASSES}, {"MAX_UNACKED", MAX_UNACKED},
+        {"A_RETRANSMISSION", A_RETRANSMISSION}, {"A_LOST_PACKET", A_LOST_PACKET},
+        {"A_ACK_LOST_PACKET", A_ACK_LOST_PACKET}, {"A_KEEP_ALIVE", A_KEEP_ALIVE},
+        {"A_DUPLICATE_ACK", A_DUPLICATE_ACK}, {"A_ZERO_WINDOW", A_ZERO_WINDOW},
+        {"A_ZERO_WINDOW_PROBE", A_ZERO_WINDOW_PROBE},
+        {"A_ZERO_WINDOW_PROBE_ACK", A_ZERO_WINDOW_PROBE_ACK},
+        {"A_KEEP_ALIVE_ACK", A_KEEP_ALIVE_ACK}, {"A_OUT_OF_ORDER", A_OUT_OF_ORDER},
+        {"A_FAST_RETRANSMISSION", A_FAST_RETRANSMISSION}, {"A_WINDOW_UPDATE", A_WINDOW_UPDATE},
+        {"A_WINDOW_FULL", A_WINDOW_FULL}, {"A_REUSED_PORTS", A_REUSED_PORTS},
+        {"A_SPURIOUS_RETRANSMISSION", A_SPURIOUS_RETRANSMISSION},
+    };
+    for (size_t i = 0; i < sizeof(consts) / sizeof(consts[0]); i++) {
+        if (PyModule_AddIntConstant(m, consts[i].name, consts[i].value) < 0) {
+            Py_DECREF(m);
+            return NULL;
+        }
+    }
+    return m;
+}

@@ -43,7 +43,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from . import _seqwalk
+from .native import _seqwalk
 from .quoted import QUOTED_FLAG, QuotedHeaders
 from .vocab import ROLE_NAMES, Col, TcpFlag
 

@@ -18,6 +18,7 @@ import numpy as np
 
 from .capture.bytes import u8, u16, u32
 from .iplayer import IpLayer, parse_ip
+from .native import _seqwalk
 
 IPPROTO_TCP, IPPROTO_ICMP, IPPROTO_ICMPV6 = 6, 1, 58
 #: ICMP errors that quote the offending datagram: destination unreachable, source quench,
@@ -30,7 +31,7 @@ ICMP_HEADER = 8
 QUOTED_TCP_NEEDED = 16
 
 #: the flags bit that marks a quoted header in the connection walk (_seqwalk.c F_QUOTED)
-QUOTED_FLAG = 0x8000
+QUOTED_FLAG: int = _seqwalk.F_QUOTED  # the flag bit walk_conversations reads, from its source
 
 
 @dataclass(slots=True, eq=False)  # eq by identity: pandas compares frames' attrs

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .. import _seqwalk
+from ..native import _seqwalk
 from ..states.apply import first_index
 from ..vocab import Col, TcpFlag
 from .registry import FLAGS, RETRANSMISSION_FAMILY

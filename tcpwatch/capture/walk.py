@@ -19,17 +19,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import _seqwalk
+from ..native import _seqwalk
 
-OK = 0
-CORRUPT = 1
+# the walks' return codes and limits, from the compiled source (one definition)
+OK: int = _seqwalk.OK
+CORRUPT: int = _seqwalk.CORRUPT
 
 #: Largest captured length accepted for one packet record (Wireshark's
 #: WTAP_MAX_PACKET_SIZE_STANDARD).  Anything larger is a corrupt length, not a packet.
-MAX_CAPLEN = 262144
+MAX_CAPLEN: int = _seqwalk.MAX_CAPLEN  # the compiled walk's limit, from its source
 #: Largest pcapng block accepted (Wireshark's MAX_BLOCK_SIZE is 16 MiB).
-MAX_BLOCK = 16 * 1024 * 1024
-PCAP_RECORD_HEADER = 16
+MAX_BLOCK: int = _seqwalk.MAX_BLOCK
+PCAP_RECORD_HEADER: int = _seqwalk.PCAP_RECORD_HEADER
 
 _NONE64 = np.empty(0, np.int64)
 _NONEU64 = np.empty(0, np.uint64)

@@ -33,19 +33,19 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .. import _seqwalk
 from ..analysis.flags import analyze_flags, flag_columns, sack_arrays
 from ..capture.bytes import PAD
 from ..capture.pcapfile import RawFrames, epoch_seconds
 from ..decode import Columns, decode_with_quotes
 from ..flows import connection_columns, endpoint_pairs, walk_inputs, with_quotes
+from ..native import _seqwalk
 from ..pipeline import concat_columns
 from ..quoted import QuotedHeaders
 from ..states.apply import initial_states_from, segment_class, state_columns, walk_states
 from ..vocab import DECODE_COLUMNS, ROLE_NAMES, STATE_NAMES, Col
 from .store import Ragged, Store, last_by
 
-_CONV, _STATES, _FLAGS = 1, 2, 3
+_CONV, _STATES, _FLAGS = _seqwalk.CTX_CONV, _seqwalk.CTX_STATES, _seqwalk.CTX_FLAGS
 FORGET_EVERY = 50_000  # segments added between two looks for connections that are over
 _DONE = (STATE_NAMES.index("CLOSED"), STATE_NAMES.index("TIME_WAIT"))
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .. import _seqwalk
+from ..native import _seqwalk
 from ..vocab import (
     N_CLASSES,
     STATE_NAMES,
