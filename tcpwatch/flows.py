@@ -61,6 +61,27 @@ def endpoint_pairs(src: np.ndarray, sport: np.ndarray, dst: np.ndarray, dport: n
     return direction, np.minimum(ep_src, ep_dst), np.maximum(ep_src, ep_dst)
 
 
+def pair_ids(lo: np.ndarray, hi: np.ndarray, known: dict[tuple[int, int], int] | None = None
+             ) -> tuple[np.ndarray, int]:
+    """The 4-tuple key the conversation walk takes: one dense id per distinct (lower,
+    higher) endpoint pair, and how many ids exist.  Offline the ids are numbered here;
+    ``known`` (live: the pairs of earlier batches) keeps them stable from call to call,
+    and the batch's new pairs are added to it."""
+    span = int(hi.max()) + 1 if hi.size else 1
+    if span < 2**31:  # the pair fits one int64: factorize a column, not rows
+        codes, combined = pd.factorize(lo * span + hi)
+        uniq_lo, uniq_hi = combined // span, combined % span
+    else:  # very many addresses: factorize the pair as rows
+        rows, codes = np.unique(np.stack([lo, hi], axis=1), axis=0, return_inverse=True)
+        uniq_lo, uniq_hi = rows[:, 0], rows[:, 1]
+    codes = codes.reshape(-1).astype(np.int64, copy=False)
+    if known is None:
+        return codes, len(uniq_lo)
+    ids = np.array([known.setdefault(p, len(known))
+                    for p in zip(uniq_lo.tolist(), uniq_hi.tolist(), strict=True)], np.int64)
+    return (ids[codes] if ids.size else codes), len(known)
+
+
 def walk_inputs(seg: pd.DataFrame) -> tuple[np.ndarray, ...]:
     """(flags, seq, ack, wscale) as the compiled walks take them."""
     return (np.ascontiguousarray(seg[Col.FLAGS].to_numpy(), np.uint16),
@@ -90,16 +111,8 @@ def assign_connections(seg: pd.DataFrame, quoted: QuotedHeaders | None = None
                                 seg[Col.SRC].cat.categories, quoted)
     direction, lo, hi = endpoint_pairs(*walk[:4])
     m = len(direction)
-    span = int(hi.max()) + 1 if m else 1
-    if span < 2**31:
-        lo *= span
-        lo += hi
-        key, _ = pd.factorize(lo)
-    else:  # very many addresses: factorize the pair as rows
-        _, key = np.unique(np.stack([lo, hi], axis=1), axis=0, return_inverse=True)
+    key, n_keys = pair_ids(lo, hi)
     del lo, hi
-    key = key.reshape(-1).astype(np.int64, copy=False)
-    n_keys = int(key.max()) + 1 if m else 0
     max_conv = n_keys + int(((walk[4] & _SYN) != 0).sum()) + (m - n)
     conv = np.empty(m, np.int32)
     base = np.zeros((max_conv, 2), np.uint32)

@@ -37,7 +37,7 @@ from ..analysis.flags import analyze_flags, flag_columns, sack_arrays
 from ..capture.bytes import PAD
 from ..capture.pcapfile import RawFrames, epoch_seconds
 from ..decode import Columns, decode_with_quotes
-from ..flows import connection_columns, endpoint_pairs, walk_inputs, with_quotes
+from ..flows import connection_columns, endpoint_pairs, pair_ids, walk_inputs, with_quotes
 from ..native import _seqwalk
 from ..pipeline import concat_columns
 from ..quoted import QuotedHeaders
@@ -170,10 +170,7 @@ class LiveSession:
             for a in pd.unique(np.concatenate([quoted.src, quoted.dst])):
                 self.addresses.setdefault(a, len(self.addresses))  # the ids with_quotes gave
         w_direction, lo, hi = endpoint_pairs(*walk[:4])
-        pairs, inverse = np.unique(np.stack([lo, hi], axis=1), axis=0, return_inverse=True)
-        ids = np.array([self.keys.setdefault((int(a), int(b)), len(self.keys))
-                        for a, b in pairs.tolist()], np.int64)
-        key = ids[inverse.reshape(-1)]
+        key, _ = pair_ids(lo, hi, self.keys)
         direction = w_direction if at is None else w_direction[at]
         length = np.ascontiguousarray(part[Col.LEN].to_numpy(), np.uint32)
         for name, values in (("direction", direction), ("flags", flags), ("seq", seq),
