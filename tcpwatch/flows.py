@@ -14,7 +14,7 @@ its direction's relative sequence numbers.  TCP headers quoted in ICMP errors ta
 Which segment starts a new conversation depends on the state the earlier segments of
 the same 4-tuple left behind (base seq), so this is one sequential pass
 in file order.  It is a compiled loop over integer columns (``walk_conversations`` in
-``_seqwalk.c``) with per-conversation state in small arrays; everything before and after
+``csrc/conversations.c``) with per-conversation state in small arrays; everything before and after
 it is whole-column numpy.
 
 Per direction it also records, exactly like Wireshark's first pass:

@@ -1,4 +1,4 @@
-"""The compiled core (``_seqwalk.c``) and the constants it shares with Python.
+"""The compiled core (``csrc/*.c``, module ``_seqwalk``) and the constants it shares.
 
 The C module exports every constant it uses that Python also knows (TCP flag bits,
 Wireshark's analysis bits, the state table's IGNORED/INVALID cells, the context kinds,

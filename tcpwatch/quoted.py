@@ -30,7 +30,7 @@ ICMPV6_ERRORS = (1, 2, 3, 4)
 ICMP_HEADER = 8
 QUOTED_TCP_NEEDED = 16
 
-#: the flags bit that marks a quoted header in the connection walk (_seqwalk.c F_QUOTED)
+#: the flags bit that marks a quoted header in the connection walk (csrc/seqwalk.h F_QUOTED)
 QUOTED_FLAG: int = _seqwalk.F_QUOTED  # the flag bit walk_conversations reads, from its source
 
 

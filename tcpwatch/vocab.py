@@ -180,7 +180,7 @@ class SegClass(IntEnum):
     """What a segment is, for the state machine.  The sender's event is ``SND_<class>``,
     the receiver's ``RCV_<class>``.  The first seven come from the flags, in precedence
     order RST > SYN+ACK > SYN > FIN > DATA > ACK > NONE; the rest need sequence numbers
-    and are decided in the compiled walk (``_seqwalk.c``)."""
+    and are decided in the compiled walk (``csrc/states.c``)."""
 
     NONE = 0  # no SYN/FIN/RST/ACK and no payload
     ACK = 1  # ACK without payload

@@ -2,7 +2,7 @@
 
 Names are Wireshark's ``tcp.analysis.*`` fields without the prefix; bits are
 Wireshark's TCP_A_* values (packet-tcp.h), also used by the compiled pass
-(``analyze_flags`` in ``_seqwalk.c``).  The rules, in the order Wireshark tests them
+(``analyze_flags`` in ``csrc/flags.c``).  The rules, in the order Wireshark tests them
 (``tcp_analyze_sequence_number``; "f" is the sender's direction, "r" the other one,
 numbers are raw, comparisons wrap-aware):
 

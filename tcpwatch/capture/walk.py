@@ -1,4 +1,4 @@
-"""Walks over record and block headers of a capture buffer (compiled: ``_seqwalk.c``).
+"""Walks over record and block headers of a capture buffer (compiled: ``csrc/capture.c``).
 
 Theory of operation: finding where each record starts is the one inherently sequential
 step of reading a capture (record N+1 starts where record N's length says).  Everything

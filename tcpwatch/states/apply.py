@@ -3,7 +3,7 @@
 Theory of operation.  Event classes that depend only on flags are computed over whole
 columns (``segment_class``, one ``np.select`` whose list order is the precedence).  The
 initial states of each connection are inferred from its first segments (below).  Then
-one compiled pass in file order (``walk_states`` in ``_seqwalk.c``) turns sequence
+one compiled pass in file order (``walk_states`` in ``csrc/states.c``) turns sequence
 numbers into the remaining classes (ACK of FIN, data past FIN, acceptable RST) and reads
 each endpoint's next state from ``table.NEXT``; state between control segments simply
 carries forward.  Text columns are built only for the rows where something changed.

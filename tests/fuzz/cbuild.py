@@ -1,5 +1,5 @@
-"""Compiling tcpwatch/_seqwalk.c by hand (warnings as errors, or with the sanitizers)
-against the running Python's headers."""
+"""Compiling the C extension's sources (tcpwatch/csrc/*.c) by hand (warnings as errors,
+or with the sanitizers) against the running Python's headers."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import sysconfig
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-SOURCE = REPO / "tcpwatch" / "_seqwalk.c"
+CSRC = REPO / "tcpwatch" / "csrc"
+SOURCES = sorted(CSRC.glob("*.c"))
 WARNINGS = ["-Wall", "-Wextra", "-Werror"]
 SANITIZE = ["-fsanitize=address,undefined", "-fno-omit-frame-pointer",
             "-fno-sanitize-recover=all"]
@@ -22,12 +23,22 @@ def gcc() -> str:
     return exe
 
 
-def compile_c(source: Path, out: Path, *flags: str, shared: bool = True
-              ) -> subprocess.CompletedProcess:
-    cmd = [gcc(), *flags, "-fPIC", f"-I{sysconfig.get_paths()['include']}", str(source),
-           "-o", str(out)]
-    cmd[1:1] = ["-shared"] if shared else ["-c"]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+def compile_c(sources: Path | list[Path], out: Path, *flags: str, shared: bool = True,
+              include: Path = CSRC) -> subprocess.CompletedProcess:
+    """One shared library from ``sources``; with ``shared=False`` each source compiled
+    to an object file in ``out`` (a folder), the messages of all of them together."""
+    sources = [sources] if isinstance(sources, Path) else sources
+    base = [gcc(), *flags, "-fPIC", f"-I{sysconfig.get_paths()['include']}", f"-I{include}"]
+    if shared:
+        return subprocess.run([*base, "-shared", *map(str, sources), "-o", str(out)],
+                              capture_output=True, text=True, timeout=300)
+    out.mkdir(parents=True, exist_ok=True)
+    runs = [subprocess.run([*base, "-c", str(s), "-o", str(out / f"{s.stem}.o")],
+                           capture_output=True, text=True, timeout=300) for s in sources]
+    bad = [r for r in runs if r.returncode != 0]
+    return subprocess.CompletedProcess(runs[0].args, bad[0].returncode if bad else 0,
+                                       "".join(r.stdout for r in runs),
+                                       "".join(r.stderr for r in runs))
 
 
 def runtime(name: str) -> Path:
@@ -44,7 +55,7 @@ def build_sanitized(folder: Path) -> Path:
     """The extension built with ASan + UBSan into ``folder`` (the normal .so is untouched)."""
     folder.mkdir(parents=True, exist_ok=True)
     out = folder / f"_seqwalk{sysconfig.get_config_var('EXT_SUFFIX')}"
-    res = compile_c(SOURCE, out, "-O1", "-g", *SANITIZE)
+    res = compile_c(SOURCES, out, "-O1", "-g", *SANITIZE)
     if res.returncode != 0:
         raise RuntimeError(f"sanitized build failed:\n{res.stderr}")
     return out

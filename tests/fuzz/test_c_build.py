@@ -6,24 +6,26 @@ from __future__ import annotations
 
 import pytest
 
-from .cbuild import REPO, SOURCE, WARNINGS, compile_c
+from .cbuild import CSRC, REPO, SOURCES, WARNINGS, compile_c
 
 
 @pytest.mark.parametrize("std", ["c11", "gnu11"])
 @pytest.mark.parametrize("opt", ["-O0", "-O2"])
 def test_compiles_cleanly(tmp_path, std, opt):
-    res = compile_c(SOURCE, tmp_path / "seqwalk.o", f"-std={std}", opt, *WARNINGS, shared=False)
+    assert len(SOURCES) >= 6, SOURCES
+    res = compile_c(SOURCES, tmp_path / "objects", f"-std={std}", opt, *WARNINGS, shared=False)
     assert res.returncode == 0 and res.stderr == "", res.stderr
 
 
 def test_a_warning_fails_the_build(tmp_path):
     """The same command rejects the line that broke the build on GCC 14."""
+    source = CSRC / "conversations.c"
     bad = tmp_path / "bad.c"
-    bad.write_text(SOURCE.read_text().replace(
+    bad.write_text(source.read_text().replace(
         "ConvCtx local = {.h = {CTX_CONV, 0}};",
         "ConvCtx local = {{CTX_CONV, 0}, 0, 0, NULL, NULL};"))
-    assert bad.read_text() != SOURCE.read_text()
-    res = compile_c(bad, tmp_path / "bad.o", "-std=c11", "-O2", *WARNINGS, shared=False)
+    assert bad.read_text() != source.read_text()
+    res = compile_c(bad, tmp_path / "bad", "-std=c11", "-O2", *WARNINGS, shared=False)
     assert res.returncode != 0 and "int-conversion" in res.stderr
 
 

@@ -1,0 +1,346 @@
+/* ------------------------------------------------------------------------------------
+ * Wireshark's TCP sequence analysis (tcp_analyze_sequence_number in packet-tcp.c, as in
+ * the tshark that Debian 12 ships, 4.0.x), re-expressed over columns.  One pass in file
+ * order; per connection and direction the state Wireshark keeps in tcp_flow_t.  The
+ * flag bits and their names are tcpwatch.analysis.registry; the rules are documented
+ * there, in Wireshark's order.
+ * ------------------------------------------------------------------------------------ */
+#include "seqwalk.h"
+
+#define GT_SEQ(a, b) ((int32_t)((b) - (a)) < 0)
+#define LT_SEQ(a, b) ((int32_t)((a) - (b)) < 0)
+#define LE_SEQ(a, b) ((int32_t)((a) - (b)) <= 0)
+
+typedef struct { int64_t frame; uint32_t seq, nextseq; int64_t ts; } Unacked;
+
+typedef struct {
+    uint32_t base;  /* Wireshark's base_seq of this direction (for the SYN+ACK re-base) */
+    int base_set;
+    uint32_t sack_bytes;  /* bytes SACKed by this direction's last segment */
+    uint32_t nextseq, maxseqtobeacked, lastack, window;
+    int64_t nextseqframe, lastnondupack;
+    int64_t nextseqtime, lastacktime;  /* ns, as Wireshark's nstime arithmetic */
+    int32_t dupacknum;
+    uint32_t lastsegmentflags;
+    int win_scale;  /* -1 unknown, -2 not used, else shift */
+    int valid_bif;
+    /* the direction's first SYN+ACK: seen, its ISN, and its row in call synack_call */
+    int synack_seen;
+    uint32_t synack_seq;
+    int64_t synack_call;
+    Py_ssize_t synack_row;
+    Unacked *ual;  /* oldest first */
+    Py_ssize_t n_ual, cap_ual;
+} Flow;
+
+typedef struct {
+    CtxHead h;  /* h.cap: room for connections (two flows each) */
+    Flow *flows;
+    int64_t *first_rtt, *mru_syn;
+    uint8_t *seen;
+    int64_t calls;
+} FlagsCtx;
+
+static void flags_reset(FlagsCtx *x, int32_t c) {
+    for (int k = 0; k < 2; k++) {
+        PyMem_Free(x->flows[2 * c + k].ual);
+        memset(&x->flows[2 * c + k], 0, sizeof(Flow));
+    }
+    x->first_rtt[c] = x->mru_syn[c] = 0;
+    x->seen[c] = 0;
+}
+
+static void flags_free(FlagsCtx *x) {
+    if (x->flows)
+        for (Py_ssize_t k = 0; k < 2 * x->h.cap; k++) PyMem_Free(x->flows[k].ual);
+    PyMem_Free(x->flows); PyMem_Free(x->first_rtt); PyMem_Free(x->mru_syn);
+    PyMem_Free(x->seen);
+}
+
+static int flags_reserve(FlagsCtx *x, Py_ssize_t n_conn) {
+    void **a[] = {(void **)&x->flows, (void **)&x->first_rtt, (void **)&x->mru_syn,
+                  (void **)&x->seen};
+    size_t e[] = {2 * sizeof(Flow), sizeof(int64_t), sizeof(int64_t), 1};
+    int fill[] = {0, 0, 0, 0};
+    return grow_arrays(a, e, fill, 4, &x->h.cap, n_conn);
+}
+
+PyObject *analyze_flags(PyObject *Py_UNUSED(self), PyObject *args) {
+    Py_buffer bconn, bdir, bflags, bseq, back, blen, bwin, bws, bts, bframe, bfirst;
+    Py_buffer bsoff, bsval;
+    Py_buffer oflags, odupn, odupf, obif, oacked, ortt;
+    PyObject *octx = Py_None;
+    if (!PyArg_ParseTuple(args, "y*y*y*y*y*y*y*y*y*y*y*y*y*w*w*w*w*w*w*|O", &bconn, &bdir,
+                          &bflags, &bseq, &back, &blen, &bwin, &bws, &bts, &bframe, &bfirst,
+                          &bsoff, &bsval, &oflags, &odupn, &odupf, &obif, &oacked, &ortt,
+                          &octx))
+        return NULL;
+    {
+        Py_ssize_t m = bconn.len / 4, n_sval = bsval.len / 4;
+        ArgSpec spec[] = {{bconn.obj, "conn", 'i', 4, 0, -1}, {bdir.obj, "dir", 'x', 1, m, m},
+                          {bflags.obj, "flags", 'u', 2, m, m}, {bseq.obj, "seq", 'u', 4, m, m},
+                          {back.obj, "ack", 'u', 4, m, m}, {blen.obj, "len", 'u', 4, m, m},
+                          {bwin.obj, "win", 'u', 2, m, m}, {bws.obj, "wscale", 'i', 2, m, m},
+                          {bts.obj, "ts_ns", 'i', 8, m, m}, {bframe.obj, "frame", 'i', 8, m, m},
+                          {bfirst.obj, "reused", 'x', 1, 0, -1},
+                          {bsoff.obj, "sack_offsets", 'i', 4, m ? m + 1 : 0, -1},
+                          {bsval.obj, "sack_edges", 'u', 4, 0, -1},
+                          {oflags.obj, "bits", 'u', 2, m, m}, {odupn.obj, "dup_num", 'i', 4, m, m},
+                          {odupf.obj, "dup_frame", 'i', 8, m, m}, {obif.obj, "bif", 'i', 8, m, m},
+                          {oacked.obj, "acked", 'i', 8, m, m}, {ortt.obj, "rtt", 'f', 8, m, m}};
+        Py_buffer *all[] = {&bconn, &bdir, &bflags, &bseq, &back, &blen, &bwin, &bws, &bts,
+                            &bframe, &bfirst, &bsoff, &bsval, &oflags, &odupn, &odupf, &obif,
+                            &oacked, &ortt};
+        int bad = check_args("analyze_flags", spec, N_ARGS(spec)) < 0;
+        const int32_t *so = bsoff.buf;
+        for (Py_ssize_t i = 0; !bad && m && i <= m; i++)
+            if (so[i] < 0 || so[i] > n_sval)
+                bad = !value_error("analyze_flags", "sack_offsets outside sack_edges");
+        if (bad) return release_all(all, N_ARGS(all));
+    }
+    const int32_t *soff = bsoff.buf;  /* SACK edges of row i: sval[soff[i] .. soff[i+1]) */
+    const uint32_t *sval = bsval.buf;
+    Py_ssize_t n = bconn.len / 4, n_conn = bfirst.len;
+    const int32_t *conn = bconn.buf;
+    const int8_t *dir = bdir.buf;
+    const uint16_t *fl = bflags.buf;
+    const uint32_t *seqs = bseq.buf, *acks = back.buf, *lens = blen.buf;
+    const uint16_t *wins = bwin.buf;
+    const int16_t *wsopt = bws.buf;
+    const int64_t *ts = bts.buf;  /* ns since the epoch */
+    const int64_t *frame = bframe.buf;
+    const uint8_t *conn_reused = bfirst.buf; /* per conn: 1 if its first SYN reused a tuple */
+    uint16_t *out_flags = oflags.buf;
+    int32_t *dup_num = odupn.buf;
+    int64_t *dup_frame = odupf.buf, *bif = obif.buf, *acked = oacked.buf;
+    double *rtt = ortt.buf;
+    FlagsCtx local;
+    memset(&local, 0, sizeof local);
+    local.h.kind = CTX_FLAGS;
+    FlagsCtx *x = ctx_get(octx, CTX_FLAGS);
+    int failed = PyErr_Occurred() != NULL ? 3 : 0;
+    if (!x) x = &local;
+    if (!failed && flags_reserve(x, n_conn) < 0) failed = 1;
+    Flow *flows = x->flows;
+    int64_t *first_rtt = x->first_rtt, *mru_syn = x->mru_syn;
+    uint8_t *seen = x->seen;
+    int64_t call = ++x->calls;
+    for (Py_ssize_t i = 0; i < n && !failed; i++) {
+        int32_t c = conn[i];
+        if (c < 0 || c >= n_conn) { failed = 2; break; }
+        int d = dir[i] ? 1 : 0;
+        Flow *f = &flows[2 * c + d], *r = &flows[2 * c + 1 - d];
+        if (!seen[c]) {
+            seen[c] = 1;
+            for (int k = 0; k < 2; k++) {
+                flows[2 * c + k].window = 0xFFFFFFFFu;
+                flows[2 * c + k].win_scale = -1;
+                flows[2 * c + k].valid_bif = 1;
+            }
+        }
+        unsigned flags = fl[i];
+        uint32_t seq = seqs[i], ack = acks[i], seglen = lens[i], window = wins[i];
+        int64_t now = ts[i];
+        int sfr = (flags & 0x07) != 0, syn = (flags & 0x02) != 0, fin = (flags & 0x01) != 0;
+        uint32_t a = 0;
+        int has_ta = 0;
+        dup_num[i] = 0; dup_frame[i] = -1; bif[i] = -1; acked[i] = -1; rtt[i] = NAN;
+        if (syn && !(flags & 0x10) && conn_reused[c] == 1 && !f->base_set && !r->base_set)
+            a |= A_REUSED_PORTS;  /* the SYN that opened a connection on an old 4-tuple */
+        if (syn && (flags & 0x10)) {
+            if (f->base_set && seq != f->base) {
+                a |= A_REUSED_PORTS;  /* a SYN+ACK with a new ISN: Wireshark re-bases */
+                f->base = seq;
+            }
+            if (!f->synack_seen) {
+                f->synack_seen = 1; f->synack_seq = seq;
+                f->synack_call = call; f->synack_row = i;
+            } else if (f->synack_call == call) {
+                /* tshark -2's second pass re-bases at each SYN+ACK starting from the
+                 * final base, so the direction's first SYN+ACK is flagged too when the
+                 * final ISN is another one (a re-walk of the whole connection in live) */
+                uint16_t *first = &out_flags[f->synack_row];
+                *first = seq != f->synack_seq ? (uint16_t)(*first | A_REUSED_PORTS)
+                                              : (uint16_t)(*first & ~A_REUSED_PORTS);
+            }
+        }
+        if (!f->base_set) { f->base = syn ? seq : seq - 1u; f->base_set = 1; }
+        if ((flags & 0x10) && !r->base_set) { r->base = ack - 1u; r->base_set = 1; }
+        if (flags & 0x10) r->valid_bif = 1;
+        if (seglen == 1 && seq == f->nextseq && r->window == 0) {
+            a |= A_ZERO_WINDOW_PROBE;
+            goto finished_fwd;
+        }
+        if (window == 0 && !sfr) a |= A_ZERO_WINDOW;
+        if (f->nextseq && GT_SEQ(seq, f->nextseq) && !(flags & 0x04)) {
+            a |= A_LOST_PACKET;
+            f->valid_bif = 0;
+        }
+        if ((seglen == 0 || seglen == 1) && seq == f->nextseq - 1u && !sfr) a |= A_KEEP_ALIVE;
+        if (seglen == 0 && window && window != f->window && seq == f->nextseq
+            && ack == f->lastack && !sfr)
+            a |= A_WINDOW_UPDATE;
+        if (seglen > 0 && r->win_scale != -1 && !sfr
+            && seq + seglen == r->lastack + (r->window << (r->win_scale == -2 ? 0 : r->win_scale)))
+            a |= A_WINDOW_FULL;
+        if (seglen == 0 && window && window == f->window && seq == f->nextseq
+            && ack == f->lastack && (r->lastsegmentflags & A_KEEP_ALIVE) && !sfr) {
+            a |= A_KEEP_ALIVE_ACK;
+            goto finished_fwd;
+        }
+        if (seglen == 0 && window == 0 && window == f->window && seq == f->nextseq
+            && ack == f->lastack && (r->lastsegmentflags & A_ZERO_WINDOW_PROBE) && !sfr) {
+            a |= A_ZERO_WINDOW_PROBE_ACK;
+            goto finished_fwd;
+        }
+        if (seglen == 0 && window && window == f->window && seq == f->nextseq
+            && ack == f->lastack && !sfr) {
+            f->dupacknum++;
+            a |= A_DUPLICATE_ACK;
+            dup_num[i] = f->dupacknum;
+            dup_frame[i] = f->lastnondupack;
+        }
+    finished_fwd:
+        if (ack != f->lastack) {
+            f->lastnondupack = frame[i];
+            f->dupacknum = 0;
+        }
+        if (r->maxseqtobeacked && GT_SEQ(ack, r->maxseqtobeacked) && (flags & 0x10)) {
+            a |= A_ACK_LOST_PACKET;
+            r->maxseqtobeacked = r->nextseq;
+        }
+        if (seglen > 0 || syn || fin) {
+            int not_adv = f->nextseq && LT_SEQ(seq, f->nextseq);
+            if (a & A_KEEP_ALIVE) goto finished_retrans;
+            if (seglen > 1 && f->nextseq - 1u == seq) not_adv = 0;
+            /* spurious: every byte already acknowledged; tested before anything else */
+            if (seglen > 0 && r->lastack && LE_SEQ(seq + seglen, r->lastack)) {
+                a |= A_SPURIOUS_RETRANSMISSION;
+                goto finished_retrans;
+            }
+            if (!not_adv) goto finished_retrans;
+            int64_t t = now - r->lastacktime;
+            if (not_adv && r->dupacknum >= 2 && r->lastack == seq && t < 20000000) {
+                a |= A_FAST_RETRANSMISSION;
+                goto finished_retrans;
+            }
+            t = now - f->nextseqtime;
+            int64_t thres = first_rtt[c] != 0 ? first_rtt[c] : 3000000;
+            if (not_adv && t < thres && f->nextseq != seq + seglen + ((syn || fin) ? 1u : 0u)) {
+                a |= A_OUT_OF_ORDER;
+                goto finished_retrans;
+            }
+            a |= A_RETRANSMISSION;
+        }
+    finished_retrans:;
+        uint32_t nextseq = seq + seglen;
+        if ((seglen || syn || fin) && f->n_ual < MAX_UNACKED) {
+            if (syn || fin) nextseq += 1;
+            if (f->n_ual == f->cap_ual) {
+                Py_ssize_t cap = f->cap_ual ? 2 * f->cap_ual : 8;
+                Unacked *p = PyMem_Realloc(f->ual, cap * sizeof(Unacked));
+                if (!p) { failed = 1; break; }
+                f->ual = p;
+                f->cap_ual = cap;
+            }
+            f->ual[f->n_ual++] = (Unacked){frame[i], seq, nextseq, now};
+        }
+        if (GT_SEQ(nextseq, f->nextseq) || !f->nextseq) {
+            if (!(a & A_ZERO_WINDOW_PROBE)) {
+                f->nextseq = nextseq;
+                f->nextseqframe = frame[i];
+                f->nextseqtime = now;
+            }
+        }
+        if (seq == f->maxseqtobeacked || !f->maxseqtobeacked) {
+            if (!(a & A_ZERO_WINDOW_PROBE)) f->maxseqtobeacked = f->nextseq;
+        }
+        f->window = window;
+        f->lastack = ack;
+        f->lastacktime = now;
+        has_ta = a != 0;
+        f->lastsegmentflags = a;
+        /* ACKs: newest first over the other direction's unacked segments */
+        {
+            Py_ssize_t w = r->n_ual;
+            for (Py_ssize_t k = r->n_ual - 1; k >= 0; k--) {
+                Unacked *u = &r->ual[k];
+                int drop = 0;
+                if (ack == u->nextseq) {
+                    acked[i] = u->frame;
+                    /* like tshark, no RTT when it is exactly 0 (acks_frame still set) */
+                    rtt[i] = now == u->ts ? NAN : (double)(now - u->ts) / 1e9;
+                    drop = 1;
+                } else if (GT_SEQ(ack, u->seq) && LE_SEQ(ack, u->nextseq)) {
+                    u->seq = ack;
+                } else if (!GT_SEQ(u->nextseq, ack)) {
+                    drop = 1;
+                }
+                if (drop) u->frame = -1;
+            }
+            for (Py_ssize_t k = 0, j = 0; k < r->n_ual; k++) {
+                if (r->ual[k].frame >= 0) r->ual[j++] = r->ual[k];
+                else w--;
+            }
+            r->n_ual = w;
+        }
+        if (seglen != 0 && f->n_ual && f->valid_bif) {
+            uint32_t first = f->ual[f->n_ual - 1].seq, last = f->ual[f->n_ual - 1].nextseq;
+            for (Py_ssize_t k = 0; k < f->n_ual; k++) {
+                if ((int32_t)(f->ual[k].nextseq - last) > 0) last = f->ual[k].nextseq;
+                if ((int32_t)(f->ual[k].seq - first) < 0) first = f->ual[k].seq;
+            }
+            uint32_t in_flight = last - first;
+            in_flight -= r->sack_bytes;  /* what the receiver reported holding (SACK) */
+            if (syn || fin) in_flight -= 1u;
+            if ((int32_t)in_flight > 0 && in_flight < 2000000000u) bif[i] = in_flight;
+        }
+        (void)has_ta;
+        f->sack_bytes = 0;
+        for (int32_t k = soff[i]; k + 1 < soff[i + 1]; k += 2)
+            f->sack_bytes += sval[k + 1] - sval[k];
+        out_flags[i] = (uint16_t)a;
+        /* iRTT: the first ACK (no SYN) after a pure SYN */
+        if (syn && !(flags & 0x10)) mru_syn[c] = now;
+        if ((flags & 0x12) == 0x10 && mru_syn[c] != 0 && first_rtt[c] == 0)
+            first_rtt[c] = now - mru_syn[c];
+        /* window scale as Wireshark learns it: options are read after the analysis */
+        if (wsopt[i] >= 0) f->win_scale = wsopt[i] > 14 ? 14 : wsopt[i];
+        if (syn) {
+            if (f->win_scale == -1) { f->win_scale = -2; r->win_scale = -2; }
+            else if ((flags & 0x10) && r->win_scale == -2) f->win_scale = -2;
+        }
+    }
+    if (x == &local) flags_free(x);
+    PyBuffer_Release(&bconn); PyBuffer_Release(&bdir); PyBuffer_Release(&bflags);
+    PyBuffer_Release(&bseq); PyBuffer_Release(&back); PyBuffer_Release(&blen);
+    PyBuffer_Release(&bwin); PyBuffer_Release(&bws); PyBuffer_Release(&bts);
+    PyBuffer_Release(&bframe); PyBuffer_Release(&bfirst); PyBuffer_Release(&oflags);
+    PyBuffer_Release(&bsoff); PyBuffer_Release(&bsval);
+    PyBuffer_Release(&odupn); PyBuffer_Release(&odupf); PyBuffer_Release(&obif);
+    PyBuffer_Release(&oacked); PyBuffer_Release(&ortt);
+    if (failed == 3) return NULL;
+    if (failed == 1) return PyErr_NoMemory();
+    if (failed == 2) {
+        PyErr_SetString(PyExc_ValueError, "analyze_flags: conn out of range");
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+size_t flags_ctx_size(void) { return sizeof(FlagsCtx); }
+void flags_ctx_free(CtxHead *h) { flags_free((FlagsCtx *)h); }
+void flags_ctx_reset(CtxHead *h, int32_t c) { flags_reset((FlagsCtx *)h, c); }
+
+/* give back the connection's unacked-segment lists that are empty */
+void flags_ctx_trim(CtxHead *h, int32_t c) {
+    FlagsCtx *x = (FlagsCtx *)h;
+    for (int k = 0; k < 2; k++) {
+        Flow *f = &x->flows[2 * c + k];
+        if (f->n_ual == 0 && f->ual) {
+            PyMem_Free(f->ual);
+            f->ual = NULL;
+            f->cap_ual = 0;
+        }
+    }
+}

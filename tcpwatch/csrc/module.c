@@ -1,0 +1,147 @@
+/*
+ * tcpwatch._seqwalk (module.c): the few loops of tcpwatch that are sequential by nature, compiled.
+ *
+ *   walk_pcap        record headers of a pcap chunk      (record N+1 starts where N ends)
+ *   walk_pcapng      block headers of a pcapng chunk     (idem, byte order per section)
+ *   walk_conversations  Wireshark's tcp.stream assignment, base seq and window scale,
+ *                       one pass in file order (see tcpwatch/flows.py for the rules)
+ *   walk_states      both endpoints' RFC 9293 states (tcpwatch/states/apply.py)
+ *   analyze_flags    Wireshark's tcp.analysis flags (tcpwatch/analysis/flags.py)
+ *   new_context, reset_conns, trim_conns
+ *                    carry the last three walks' state across calls (live), forget it
+ *                    for some connections, free what a finished connection no longer needs
+ *
+ * Everything else in tcpwatch is whole-column numpy.  These functions only read a few
+ * header words per record; they never allocate by a length read from the file, and they
+ * write into buffers the caller allocated (numpy arrays passed through the buffer
+ * protocol; each entry point checks their element types and lengths first, see
+ * check_args).  A zero-length output buffer means "count only".
+ */
+#include "seqwalk.h"
+
+static void ctx_destroy(PyObject *capsule) {
+    CtxHead *h = PyCapsule_GetPointer(capsule, "tcpwatch._seqwalk.ctx");
+    if (!h) return;
+    if (h->kind == CTX_CONV) conv_ctx_free(h);
+    else if (h->kind == CTX_STATES) states_ctx_free(h);
+    else flags_ctx_free(h);
+    PyMem_Free(h);
+}
+
+/* new_context(kind: 1 conversations, 2 states, 3 flags) -> capsule */
+static PyObject *new_context(PyObject *Py_UNUSED(self), PyObject *args) {
+    int kind;
+    if (!PyArg_ParseTuple(args, "i", &kind)) return NULL;
+    size_t size = kind == CTX_CONV ? conv_ctx_size()
+                : kind == CTX_STATES ? states_ctx_size()
+                : kind == CTX_FLAGS ? flags_ctx_size() : 0;
+    if (!size) {
+        PyErr_SetString(PyExc_ValueError, "new_context: unknown kind");
+        return NULL;
+    }
+    CtxHead *h = PyMem_Calloc(1, size);
+    if (!h) return PyErr_NoMemory();
+    h->kind = kind;
+    PyObject *cap = PyCapsule_New(h, "tcpwatch._seqwalk.ctx", ctx_destroy);
+    if (!cap) PyMem_Free(h);
+    return cap;
+}
+
+/* reset_conns(ctx, conns:int32): the states or flags walk forgets these connections */
+static PyObject *reset_conns(PyObject *Py_UNUSED(self), PyObject *args) {
+    PyObject *octx;
+    Py_buffer bc;
+    if (!PyArg_ParseTuple(args, "Oy*", &octx, &bc)) return NULL;
+    ArgSpec spec[] = {{bc.obj, "conns", 'i', 4, 0, -1}};
+    if (check_args("reset_conns", spec, 1) < 0) { PyBuffer_Release(&bc); return NULL; }
+    CtxHead *h = PyCapsule_GetPointer(octx, "tcpwatch._seqwalk.ctx");
+    int err = h == NULL;
+    if (h && h->kind == CTX_CONV) {
+        PyErr_SetString(PyExc_ValueError, "reset_conns: conversation numbering is final");
+        err = 1;
+    }
+    const int32_t *conns = bc.buf;
+    for (Py_ssize_t i = 0; !err && i < bc.len / 4; i++) {
+        if (conns[i] < 0 || conns[i] >= h->cap) continue;  /* never walked: nothing known */
+        if (h->kind == CTX_STATES) states_ctx_reset(h, conns[i]);
+        else flags_ctx_reset(h, conns[i]);
+    }
+    PyBuffer_Release(&bc);
+    if (err) return NULL;
+    Py_RETURN_NONE;
+}
+
+/* trim_conns(flags ctx, conns:int32): give back the unacked-segment lists that are empty
+ * (a connection that is over has acknowledged everything); nothing it knows changes */
+static PyObject *trim_conns(PyObject *Py_UNUSED(self), PyObject *args) {
+    PyObject *octx;
+    Py_buffer bc;
+    if (!PyArg_ParseTuple(args, "Oy*", &octx, &bc)) return NULL;
+    ArgSpec spec[] = {{bc.obj, "conns", 'i', 4, 0, -1}};
+    if (check_args("trim_conns", spec, 1) < 0) { PyBuffer_Release(&bc); return NULL; }
+    CtxHead *x = ctx_get(octx, CTX_FLAGS);
+    const int32_t *conns = bc.buf;
+    for (Py_ssize_t i = 0; x && i < bc.len / 4; i++)
+        if (conns[i] >= 0 && conns[i] < x->cap) flags_ctx_trim(x, conns[i]);
+    PyBuffer_Release(&bc);
+    if (!x) {
+        if (!PyErr_Occurred()) PyErr_SetString(PyExc_TypeError, "trim_conns: a flags context");
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef methods[] = {
+    {"trim_conns", trim_conns, METH_VARARGS,
+     "Free the empty unacked-segment lists of some connections (flags context)."},
+    {"new_context", new_context, METH_VARARGS,
+     "A context carrying one walk's per-connection state from call to call."},
+    {"reset_conns", reset_conns, METH_VARARGS,
+     "Forget what a states or flags context knows of some connections."},
+    {"analyze_flags", analyze_flags, METH_VARARGS,
+     "Wireshark's tcp.analysis flags, dup-ack numbers, bytes in flight and ACK RTTs."},
+    {"walk_states", walk_states, METH_VARARGS,
+     "Walk both endpoints of every connection through the compiled state table."},
+    {"class_layout", class_layout, METH_VARARGS, "Event class numbers used by walk_states."},
+    {"walk_pcap", walk_pcap, METH_VARARGS, "Walk pcap record headers."},
+    {"walk_pcapng", walk_pcapng, METH_VARARGS, "Walk pcapng block headers."},
+    {"walk_conversations", walk_conversations, METH_VARARGS,
+     "Assign Wireshark tcp.stream numbers, base seqs and window scales in file order."},
+    {NULL, NULL, 0, NULL}};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_seqwalk",
+                                    "Compiled sequential walks of tcpwatch.", -1, methods,
+                                    NULL, NULL, NULL, NULL};
+
+/* Every constant Python also uses, exported from here -- the one place they are defined
+ * for the compiled side; tcpwatch/native.py checks the Python side against them. */
+PyMODINIT_FUNC PyInit__seqwalk(void) {
+    PyObject *m = PyModule_Create(&module);
+    if (m == NULL) return NULL;
+    static const struct { const char *name; long value; } consts[] = {
+        {"F_FIN", F_FIN}, {"F_SYN", F_SYN}, {"F_RST", F_RST}, {"F_ACK", F_ACK},
+        {"OK", OK}, {"CORRUPT", CORRUPT}, {"PCAP_RECORD_HEADER", PCAP_RECORD_HEADER},
+        {"MAX_BLOCK", (long)MAX_BLOCK},
+        {"F_QUOTED", F_QUOTED}, {"MAX_WSCALE", MAX_WSCALE}, {"MAX_CAPLEN", (long)MAX_CAPLEN},
+        {"ROLE_FIRST_SEGMENT", ROLE_FIRST_SEGMENT}, {"ROLE_SYNACK", ROLE_SYNACK},
+        {"ROLE_SYN", ROLE_SYN}, {"CTX_CONV", CTX_CONV}, {"CTX_STATES", CTX_STATES},
+        {"CTX_FLAGS", CTX_FLAGS}, {"T_IGNORED", T_IGNORED}, {"T_INVALID", T_INVALID},
+        {"N_CLASSES", N_CLASSES}, {"MAX_UNACKED", MAX_UNACKED},
+        {"A_RETRANSMISSION", A_RETRANSMISSION}, {"A_LOST_PACKET", A_LOST_PACKET},
+        {"A_ACK_LOST_PACKET", A_ACK_LOST_PACKET}, {"A_KEEP_ALIVE", A_KEEP_ALIVE},
+        {"A_DUPLICATE_ACK", A_DUPLICATE_ACK}, {"A_ZERO_WINDOW", A_ZERO_WINDOW},
+        {"A_ZERO_WINDOW_PROBE", A_ZERO_WINDOW_PROBE},
+        {"A_ZERO_WINDOW_PROBE_ACK", A_ZERO_WINDOW_PROBE_ACK},
+        {"A_KEEP_ALIVE_ACK", A_KEEP_ALIVE_ACK}, {"A_OUT_OF_ORDER", A_OUT_OF_ORDER},
+        {"A_FAST_RETRANSMISSION", A_FAST_RETRANSMISSION}, {"A_WINDOW_UPDATE", A_WINDOW_UPDATE},
+        {"A_WINDOW_FULL", A_WINDOW_FULL}, {"A_REUSED_PORTS", A_REUSED_PORTS},
+        {"A_SPURIOUS_RETRANSMISSION", A_SPURIOUS_RETRANSMISSION},
+    };
+    for (size_t i = 0; i < sizeof(consts) / sizeof(consts[0]); i++) {
+        if (PyModule_AddIntConstant(m, consts[i].name, consts[i].value) < 0) {
+            Py_DECREF(m);
+            return NULL;
+        }
+    }
+    return m;
+}
