@@ -20,6 +20,11 @@ def suite_captures() -> list[Path]:
     return found
 
 
+def capture_id(path: Path) -> str:
+    """A short test id: the path below captures/."""
+    return str(path.relative_to(REPO / "captures"))
+
+
 @cache
 def analysed(path: Path) -> pd.DataFrame:
     """The whole pipeline's table for one capture (warnings about the file ignored)."""

@@ -14,7 +14,7 @@ import pytest
 from tcpwatch.states.table import describe
 from tcpwatch.vocab import Col, EndpointState
 
-from .captures import analysed, suite_captures
+from .captures import analysed, capture_id, suite_captures
 from .states import BAD_RECEIVER, BAD_SENDER, Segment, StateRow, walk_states
 
 CAPTURES = suite_captures()
@@ -72,8 +72,7 @@ def first_difference(got: pd.DataFrame, want: pd.DataFrame, frames: np.ndarray) 
                         for c in cols))
 
 
-@pytest.mark.parametrize("path", CAPTURES, ids=lambda p: str(p.relative_to(p.parents[2]))
-                         if "public" in p.parts else p.name)
+@pytest.mark.parametrize("path", CAPTURES, ids=capture_id)
 def test_states_equal_reference(path: Path) -> None:
     seg = analysed(path)
     want = reference_columns(seg)
