@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 
 from tcpwatch.vocab import Col
 
 from .captures import analysed, capture_id, suite_captures
+from .compare import first_difference
 from .conversations import Header, walk_conversations
 
 CAPTURES = suite_captures()
@@ -46,18 +46,10 @@ def reference_columns(seg: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({
         Col.CONN: [r.conn for r in rows], Col.ROLE: [r.role for r in rows],
         Col.REL_SEQ: [r.rel_seq for r in rows], Col.REL_ACK: [r.rel_ack for r in rows],
-        Col.WIN: [r.win for r in rows]}, index=seg.index)
+        Col.WIN: [r.win for r in rows]}, index=seg.index, dtype=object)
 
 
 @pytest.mark.parametrize("path", CAPTURES, ids=capture_id)
 def test_conversations_equal_reference(path: Path) -> None:
     seg = analysed(path)
-    want = reference_columns(seg)
-    got = seg[COLUMNS].astype(object)
-    diff = got.astype(str).to_numpy() != want.astype(str).to_numpy()
-    bad = np.flatnonzero(diff.any(axis=1))
-    if bad.size:
-        i = int(bad[0])
-        detail = ", ".join(f"{c}: pipeline {got[c].iloc[i]!r} reference {want[c].iloc[i]!r}"
-                           for c, d in zip(COLUMNS, diff[i], strict=True) if d)
-        pytest.fail(f"{bad.size} rows differ; first: frame {seg[Col.FRAME].iloc[i]}, {detail}")
+    assert (diff := first_difference(seg, reference_columns(seg))) is None, diff

@@ -8,7 +8,6 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -16,6 +15,7 @@ from tcpwatch.analysis.registry import FLAGS, RETRANSMISSION_FAMILY
 from tcpwatch.vocab import Col
 
 from .captures import analysed, capture_id, suite_captures
+from .compare import first_difference
 from .flags import FlagRow, Segment, analyze, reused_conns
 
 CAPTURES = suite_captures()
@@ -63,25 +63,7 @@ def reference_columns(seg: pd.DataFrame) -> pd.DataFrame:
     }, index=seg.index, dtype=object)
 
 
-def as_text(frame: pd.DataFrame) -> np.ndarray:
-    """Every cell as text, missing values as one token (NaN, None, <NA>)."""
-    return np.array([[("-" if v is None or (isinstance(v, float) and math.isnan(v))
-                       or v is pd.NA else repr(v if not isinstance(v, np.generic)
-                                               else v.item()))
-                      for v in row] for row in frame.astype(object).itertuples(index=False)],
-                    dtype=object).reshape(len(frame), frame.shape[1])
-
-
 @pytest.mark.parametrize("path", CAPTURES, ids=capture_id)
 def test_flags_equal_reference(path: Path) -> None:
     seg = analysed(path)
-    want = reference_columns(seg)
-    got = seg[COLUMNS].astype(object)
-    got[Col.EVENTS] = got[Col.EVENTS].astype(str)
-    diff = as_text(got) != as_text(want)
-    bad = np.flatnonzero(diff.any(axis=1))
-    if bad.size:
-        i = int(bad[0])
-        detail = ", ".join(f"{c}: pipeline {got[c].iloc[i]!r} reference {want[c].iloc[i]!r}"
-                           for c, d in zip(COLUMNS, diff[i], strict=True) if d)
-        pytest.fail(f"{bad.size} rows differ; first: frame {seg[Col.FRAME].iloc[i]}, {detail}")
+    assert (diff := first_difference(seg, reference_columns(seg))) is None, diff

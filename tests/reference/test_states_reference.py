@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -15,6 +14,7 @@ from tcpwatch.states.table import describe
 from tcpwatch.vocab import Col, EndpointState
 
 from .captures import analysed, capture_id, suite_captures
+from .compare import first_difference
 from .states import BAD_RECEIVER, BAD_SENDER, Segment, StateRow, walk_states
 
 CAPTURES = suite_captures()
@@ -60,26 +60,13 @@ def reference_columns(seg: pd.DataFrame) -> pd.DataFrame:
         Col.VIOLATION: [violation_text(r, s.sender) for r, s in zip(rows, segments,
                                                                     strict=True)],
         Col.STATES_INFERRED: [r.inferred for r in rows],
-    }, index=seg.index)
-
-
-def first_difference(got: pd.DataFrame, want: pd.DataFrame, frames: np.ndarray) -> str:
-    diff = (got.astype(str).to_numpy() != want.astype(str).to_numpy())
-    i = int(np.flatnonzero(diff.any(axis=1))[0])
-    cols = [c for c, d in zip(got.columns, diff[i], strict=True) if d]
-    return (f"{int(diff.any(axis=1).sum())} rows differ; first: frame {frames[i]}, "
-            + ", ".join(f"{c}: pipeline {got[c].iloc[i]!r} reference {want[c].iloc[i]!r}"
-                        for c in cols))
+    }, index=seg.index, dtype=object)
 
 
 @pytest.mark.parametrize("path", CAPTURES, ids=capture_id)
 def test_states_equal_reference(path: Path) -> None:
     seg = analysed(path)
-    want = reference_columns(seg)
-    got = seg[list(want.columns)].astype(object)
-    got[Col.STATES_INFERRED] = got[Col.STATES_INFERRED].astype(bool)
-    same = (got.astype(str).to_numpy() == want.astype(str).to_numpy()).all()
-    assert same, first_difference(got, want, seg[Col.FRAME].to_numpy())
+    assert (diff := first_difference(seg, reference_columns(seg))) is None, diff
 
 
 def test_captures_found() -> None:
