@@ -13,6 +13,11 @@ compiled rule is fixed (and the reference with it), and then must be removed.
 * ``synack_rebase_cleared.pcap`` frame 5: the direction's first SYN+ACK, whose ISN
   differs from the base set by earlier segments; tshark flags reused_ports, tcpwatch
   clears the flag because the later SYN+ACK (frame 7) has the same ISN.
+* ``syn_retransmitted_after_fin.pcap`` frames 5 and 6: a pure SYN repeating the
+  direction's ISN (frame 2's) after its FIN (frame 4).  tshark takes it for a SYN
+  retransmission and winds the direction's nextseq back (packet-tcp.c, issue 17616):
+  frame 5 is a retransmission and frame 6 (seq beyond the wound-back nextseq) a lost
+  segment; tcpwatch keeps nextseq, so frame 5 is out_of_order and frame 6 unflagged.
 """
 
 from __future__ import annotations
@@ -40,6 +45,8 @@ DIVERGENCES = [  # (capture, frame, column)
     ("ack_lost_repeated.pcap", 4, Col.EVENTS),
     ("bif_wrapped_retransmission.pcap", 3, Col.BYTES_IN_FLIGHT),
     ("synack_rebase_cleared.pcap", 5, Col.EVENTS),
+    ("syn_retransmitted_after_fin.pcap", 5, Col.EVENTS),
+    ("syn_retransmitted_after_fin.pcap", 6, Col.EVENTS),
 ]
 
 
