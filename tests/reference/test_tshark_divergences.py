@@ -18,6 +18,10 @@ compiled rule is fixed (and the reference with it), and then must be removed.
   retransmission and winds the direction's nextseq back (packet-tcp.c, issue 17616):
   frame 5 is a retransmission and frame 6 (seq beyond the wound-back nextseq) a lost
   segment; tcpwatch keeps nextseq, so frame 5 is out_of_order and frame 6 unflagged.
+* ``bif_retransmission_below_unacked.pcap`` frame 12: a retransmission (39 bytes from
+  128387) below the only unacked segment (frame 11, 91 bytes from 128396); tcpwatch's
+  bytes in flight spans both (100), tshark's is frame 11's alone (91) -- as if tshark
+  did not list a segment that does not advance nextseq (not checked in packet-tcp.c).
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ DIVERGENCES = [  # (capture, frame, column)
     ("synack_rebase_cleared.pcap", 5, Col.EVENTS),
     ("syn_retransmitted_after_fin.pcap", 5, Col.EVENTS),
     ("syn_retransmitted_after_fin.pcap", 6, Col.EVENTS),
+    ("bif_retransmission_below_unacked.pcap", 12, Col.BYTES_IN_FLIGHT),
 ]
 
 
