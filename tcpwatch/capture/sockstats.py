@@ -13,7 +13,6 @@ kernel" (libpcap's ``ps_recv`` and ``ps_drop``).  So once the socket is read emp
 
 from __future__ import annotations
 
-import ctypes
 import socket
 import struct
 from dataclasses import dataclass
@@ -71,6 +70,8 @@ class KernelCounters:
 def reject_all(sock: socket.socket) -> None:
     """Attach a one-instruction filter that rejects every packet: from now on nothing
     is queued or counted, so the socket can be read empty and its counts are final."""
+    import ctypes  # here: the CLI imports this module at start-up
+
     insn = ctypes.create_string_buffer(struct.pack("HBBI", _BPF_RET_K, 0, 0, 0), 8)
     prog = struct.pack("HL", 1, ctypes.addressof(insn))  # struct sock_fprog
     sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, prog)

@@ -153,11 +153,12 @@ def _loop(cap, writer, session, out, stop, duration, count, kernel=False) -> Non
             batch = cap.drain()
             _write(writer, batch, stop)
             new = session.add(batch)
+            counts = cap.stats()  # each tick: the kernel's counters are 32-bit
             board.update()
             if tty:
                 log.add(new)
                 screen.update(view.render(board, log.lines(), time.time_ns(), kernel,
-                                          cap.stats()), refresh=True)
+                                          counts), refresh=True)
             else:
                 view.print_piped(new, kernel)
             if duration is not None and time.monotonic() - t0 >= duration:

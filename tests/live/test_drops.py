@@ -6,11 +6,15 @@ overloaded, nothing is dropped and the counts are still printed."""
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import pytest
 
@@ -99,7 +103,78 @@ def test_capture_that_keeps_up_drops_nothing_and_says_so(tmp_path):
     assert COUNTS.search(err.rstrip().splitlines()[-1])  # printed last, piped or not
 
 
-@pytest.mark.parametrize("value", ["0", "-5", str(MAX_BUFFER_KIB + 1)])
+SESSION = "tcpwatch-drops-test"
+
+
+def pane() -> str:
+    return subprocess.run(["tmux", "capture-pane", "-p", "-J", "-t", SESSION],
+                          capture_output=True, text=True).stdout
+
+
+def wait_for(pattern: str, timeout: float = 20) -> re.Match:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = re.search(pattern, pane(), re.M)
+        if found:
+            return found
+        time.sleep(0.2)
+    raise AssertionError(f"{pattern!r} never appeared:\n{pane()}")
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="no tmux")
+def test_board_shows_the_drops_while_capturing(tmp_path):
+    """On a terminal (tmux), the board's first line says what the kernel counted, and
+    turns into the warning once it drops; the end repeats the counts and the warning."""
+    port = 61262
+    cmd = (f"exec env COLUMNS=200 LINES=50 {sys.executable} -m tcpwatch live -B 1 "
+           f"--port {port} --serve thread --write {tmp_path / 'board.pcap'} --duration 60")
+    subprocess.run(["tmux", "kill-session", "-t", SESSION], capture_output=True)
+    subprocess.run(["tmux", "new-session", "-d", "-s", SESSION, "-x", "200", "-y", "50",
+                    "-c", str(REPO), cmd], check=True)
+    try:  # the pane stays when live ends, with what it printed last
+        subprocess.run(["tmux", "set-option", "-w", "-t", SESSION, "remain-on-exit", "on"],
+                       check=True)
+        wait_for(r"^kernel: 0 received by filter, 0 dropped$")
+        pid = int(subprocess.run(["tmux", "display-message", "-p", "-t", SESSION,
+                                  "#{pane_pid}"], capture_output=True, text=True,
+                                 check=True).stdout)
+        assert b"tcpwatch\0live" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            echo(port, 5, 100_000)
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        board = wait_for(r"^kernel: ([\d,]+) received by filter, ([\d,]+) dropped: the "
+                         r"analysis is incomplete \(false lost_segment / ack_lost_segment "
+                         r"possible\)$")
+        received, dropped = (int(v.replace(",", "")) for v in board.groups())
+        assert 0 < dropped <= received
+        subprocess.run(["tmux", "send-keys", "-t", SESSION, "C-c"], check=True)
+        end = wait_for(COUNTS.pattern)
+        assert int(end[3].replace(",", "")) >= dropped
+        wait_for(f"^{WARNING}{end[3]} of {end[2]} packets")
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", SESSION], capture_output=True)
+
+
+def test_buffer_without_cap_net_admin_is_capped_and_says_so(tmp_path):
+    """Without CAP_NET_ADMIN (root with it dropped from the bounding set) the buffer
+    cannot pass net.core.rmem_max: live says what it got, not what it asked."""
+    cap = int(Path("/proc/sys/net/core/rmem_max").read_text()) // 1024
+    res = subprocess.run(["setpriv", "--bounding-set", "-net_admin", "--inh-caps",
+                          "-net_admin", sys.executable, "-m", "tcpwatch", "live", "-B",
+                          str(2 * cap), "--port", "61263", "--duration", "0", "--write",
+                          str(tmp_path / "x.pcap")], capture_output=True, text=True,
+                         cwd=REPO, timeout=60)
+    assert res.returncode == 0, res.stderr
+    first = res.stderr.splitlines()[0]
+    assert first.endswith(f", buffer {cap:,} KiB (asked {2 * cap:,}: net.core.rmem_max caps "
+                          "it without CAP_NET_ADMIN)"), first
+    assert res.stderr.splitlines()[-1] == ("tcpwatch live: 0 packets captured, 0 received by "
+                                           "filter, 0 dropped by kernel")
+
+
+@pytest.mark.parametrize("value", ["0", str(MAX_BUFFER_KIB + 1)])
 def test_bad_buffer_size_is_one_line(tmp_path, value):
     res = subprocess.run([sys.executable, "-m", "tcpwatch", "live", "-B", value,
                           "--duration", "1", "--write", str(tmp_path / "x.pcap")],
