@@ -3,7 +3,9 @@
 Each packet becomes at once the raw record the pcap reader also produces --
 ``(ts_ns, bytes, wire length)`` -- so live and offline share everything after this.
 On loopback a packet socket sees every packet twice (outgoing, then incoming); the BPF
-``inbound`` qualifier keeps one copy, as libpcap does for tcpdump.
+``inbound`` qualifier keeps one copy, as libpcap does for tcpdump.  What the socket
+could not hold is counted by the kernel (``sockstats``): ``stats()`` says how much was
+missed, as tcpdump does.
 """
 
 from __future__ import annotations

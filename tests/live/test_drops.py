@@ -174,12 +174,15 @@ def test_buffer_without_cap_net_admin_is_capped_and_says_so(tmp_path):
                                            "filter, 0 dropped by kernel")
 
 
-@pytest.mark.parametrize("value", ["0", str(MAX_BUFFER_KIB + 1)])
-def test_bad_buffer_size_is_one_line(tmp_path, value):
-    res = subprocess.run([sys.executable, "-m", "tcpwatch", "live", "-B", value,
-                          "--duration", "1", "--write", str(tmp_path / "x.pcap")],
-                         capture_output=True, text=True, cwd=REPO, timeout=60)
-    assert res.returncode == 2, res.stderr
-    assert res.stderr.strip() == (f"tcpwatch: error: -B/--buffer-size must be 1 to "
-                                  f"{MAX_BUFFER_KIB} KiB, not {value}")
+@pytest.mark.parametrize("value", ["0", "-5", str(MAX_BUFFER_KIB + 1)])
+def test_bad_buffer_size_is_one_line(tmp_path, value, capsys):
+    """The CLI in this process (the value is refused before anything is opened)."""
+    from tcpwatch.cli.main import main
+
+    with pytest.raises(SystemExit) as stop:
+        main(["live", "-B", value, "--duration", "1", "--write", str(tmp_path / "x.pcap")])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert err == (f"tcpwatch: error: -B/--buffer-size must be 1 to {MAX_BUFFER_KIB} KiB, "
+                   f"not {value}\n")
     assert not (tmp_path / "x.pcap").exists()
