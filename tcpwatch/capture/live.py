@@ -4,7 +4,7 @@ Each packet becomes at once the raw record the pcap reader also produces --
 ``(ts_ns, bytes, wire length)`` -- so live and offline share everything after this.
 On loopback a packet socket sees every packet twice (outgoing, then incoming); the BPF
 ``inbound`` qualifier keeps one copy, as libpcap does for tcpdump.  What the socket
-could not hold is counted by the kernel (``sockstats``): ``stats()`` says how much was
+could not hold is counted by the kernel (``packetsock``): ``stats()`` says how much was
 missed, as tcpdump does.
 """
 
@@ -15,14 +15,17 @@ import queue
 import select
 
 from ..errors import TcpwatchError
-from .sockstats import (
+from .packetsock import (
     BUFFER_KIB,
     MAX_BUFFER_KIB,
     CaptureStats,
     KernelCounters,
+    accept_length,
+    attach_filter,
     reject_all,
     set_receive_buffer,
 )
+from .pcapwriter import SNAPLEN
 
 
 def has_capture_privileges() -> bool:
@@ -34,6 +37,35 @@ def has_capture_privileges() -> bool:
         return bool(int(caps.split()[1], 16) & (1 << 13))  # CAP_NET_RAW
     except (OSError, StopIteration, ValueError):
         return False
+
+
+def _compile(flt: str, iface: str) -> bytes:
+    """``flt`` as classic BPF that keeps up to ``SNAPLEN`` bytes of a frame.  scapy
+    compiles for 65,535 (its MTU), and the kernel cuts each frame at what the filter
+    returns: a loopback frame with a 64 KiB TSO segment is 65,549 bytes, and cut short it
+    would hide 14 bytes of payload and make the next segment look lost."""
+    import ctypes
+
+    from scapy.arch.common import compile_filter, free_filter
+    from scapy.data import MTU
+
+    bpf = compile_filter(flt, iface)
+    try:
+        program = ctypes.string_at(bpf.bf_insns, 8 * bpf.bf_len)
+    finally:
+        free_filter(bpf)
+    return accept_length(program, MTU, SNAPLEN)
+
+
+def _whole_frames(listen: type) -> type:
+    """scapy's listening socket, reading frames up to ``SNAPLEN`` bytes (scapy reads
+    65,535, see ``_compile``)."""
+
+    class WholeFrames(listen):
+        def recv_raw(self, x: int = SNAPLEN):
+            return super().recv_raw(SNAPLEN)
+
+    return WholeFrames
 
 
 class LiveCapture:
@@ -51,12 +83,11 @@ class LiveCapture:
         if iface not in get_if_list():
             raise TcpwatchError(f"no such interface: {iface}")
         from scapy.all import conf
-        from scapy.arch.linux import attach_filter
 
         self.queue: queue.SimpleQueue = queue.SimpleQueue()
         flt = f"inbound and ({bpf})" if iface == "lo" else bpf
         try:
-            sock = conf.L2listen(iface=iface, filter=flt)
+            sock = _whole_frames(conf.L2listen)(iface=iface, filter=flt)
         except Exception as exc:  # scapy reports a bad BPF filter as a generic error
             raise TcpwatchError(f"cannot capture on {iface}: {exc}") from None
         # a big kernel buffer rides out bursts; no dissection: the pipeline decodes
@@ -70,7 +101,7 @@ class LiveCapture:
         reject_all(sock.ins)
         self._read_all(keep=False)
         self._kernel = KernelCounters(sock.ins)
-        attach_filter(sock.ins, flt, iface)
+        attach_filter(sock.ins, _compile(flt, iface))
         self._sniffer = AsyncSniffer(opened_socket=sock, store=False, prn=self._put)
         self.iface = iface
 

@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 from rich.live import Live
 
-from ..capture.sockstats import BUFFER_KIB
+from ..capture.packetsock import BUFFER_KIB
 from ..errors import TcpwatchError
 from ..report.fit import TOP, console
 

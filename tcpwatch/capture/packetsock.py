@@ -1,5 +1,5 @@
-"""What the kernel counts for a packet (AF_PACKET) socket, and the two socket options
-tcpwatch live sets on it.  No scapy here: only ``socket`` and ``struct``.
+"""A packet (AF_PACKET) socket as tcpwatch live sets it up: its filter (classic BPF),
+its receive buffer, and what the kernel counts for it.  No scapy here.
 
 ``getsockopt(SOL_PACKET, PACKET_STATISTICS)`` returns ``struct tpacket_stats
 {unsigned tp_packets, tp_drops}`` (packet(7)) and resets both counters.  ``tp_drops``
@@ -24,7 +24,8 @@ PACKET_STATISTICS = 6  # <linux/if_packet.h>
 SO_ATTACH_FILTER = 26  # <asm-generic/socket.h>
 SO_RCVBUFFORCE = 33  # like SO_RCVBUF, past net.core.rmem_max; needs CAP_NET_ADMIN
 _TPACKET_STATS = struct.Struct("II")
-_BPF_RET_K = 0x06  # BPF_RET | BPF_K: "return k bytes of the packet"; k = 0 rejects it
+_INSN = struct.Struct("HBBI")  # struct sock_filter: code, jt, jf, k
+_BPF_RET_K = 0x06  # BPF_RET | BPF_K: "keep k bytes of the packet"; k = 0 rejects it
 
 
 @dataclass(frozen=True)
@@ -67,14 +68,29 @@ class KernelCounters:
         return self.received, self.dropped
 
 
-def reject_all(sock: socket.socket) -> None:
-    """Attach a one-instruction filter that rejects every packet: from now on nothing
-    is queued or counted, so the socket can be read empty and its counts are final."""
+def attach_filter(sock: socket.socket, program: bytes) -> None:
+    """Attach a classic BPF program (8-byte ``struct sock_filter`` instructions); the
+    kernel swaps it for the previous one at once."""
     import ctypes  # here: the CLI imports this module at start-up
 
-    insn = ctypes.create_string_buffer(struct.pack("HBBI", _BPF_RET_K, 0, 0, 0), 8)
-    prog = struct.pack("HL", 1, ctypes.addressof(insn))  # struct sock_fprog
-    sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, prog)
+    insns = ctypes.create_string_buffer(program, len(program))
+    prog = struct.pack("HL", len(program) // _INSN.size, ctypes.addressof(insns))
+    sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, prog)  # struct sock_fprog
+
+
+def reject_all(sock: socket.socket) -> None:
+    """A filter that rejects every packet: from now on nothing is queued or counted,
+    so the socket can be read empty and its counts are final."""
+    attach_filter(sock, _INSN.pack(_BPF_RET_K, 0, 0, 0))
+
+
+def accept_length(program: bytes, old: int, new: int) -> bytes:
+    """``program`` with its accepting returns giving ``new`` bytes of the packet instead
+    of ``old``: libpcap compiles "accept" as ``ret #snaplen``, and the kernel keeps that
+    many bytes of each frame."""
+    insns = [_INSN.unpack_from(program, i) for i in range(0, len(program), _INSN.size)]
+    return b"".join(_INSN.pack(code, jt, jf, new if (code, k) == (_BPF_RET_K, old) else k)
+                    for code, jt, jf, k in insns)
 
 
 def set_receive_buffer(sock: socket.socket, size: int) -> int:
