@@ -12,13 +12,16 @@ from typing import Annotated
 import typer
 from rich.live import Live
 
+from ..capture.packetsock import BUFFER_KIB
 from ..errors import TcpwatchError
 from ..report.fit import TOP, console
 
 HELP = """Capture live TCP (scapy; -i lo by default; needs root or CAP_NET_RAW), write it to a
 pcap as it goes, and show every connection's states, windows and analysis events as
 they change (--kernel: beside the kernel's own socket states). Ctrl-C, SIGTERM,
---duration or --count end it with the final summary."""
+--duration or --count end it with the final summary and, on stderr, what the kernel
+counted as tcpdump does: packets received by the filter and dropped by the kernel
+(its buffer, -B, was full: then the analysis is incomplete, and says so)."""
 
 REFRESH_S = 0.25
 NO_PRIVILEGES = "tcpwatch live needs root or CAP_NET_RAW; try: sudo tcpwatch live"
@@ -46,6 +49,9 @@ def live(
     ] = False,
     top: Annotated[int, typer.Option(
         "--top", help="connections in the final summary: the busiest N (0: all)")] = TOP,
+    buffer_kib: Annotated[int, typer.Option(
+        "-B", "--buffer-size", help="the kernel's capture buffer in KiB, as tcpdump -B: "
+        "packets that find it full are dropped (and counted)")] = BUFFER_KIB,
 ) -> None:
     from ..capture.live import has_capture_privileges
 
@@ -66,7 +72,7 @@ def live(
     if ports:
         flt = f"({flt}) and ({' or '.join(f'port {p}' for p in ports)})"
     path = write or Path("captures/live") / f"live-{time.strftime('%Y%m%d-%H%M%S')}.pcap"
-    cap = LiveCapture(iface, flt)
+    cap = LiveCapture(iface, flt, buffer_kib)
     writer = PcapWriter(path)
     session = LiveSession(keep=output is not None)  # -o needs every row; else bounded
     stop = {"why": None}
@@ -88,15 +94,15 @@ def live(
                 raise TcpwatchError(f"the bundled {serve} server did not start on port "
                                     f"{ports[0]} (is it in use? try: tcpwatch serve {serve} "
                                     f"--port {ports[0]})")
-        print(f"tcpwatch live: capturing on {iface} ({flt}) into {path}", file=sys.stderr,
-              flush=True)
+        print(f"tcpwatch live: capturing on {iface} ({flt}) into {path}, "
+              f"{view.buffer_text(buffer_kib, cap.buffer_kib)}", file=sys.stderr, flush=True)
         if scenarios:
             cmd = " && ".join(f"{sys.executable} -m tcpwatch.scenarios.drivers {s} 127.0.0.1 "
                               f"{ports[0]}" for s in scenarios)
             helpers.append(subprocess.Popen(["sh", "-c", cmd]))
         _loop(cap, writer, session, out, stop, duration, count, kernel)
     finally:
-        cap.stop()
+        counts = cap.stop()
         last = cap.drain()  # what arrived before the stop is kept
         _write(writer, last, stop)
         new = session.add(last)
@@ -117,6 +123,7 @@ def live(
                                  width=out.width))
     if output is not None:
         write_segments(seg, output)
+    view.print_counts(counts, cap.buffer_kib)
     if writer.error:
         raise TcpwatchError(writer.error)
 
@@ -146,11 +153,12 @@ def _loop(cap, writer, session, out, stop, duration, count, kernel=False) -> Non
             batch = cap.drain()
             _write(writer, batch, stop)
             new = session.add(batch)
+            counts = cap.stats()  # each tick: the kernel's counters are 32-bit
             board.update()
             if tty:
                 log.add(new)
-                screen.update(view.render(board, log.lines(), time.time_ns(), kernel),
-                              refresh=True)
+                screen.update(view.render(board, log.lines(), time.time_ns(), kernel,
+                                          counts), refresh=True)
             else:
                 view.print_piped(new, kernel)
             if duration is not None and time.monotonic() - t0 >= duration:

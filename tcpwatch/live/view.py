@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from rich.console import Group
+from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
 from ..capture.kernel import kernel_states, state_of
+from ..capture.packetsock import CaptureStats
 
 LOG_LINES = 12  # event log lines on screen
 LINGER_S = 5.0  # closed connections stay in the view this long, then fold into a total
@@ -76,7 +77,42 @@ def _kernel_text(ks, r) -> str:
     return f" | kernel: client {kc} server {kserv}"
 
 
-def render(board, log: list[str], now_ns: int, kernel: bool = False) -> Group:
+INCOMPLETE = ("the analysis is incomplete: connections may show false lost_segment / "
+              "ack_lost_segment where the capture, not the network, lost a segment")
+
+
+def counts_text(stats: CaptureStats) -> Text:
+    """The board's first line: what the kernel counted for the capture socket so far."""
+    text = f"kernel: {stats.received:,} received by filter, {stats.dropped:,} dropped"
+    if stats.dropped:
+        return Text(f"{text}: the analysis is incomplete (false lost_segment / "
+                    "ack_lost_segment possible)", style="bold red")
+    return Text(text)
+
+
+def buffer_text(asked_kib: int, granted_kib: int) -> str:
+    """The capture buffer, as the kernel granted it."""
+    text = f"buffer {granted_kib:,} KiB"
+    if granted_kib < asked_kib:
+        text += f" (asked {asked_kib:,}: net.core.rmem_max caps it without CAP_NET_ADMIN)"
+    return text
+
+
+def print_counts(stats: CaptureStats, buffer_kib: int) -> None:
+    """The closing counts on stderr, as tcpdump prints them; drops are a warning that
+    says what they mean, in bold red on a terminal."""
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    err.print(f"tcpwatch live: {stats.line()}", markup=False)
+    if stats.dropped:
+        share = stats.dropped / max(stats.received, 1)
+        err.print(f"tcpwatch: warning: the kernel dropped {stats.dropped:,} of "
+                  f"{stats.received:,} packets ({share:.1%}): its buffer ({buffer_kib:,} "
+                  f"KiB) was full; {INCOMPLETE}. A bigger -B/--buffer-size or a narrower "
+                  "--filter/--port helps", style="bold red", markup=False)
+
+
+def render(board, log: list[str], now_ns: int, kernel: bool = False,
+           stats: CaptureStats | None = None) -> Group:
     rows, folded, folded_segs, hidden = board.frame(now_ns, LINGER_S, BOARD_LIMIT)
     table = Table(title="live TCP connections", title_justify="left")
     for name in rows.columns:
@@ -94,6 +130,8 @@ def render(board, log: list[str], now_ns: int, kernel: bool = False) -> Group:
                                   for m, k in zip(mine, theirs, strict=True))
         table.add_row(*cells)
     parts = [table]
+    if stats is not None:  # first: a screen too short for the board crops the bottom
+        parts.insert(0, counts_text(stats))
     if hidden:
         parts.append(Text(f"+ {hidden} more open connections"))
     if folded:
