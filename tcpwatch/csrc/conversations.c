@@ -16,7 +16,8 @@ typedef struct {
 #define U_BASE(d) (1u << (d))
 #define U_SHIFT(d) (4u << (d))
 
-static void conv_free(ConvCtx *x) {
+static void conv_free(CtxHead *h) {
+    ConvCtx *x = (ConvCtx *)h;
     PyMem_Free(x->current); PyMem_Free(x->state); PyMem_Free(x->used_old);
     PyMem_Free(x->used_new); PyMem_Free(x->stamp);
 }
@@ -194,7 +195,7 @@ PyObject *walk_conversations(PyObject *Py_UNUSED(self), PyObject *args) {
     }
     Py_END_ALLOW_THREADS
     }
-    if (x == &local) conv_free(x);
+    if (x == &local) conv_free(&x->h);
     else if (!failed && !overflow) x->n_conv = n_conv;
     PyBuffer_Release(&bk); PyBuffer_Release(&bd); PyBuffer_Release(&bf); PyBuffer_Release(&bs);
     PyBuffer_Release(&ba); PyBuffer_Release(&bw); PyBuffer_Release(&bconv);
@@ -211,5 +212,4 @@ PyObject *walk_conversations(PyObject *Py_UNUSED(self), PyObject *args) {
     return PyLong_FromSsize_t(n_conv);
 }
 
-size_t conv_ctx_size(void) { return sizeof(ConvCtx); }
-void conv_ctx_free(CtxHead *h) { conv_free((ConvCtx *)h); }
+const CtxOps conv_ops = {sizeof(ConvCtx), conv_free, NULL, NULL};

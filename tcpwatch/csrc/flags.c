@@ -41,7 +41,8 @@ typedef struct {
     int64_t calls;
 } FlagsCtx;
 
-static void flags_reset(FlagsCtx *x, int32_t c) {
+static void flags_reset(CtxHead *h, int32_t c) {
+    FlagsCtx *x = (FlagsCtx *)h;
     for (int k = 0; k < 2; k++) {
         PyMem_Free(x->flows[2 * c + k].ual);
         memset(&x->flows[2 * c + k], 0, sizeof(Flow));
@@ -50,7 +51,8 @@ static void flags_reset(FlagsCtx *x, int32_t c) {
     x->seen[c] = 0;
 }
 
-static void flags_free(FlagsCtx *x) {
+static void flags_free(CtxHead *h) {
+    FlagsCtx *x = (FlagsCtx *)h;
     if (x->flows)
         for (Py_ssize_t k = 0; k < 2 * x->h.cap; k++) PyMem_Free(x->flows[k].ual);
     PyMem_Free(x->flows); PyMem_Free(x->first_rtt); PyMem_Free(x->mru_syn);
@@ -311,7 +313,7 @@ PyObject *analyze_flags(PyObject *Py_UNUSED(self), PyObject *args) {
             else if ((flags & 0x10) && r->win_scale == -2) f->win_scale = -2;
         }
     }
-    if (x == &local) flags_free(x);
+    if (x == &local) flags_free(&x->h);
     PyBuffer_Release(&bconn); PyBuffer_Release(&bdir); PyBuffer_Release(&bflags);
     PyBuffer_Release(&bseq); PyBuffer_Release(&back); PyBuffer_Release(&blen);
     PyBuffer_Release(&bwin); PyBuffer_Release(&bws); PyBuffer_Release(&bts);
@@ -328,12 +330,9 @@ PyObject *analyze_flags(PyObject *Py_UNUSED(self), PyObject *args) {
     Py_RETURN_NONE;
 }
 
-size_t flags_ctx_size(void) { return sizeof(FlagsCtx); }
-void flags_ctx_free(CtxHead *h) { flags_free((FlagsCtx *)h); }
-void flags_ctx_reset(CtxHead *h, int32_t c) { flags_reset((FlagsCtx *)h, c); }
-
-/* give back the connection's unacked-segment lists that are empty */
-void flags_ctx_trim(CtxHead *h, int32_t c) {
+/* give back the connection's unacked-segment lists that are empty (a connection that
+ * is over has acknowledged everything); nothing the walk knows changes */
+static void flags_trim(CtxHead *h, int32_t c) {
     FlagsCtx *x = (FlagsCtx *)h;
     for (int k = 0; k < 2; k++) {
         Flow *f = &x->flows[2 * c + k];
@@ -344,3 +343,5 @@ void flags_ctx_trim(CtxHead *h, int32_t c) {
         }
     }
 }
+
+const CtxOps flags_ops = {sizeof(FlagsCtx), flags_free, flags_reset, flags_trim};

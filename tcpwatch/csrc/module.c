@@ -19,12 +19,15 @@
  */
 #include "seqwalk.h"
 
+static const CtxOps *ops_of(int kind) {
+    return kind == CTX_CONV ? &conv_ops : kind == CTX_STATES ? &states_ops
+         : kind == CTX_FLAGS ? &flags_ops : NULL;
+}
+
 static void ctx_destroy(PyObject *capsule) {
     CtxHead *h = PyCapsule_GetPointer(capsule, "tcpwatch._seqwalk.ctx");
     if (!h) return;
-    if (h->kind == CTX_CONV) conv_ctx_free(h);
-    else if (h->kind == CTX_STATES) states_ctx_free(h);
-    else flags_ctx_free(h);
+    ops_of(h->kind)->free(h);
     PyMem_Free(h);
 }
 
@@ -32,14 +35,12 @@ static void ctx_destroy(PyObject *capsule) {
 static PyObject *new_context(PyObject *Py_UNUSED(self), PyObject *args) {
     int kind;
     if (!PyArg_ParseTuple(args, "i", &kind)) return NULL;
-    size_t size = kind == CTX_CONV ? conv_ctx_size()
-                : kind == CTX_STATES ? states_ctx_size()
-                : kind == CTX_FLAGS ? flags_ctx_size() : 0;
-    if (!size) {
+    const CtxOps *ops = ops_of(kind);
+    if (!ops) {
         PyErr_SetString(PyExc_ValueError, "new_context: unknown kind");
         return NULL;
     }
-    CtxHead *h = PyMem_Calloc(1, size);
+    CtxHead *h = PyMem_Calloc(1, ops->size);
     if (!h) return PyErr_NoMemory();
     h->kind = kind;
     PyObject *cap = PyCapsule_New(h, "tcpwatch._seqwalk.ctx", ctx_destroy);
@@ -47,48 +48,39 @@ static PyObject *new_context(PyObject *Py_UNUSED(self), PyObject *args) {
     return cap;
 }
 
-/* reset_conns(ctx, conns:int32): the states or flags walk forgets these connections */
-static PyObject *reset_conns(PyObject *Py_UNUSED(self), PyObject *args) {
+/* (ctx, conns:int32): apply the context's reset (trim: its trim) to each connection it
+ * has room for (one it never walked knows nothing) */
+static PyObject *each_conn(PyObject *args, const char *fn, int trim) {
     PyObject *octx;
     Py_buffer bc;
     if (!PyArg_ParseTuple(args, "Oy*", &octx, &bc)) return NULL;
     ArgSpec spec[] = {{bc.obj, "conns", 'i', 4, 0, -1}};
-    if (check_args("reset_conns", spec, 1) < 0) { PyBuffer_Release(&bc); return NULL; }
+    if (check_args(fn, spec, 1) < 0) { PyBuffer_Release(&bc); return NULL; }
     CtxHead *h = PyCapsule_GetPointer(octx, "tcpwatch._seqwalk.ctx");
-    int err = h == NULL;
-    if (h && h->kind == CTX_CONV) {
-        PyErr_SetString(PyExc_ValueError, "reset_conns: conversation numbering is final");
-        err = 1;
+    void (*op)(CtxHead *, int32_t) = NULL;
+    if (h) {
+        op = trim ? ops_of(h->kind)->trim : ops_of(h->kind)->reset;
+        if (!op)
+            PyErr_Format(PyExc_ValueError, "%s: %s", fn, trim ? "not a flags context"
+                         : "conversation numbering is final");
     }
     const int32_t *conns = bc.buf;
-    for (Py_ssize_t i = 0; !err && i < bc.len / 4; i++) {
-        if (conns[i] < 0 || conns[i] >= h->cap) continue;  /* never walked: nothing known */
-        if (h->kind == CTX_STATES) states_ctx_reset(h, conns[i]);
-        else flags_ctx_reset(h, conns[i]);
-    }
+    for (Py_ssize_t i = 0; op && i < bc.len / 4; i++)
+        if (conns[i] >= 0 && conns[i] < h->cap) op(h, conns[i]);
     PyBuffer_Release(&bc);
-    if (err) return NULL;
+    if (!op) return NULL;
     Py_RETURN_NONE;
 }
 
-/* trim_conns(flags ctx, conns:int32): give back the unacked-segment lists that are empty
- * (a connection that is over has acknowledged everything); nothing it knows changes */
+/* reset_conns(ctx, conns:int32): the states or flags walk forgets these connections */
+static PyObject *reset_conns(PyObject *Py_UNUSED(self), PyObject *args) {
+    return each_conn(args, "reset_conns", 0);
+}
+
+/* trim_conns(flags ctx, conns:int32): give back the unacked-segment lists that are empty;
+ * nothing the walk knows changes */
 static PyObject *trim_conns(PyObject *Py_UNUSED(self), PyObject *args) {
-    PyObject *octx;
-    Py_buffer bc;
-    if (!PyArg_ParseTuple(args, "Oy*", &octx, &bc)) return NULL;
-    ArgSpec spec[] = {{bc.obj, "conns", 'i', 4, 0, -1}};
-    if (check_args("trim_conns", spec, 1) < 0) { PyBuffer_Release(&bc); return NULL; }
-    CtxHead *x = ctx_get(octx, CTX_FLAGS);
-    const int32_t *conns = bc.buf;
-    for (Py_ssize_t i = 0; x && i < bc.len / 4; i++)
-        if (conns[i] >= 0 && conns[i] < x->cap) flags_ctx_trim(x, conns[i]);
-    PyBuffer_Release(&bc);
-    if (!x) {
-        if (!PyErr_Occurred()) PyErr_SetString(PyExc_TypeError, "trim_conns: a flags context");
-        return NULL;
-    }
-    Py_RETURN_NONE;
+    return each_conn(args, "trim_conns", 1);
 }
 
 static PyMethodDef methods[] = {

@@ -103,16 +103,14 @@ int grow_arrays(void **arrs[], const size_t *elem, const int *fill, int n, Py_ss
                 Py_ssize_t need);
 void *ctx_get(PyObject *obj, int kind);
 
-/* each walk's context: its size, how to free it, forget a connection, trim it */
-size_t conv_ctx_size(void);
-void conv_ctx_free(CtxHead *h);
-size_t states_ctx_size(void);
-void states_ctx_free(CtxHead *h);
-void states_ctx_reset(CtxHead *h, int32_t c);
-size_t flags_ctx_size(void);
-void flags_ctx_free(CtxHead *h);
-void flags_ctx_reset(CtxHead *h, int32_t c);
-void flags_ctx_trim(CtxHead *h, int32_t c);
+/* What module.c needs of each walk's context, and nothing of its layout. */
+typedef struct {
+    size_t size;                           /* bytes of the context struct */
+    void (*free)(CtxHead *h);              /* free its arrays (not the struct) */
+    void (*reset)(CtxHead *h, int32_t c);  /* forget connection c; NULL: numbering is final */
+    void (*trim)(CtxHead *h, int32_t c);   /* give back what c no longer needs, or NULL */
+} CtxOps;
+extern const CtxOps conv_ops, states_ops, flags_ops;
 
 /* the entry points (documented above each definition) */
 PyObject *walk_pcap(PyObject *self, PyObject *args);

@@ -12,7 +12,8 @@ typedef struct {
     uint32_t *nxt, *fin_end, *wlast, *xend;
 } StatesCtx;
 
-static void states_free(StatesCtx *x) {
+static void states_free(CtxHead *h) {
+    StatesCtx *x = (StatesCtx *)h;
     PyMem_Free(x->cur); PyMem_Free(x->seen); PyMem_Free(x->have); PyMem_Free(x->xck);
     PyMem_Free(x->nxt); PyMem_Free(x->fin_end); PyMem_Free(x->wlast); PyMem_Free(x->xend);
 }
@@ -26,7 +27,8 @@ static int states_reserve(StatesCtx *x, Py_ssize_t n_conn) {
     return grow_arrays(a, e, fill, 8, &x->h.cap, n_conn);
 }
 
-static void states_reset(StatesCtx *x, int32_t c) {
+static void states_reset(CtxHead *h, int32_t c) {
+    StatesCtx *x = (StatesCtx *)h;
     x->seen[c] = 0;
     x->have[2 * c] = x->have[2 * c + 1] = 0;
     x->xck[2 * c] = x->xck[2 * c + 1] = 0;
@@ -227,7 +229,7 @@ PyObject *walk_states(PyObject *Py_UNUSED(self), PyObject *args) {
     }
     Py_END_ALLOW_THREADS
     }
-    if (!carry) states_free(x);
+    if (!carry) states_free(&x->h);
     PyMem_Free(next_other); PyMem_Free(last_row);
     PyMem_Free(pending); PyMem_Free(pending_row);
     PyBuffer_Release(&bconn); PyBuffer_Release(&bsnd); PyBuffer_Release(&bcls);
@@ -245,6 +247,4 @@ PyObject *walk_states(PyObject *Py_UNUSED(self), PyObject *args) {
     Py_RETURN_NONE;
 }
 
-size_t states_ctx_size(void) { return sizeof(StatesCtx); }
-void states_ctx_free(CtxHead *h) { states_free((StatesCtx *)h); }
-void states_ctx_reset(CtxHead *h, int32_t c) { states_reset((StatesCtx *)h, c); }
+const CtxOps states_ops = {sizeof(StatesCtx), states_free, states_reset, NULL};

@@ -77,16 +77,17 @@ def _kernel_text(ks, r) -> str:
     return f" | kernel: client {kc} server {kserv}"
 
 
-INCOMPLETE = ("the analysis is incomplete: connections may show false lost_segment / "
-              "ack_lost_segment where the capture, not the network, lost a segment")
+FALSE_LOSS = "false lost_segment / ack_lost_segment"  # what a dropped segment looks like
+INCOMPLETE = (f"the analysis is incomplete: connections may show {FALSE_LOSS} where the "
+              "capture, not the network, lost a segment")
 
 
 def counts_text(stats: CaptureStats) -> Text:
     """The board's first line: what the kernel counted for the capture socket so far."""
     text = f"kernel: {stats.received:,} received by filter, {stats.dropped:,} dropped"
     if stats.dropped:
-        return Text(f"{text}: the analysis is incomplete (false lost_segment / "
-                    "ack_lost_segment possible)", style="bold red")
+        return Text(f"{text}: the analysis is incomplete ({FALSE_LOSS} possible)",
+                    style="bold red")
     return Text(text)
 
 

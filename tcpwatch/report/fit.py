@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import textwrap
 from dataclasses import dataclass
+from functools import cached_property
 
 from rich.console import Console
 from rich.table import Table
@@ -42,6 +43,7 @@ class Column:
     numeric: bool = False  # right-aligned, never wrapped
     rank: int = 0  # 0 is the most important; equal ranks keep their order
 
+    @cached_property
     def narrowest(self) -> int:
         words = self.header.split()
         if self.numeric:
@@ -50,9 +52,10 @@ class Column:
             need = max((len(w) for c in self.cells for w in c.split()), default=0)
         return max(need, *(len(w) for w in words), 1)
 
+    @cached_property
     def widest(self) -> int:
         """Wide enough for every cell on one line (a header may still wrap)."""
-        return max([self.narrowest(), *(len(c) for c in self.cells)])
+        return max([self.narrowest, *(len(c) for c in self.cells)])
 
 
 def fitted_table(columns: list[Column], width: int, *, title: str,
@@ -63,22 +66,22 @@ def fitted_table(columns: list[Column], width: int, *, title: str,
     kept: list[int] = []
     used = 1
     for i in by_rank:
-        need = columns[i].narrowest() + PER_COLUMN
+        need = columns[i].narrowest + PER_COLUMN
         if used + need <= width or not kept:
             kept.append(i)
             used += need
     kept.sort()
-    widths = {i: columns[i].narrowest() for i in kept}
+    widths = {i: columns[i].narrowest for i in kept}
     spare = width - used
     # the spare width unwraps whole columns, those needing least of it first (most lines
     # saved); what is left widens the most important ones
-    for i in sorted(kept, key=lambda i: (columns[i].widest() - widths[i], i)):
-        more = columns[i].widest() - widths[i]
+    for i in sorted(kept, key=lambda i: (columns[i].widest - widths[i], i)):
+        more = columns[i].widest - widths[i]
         if more <= spare:
             widths[i] += more
             spare -= more
     for i in sorted(kept, key=lambda i: (columns[i].rank, i)):
-        more = min(spare, columns[i].widest() - widths[i])
+        more = min(spare, columns[i].widest - widths[i])
         widths[i] += more
         spare -= more
     hidden = [columns[i].header for i in range(len(columns)) if i not in widths]
