@@ -57,10 +57,10 @@ STAGES = """
 import json, sys, tempfile, time
 from pathlib import Path
 import tcpwatch
-from tcpwatch.export import write_segments
-from tcpwatch.flows import assign_connections
-from tcpwatch.states.apply import apply_states
-from tcpwatch.analysis.flags import flag_analysis
+from tcpwatch.report.export import write_segments
+from tcpwatch.engine.flows import assign_connections
+from tcpwatch.engine.states import apply_states
+from tcpwatch.engine.flags import flag_analysis
 t0 = time.perf_counter()
 seg = tcpwatch.read_segments(sys.argv[1])
 t1 = time.perf_counter()
@@ -75,7 +75,7 @@ with tempfile.TemporaryDirectory() as tmp:
     t4 = time.perf_counter()
     write_segments(states_only, Path(tmp) / "b.parquet")
     t5 = time.perf_counter()
-from tcpwatch.analysis.episodes import episodes
+from tcpwatch.report.episodes import episodes
 from tcpwatch.report.summary import summarize_connections
 t6 = time.perf_counter()
 summary = summarize_connections(full)
@@ -159,7 +159,8 @@ def bench_one(path: Path, runs: int, out) -> None:
         table.add_row(name, f"{wall:.2f}", f"{rate:,.0f}", f"{rss / 1e6:.0f}",
                       f"{rss / n:.0f}", f"{vs_t:.1f}×", f"{vs_tt:.2f}×")
     out.print(table)
-    base_rss = measure([sys.executable, "-c", "import tcpwatch.pipeline, pyarrow.parquet"])[1]
+    base_rss = measure([sys.executable, "-c",
+                        "import tcpwatch.engine.pipeline, pyarrow.parquet"])[1]
     tw_rss = results["tcpwatch analyze -q -o x.parquet"][1]
     out.print(f"tcpwatch -q: {base_rss / 1e6:.0f} MB of that peak is the interpreter and its "
               f"libraries (an empty run); the rest is {(tw_rss - base_rss) / n:.0f} bytes "

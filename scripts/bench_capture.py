@@ -19,9 +19,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from tcpwatch.scenarios.netns import python_in, random_loss_on_input, set_offloads, veth_lab
-from tcpwatch.scenarios.run import client, server
-from tcpwatch.scenarios.tcpdump import tcpdump
+from tcpwatch.lab.scenarios.netns import python_in, random_loss_on_input, set_offloads, veth_lab
+from tcpwatch.lab.scenarios.run import client, server
+from tcpwatch.lab.scenarios.tcpdump import tcpdump
 
 MSS_PAYLOAD = 1448  # 1500-byte MTU, IPv4, TCP timestamps
 PARALLEL = 20
@@ -59,7 +59,7 @@ def make(path: Path, kind: Kind) -> None:
                        netns=lab.a.netns, timeout=900)
             # short connections, PARALLEL clients at once (a lost SYN costs one of them 1 s)
             procs = [subprocess.Popen(python_in(
-                lab.a.netns, "-m", "tcpwatch.scenarios.traffic", "echo", lab.b.addr, "5002",
+                lab.a.netns, "-m", "tcpwatch.lab.scenarios.traffic", "echo", lab.b.addr, "5002",
                 "--conns", str(short_conns // PARALLEL), "--msgs", "2", "--size", "200"))
                 for _ in range(PARALLEL)]
             if any(p.wait(timeout=900) for p in procs):

@@ -23,9 +23,9 @@ from pathlib import Path
 from rich.table import Table
 
 import tcpwatch
+from tcpwatch.lab.scenarios.tcpdump import tcpdump
+from tcpwatch.lab.servers.framing import LengthPrefixFramer
 from tcpwatch.report.fit import console
-from tcpwatch.scenarios.tcpdump import tcpdump
-from tcpwatch.servers.framing import LengthPrefixFramer
 
 TICK = os.sysconf("SC_CLK_TCK")
 PORT = 61250

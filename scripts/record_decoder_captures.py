@@ -13,8 +13,8 @@ import textwrap
 import time
 from pathlib import Path
 
-from tcpwatch.scenarios.netns import Lab, ip, python_in, veth_lab
-from tcpwatch.scenarios.tcpdump import tcpdump
+from tcpwatch.lab.scenarios.netns import Lab, ip, python_in, veth_lab
+from tcpwatch.lab.scenarios.tcpdump import tcpdump
 
 SERVER = textwrap.dedent("""
     import socket, sys, threading

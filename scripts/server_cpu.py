@@ -19,8 +19,8 @@ import time
 
 from rich.table import Table
 
+from tcpwatch.lab.servers.framing import LengthPrefixFramer
 from tcpwatch.report.fit import console
-from tcpwatch.servers.framing import LengthPrefixFramer
 
 TICK = os.sysconf("SC_CLK_TCK")
 

@@ -21,8 +21,8 @@ COMMANDS = {
     "tcpwatch --version": [TCPWATCH, "--version"],
     "tcpwatch --help": [TCPWATCH, "--help"],
     "tcpwatch serve --help": [TCPWATCH, "serve", "--help"],
-    "import tcpwatch.scenarios.drivers": [sys.executable, "-c",
-                                          "import tcpwatch.scenarios.drivers"],
+    "import tcpwatch.lab.scenarios.drivers": [sys.executable, "-c",
+                                          "import tcpwatch.lab.scenarios.drivers"],
     "import tcpwatch; tcpwatch.analyze (pandas)": [sys.executable, "-c",
                                                    "import tcpwatch; tcpwatch.analyze"],
 }

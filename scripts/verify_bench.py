@@ -13,7 +13,7 @@ from pathlib import Path
 
 import tcpwatch
 from tcpwatch.report.fit import console
-from tcpwatch.verify import compare, render, tshark_reference
+from tcpwatch.report.verify import compare, render, tshark_reference
 
 
 def main() -> None:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from .errors import CaptureError, DecodeError, TcpwatchError
 
 if TYPE_CHECKING:
-    from .pipeline import CaptureSummary, CaptureWarning, analyze, read_segments
+    from .engine.pipeline import CaptureSummary, CaptureWarning, analyze, read_segments
     from .vocab import SEGMENT_COLUMNS, Col
 
 __all__ = [
@@ -29,8 +29,9 @@ __all__ = [
 __version__ = "0.1.0"
 
 #: public name -> the module that defines it (imported when the name is first used)
-_LAZY = {"analyze": ".pipeline", "read_segments": ".pipeline", "CaptureSummary": ".pipeline",
-         "CaptureWarning": ".pipeline", "SEGMENT_COLUMNS": ".vocab", "Col": ".vocab"}
+_LAZY = {**dict.fromkeys(("analyze", "read_segments", "CaptureSummary", "CaptureWarning"),
+                         ".engine.pipeline"),
+         "SEGMENT_COLUMNS": ".vocab", "Col": ".vocab"}
 
 
 def __getattr__(name: str):

@@ -51,7 +51,7 @@ class Col:
     STATES_INFERRED = "states_inferred"  # the connection's initial states are inferred
     EVENT_CLIENT = "event_client"  # what the segment was for the client: SND_SYN, RCV_FIN, ...
     EVENT_SERVER = "event_server"  # ... and for the server
-    # -- analysis stage (Wireshark's tcp.analysis.*, see analysis/registry.py) -----------
+    # -- analysis stage (Wireshark's tcp.analysis.*, see engine/registry.py) -----------
     EVENTS = "events"  # analysis flags, ";"-separated: retransmission;fast_retransmission
     DUP_ACK_NUM = "dup_ack_num"  # tcp.analysis.duplicate_ack_num
     DUP_ACK_FRAME = "dup_ack_frame"  # tcp.analysis.duplicate_ack_frame
@@ -189,7 +189,7 @@ class SegClass(IntEnum):
     FIN = 4  # FIN (with or without payload and ACK)
     SYN = 5  # SYN without ACK
     SYNACK = 6  # SYN with ACK
-    RST = 7  # RST, acceptable to its receiver (RFC 9293 §3.10.7.4, see states/table.py)
+    RST = 7  # RST, acceptable to its receiver (RFC 9293 §3.10.7.4, see engine/transitions.py)
     ACK_OF_FIN = 8  # received: an ACK (or data) that acknowledges the receiver's FIN
     FIN_ACK_OF_FIN = 9  # received: a FIN that also acknowledges the receiver's FIN
     RST_BAD = 10  # received: an RST its receiver must ignore (sequence not acceptable)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from tcpwatch.verify import tshark_fields
+from tcpwatch.report.verify import tshark_fields
 
 FIELDS = ["frame.protocols", "ip.src", "ip.dst", "ipv6.src", "ipv6.dst", "tcp.srcport",
           "tcp.dstport"]

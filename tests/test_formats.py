@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 
 import tcpwatch
-from tcpwatch.parity import compare_with_tshark
-from tcpwatch.scenarios.run import client, server
-from tcpwatch.scenarios.tcpdump import tcpdump
+from tcpwatch.lab.scenarios.run import client, server
+from tcpwatch.lab.scenarios.tcpdump import tcpdump
+from tcpwatch.report.parity import compare_with_tshark
 
 from .conftest import REPO, needs_tshark
 from .pcapgen import read_pcap, write_pcap, write_pcapng

@@ -11,9 +11,9 @@ import sys
 import pytest
 
 import tcpwatch
-from tcpwatch.bless import GoldenRefused, bless
-from tcpwatch.golden import GOLDEN_COLUMNS, read_golden
-from tcpwatch.parity import MAPPED, compare_golden_with_tshark
+from tcpwatch.report.bless import GoldenRefused, bless
+from tcpwatch.report.golden import GOLDEN_COLUMNS, read_golden
+from tcpwatch.report.parity import MAPPED, compare_golden_with_tshark
 from tcpwatch.vocab import Col
 
 from .conftest import REPO, needs_tshark
@@ -21,7 +21,7 @@ from .conftest import REPO, needs_tshark
 CAPTURES = REPO / "captures"
 GOLDEN = sorted(CAPTURES.glob("*.expected.csv"))
 #: golden columns tshark also computes; the others are guarded by the references of
-#: tcpwatch.parity.NOT_MAPPED
+#: tcpwatch.report.parity.NOT_MAPPED
 CHECKED = [c for c in GOLDEN_COLUMNS if c in {m.column for m in MAPPED}]
 
 

@@ -4,7 +4,7 @@ tshark 4.0 dissects a quoted header as TCP (raw numbers, no analysis) and gives 
 tcp.stream of its 4-tuple; a quote that is the first sight of a 4-tuple opens a new
 stream, and the streams after it are numbered one higher.  tcpwatch leaves the error
 frames out of the segment table but numbers the quotes in the connection walk
-(``tcpwatch/quoted.py``), offline and live, so every real segment's columns equal
+(``tcpwatch/decode/quoted.py``), offline and live, so every real segment's columns equal
 tshark's."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from __future__ import annotations
 import pytest
 
 import tcpwatch
-from tcpwatch.parity import compare_with_tshark
-from tcpwatch.verify import tshark_fields
+from tcpwatch.report.parity import compare_with_tshark
+from tcpwatch.report.verify import tshark_fields
 
 from .conftest import REPO, needs_tshark
 

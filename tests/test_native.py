@@ -1,5 +1,5 @@
 """The constants the compiled core shares with Python are defined once: C exports its
-own, and tcpwatch/native.py refuses (ImportError at import) a build whose values differ
+own, and tcpwatch/engine/native.py refuses (ImportError at import) a build whose values differ
 from what Python defines from its sources."""
 
 from __future__ import annotations
@@ -7,10 +7,10 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 from tcpwatch import _seqwalk
-from tcpwatch.analysis.registry import FLAGS
 from tcpwatch.capture import walk
-from tcpwatch.native import C_ANALYSIS_BITS, mismatches, python_side
-from tcpwatch.quoted import QUOTED_FLAG
+from tcpwatch.decode.quoted import QUOTED_FLAG
+from tcpwatch.engine.native import C_ANALYSIS_BITS, mismatches, python_side
+from tcpwatch.engine.registry import FLAGS
 
 
 def test_this_build_agrees_with_python():

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import tcpwatch
 from tcpwatch.capture.linktypes import linktype_name
-from tcpwatch.parity import compare_with_tshark
+from tcpwatch.report.parity import compare_with_tshark
 
 from .conftest import REPO, needs_tshark
 from .innermost import innermost_differences

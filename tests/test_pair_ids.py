@@ -8,7 +8,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tcpwatch.flows import pair_ids
+from tcpwatch.engine.flows import pair_ids
 
 small = st.integers(0, 50)
 pairs = st.lists(st.tuples(small, small), min_size=0, max_size=40)

@@ -1,4 +1,4 @@
-"""Every public capture: every column tshark also computes (tcpwatch.parity.MAPPED: times,
+"""Every public capture: every column tshark also computes (tcpwatch.report.parity.MAPPED: times,
 addresses, ports, flags, raw and relative seq/ack, len, windows, options, truncation,
 connection numbers, analysis flags and numbers) equals tshark -2 on every TCP frame, and the
 two frame sets are the same."""
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import tcpwatch
-from tcpwatch.parity import MAPPED, NOT_MAPPED, compare_with_tshark, segment_text
+from tcpwatch.report.parity import MAPPED, NOT_MAPPED, compare_with_tshark, segment_text
 from tcpwatch.vocab import SEGMENT_COLUMNS, Col
 
 from .conftest import needs_tshark, public_captures

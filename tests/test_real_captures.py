@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 import tcpwatch
-from tcpwatch.parity import compare_with_tshark
-from tcpwatch.scenarios.netns import ip, python_in, set_offloads, veth_lab
-from tcpwatch.scenarios.run import client, server
-from tcpwatch.scenarios.tcpdump import tcpdump
+from tcpwatch.lab.scenarios.netns import ip, python_in, set_offloads, veth_lab
+from tcpwatch.lab.scenarios.run import client, server
+from tcpwatch.lab.scenarios.tcpdump import tcpdump
+from tcpwatch.report.parity import compare_with_tshark
 
 from .conftest import needs_root, needs_tshark
 
@@ -77,7 +77,7 @@ def test_veth_between_namespaces(tmp_path):
 
 @pytest.mark.parametrize("outer", [None, 100], ids=["802.1Q", "QinQ"])
 def test_vlan_tagged(tmp_path, outer):
-    """Real frames of a real connection, tagged by a mirror port (tcpwatch.scenarios.mirror:
+    """Real frames of a real connection, tagged by a mirror port (tcpwatch.lab.scenarios.mirror:
     this kernel has no 802.1Q module, so no VLAN interface can be made)."""
     pcap = tmp_path / "vlan.pcap"
     with veth_lab(233, tag="v" if outer is None else "q") as lab:
@@ -87,7 +87,7 @@ def test_vlan_tagged(tmp_path, outer):
             ip("link", "set", i, "mtu", "65535", "up", netns=lab.a.netns)
         set_offloads(lab.a, on=False)
         set_offloads(lab.b, on=False)
-        args = ["-m", "tcpwatch.scenarios.mirror", lab.a.link, mon + "a", "--vlan", "42"]
+        args = ["-m", "tcpwatch.lab.scenarios.mirror", lab.a.link, mon + "a", "--vlan", "42"]
         if outer is not None:
             args += ["--outer", str(outer)]
         mirror = subprocess.Popen(python_in(lab.a.netns, *args), stdout=subprocess.PIPE, text=True)

@@ -50,7 +50,7 @@ def test_version():
 
 
 def test_servers_and_drivers_import_nothing_heavy():
-    code = ("import sys, tcpwatch.servers.models, tcpwatch.scenarios.drivers, "
+    code = ("import sys, tcpwatch.lab.servers.models, tcpwatch.lab.scenarios.drivers, "
             f"tcpwatch.cli.serve; print(*sorted(m for m in {HEAVY!r} if m in sys.modules))")
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=REPO, timeout=60)

@@ -9,7 +9,7 @@ ISN from there on, against the final one before it."""
 from __future__ import annotations
 
 import tcpwatch
-from tcpwatch.parity import compare_with_tshark
+from tcpwatch.report.parity import compare_with_tshark
 
 from .conftest import PUBLIC, REPO, needs_tshark
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 import pytest
 
 import tcpwatch
-from tcpwatch.parity import compare_with_tshark
-from tcpwatch.verify import tshark_fields
+from tcpwatch.report.parity import compare_with_tshark
+from tcpwatch.report.verify import tshark_fields
 
 from .conftest import PUBLIC, REPO, needs_tshark
 from .innermost import innermost_differences, tshark_innermost

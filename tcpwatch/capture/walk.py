@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..native import _seqwalk
+from ..engine.native import _seqwalk
 
 # the walks' return codes and limits, from the compiled source (one definition)
 OK: int = _seqwalk.OK

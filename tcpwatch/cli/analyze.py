@@ -36,10 +36,10 @@ def analyze(
 ) -> None:
     # the stages are imported here, not at the top: `tcpwatch --help` and `tcpwatch serve`
     # start without pandas
-    from ..analysis.episodes import episodes
-    from ..export import write_segments
-    from ..pipeline import analyze as run_pipeline
+    from ..engine.pipeline import analyze as run_pipeline
+    from ..report.episodes import episodes
     from ..report.explain import explain
+    from ..report.export import write_segments
     from ..report.summary import summarize_connections
     from ..report.tables import render_connections, render_episodes, render_segments
 

@@ -53,15 +53,16 @@ def live(
         "-B", "--buffer-size", help="the kernel's capture buffer in KiB, as tcpdump -B: "
         "packets that find it full are dropped (and counted)")] = BUFFER_KIB,
 ) -> None:
-    from ..capture.live import has_capture_privileges
+    from ..capture.sniffer import has_capture_privileges
 
     if not has_capture_privileges():  # before anything heavy is loaded
         raise TcpwatchError(NO_PRIVILEGES)
-    from ..capture.live import LiveCapture
     from ..capture.pcapwriter import PcapWriter
-    from ..export import write_segments
-    from ..live import LiveSession, view
-    from ..pipeline import analyze
+    from ..capture.sniffer import PacketSniffer
+    from ..engine.incremental import IncrementalEngine
+    from ..engine.pipeline import analyze
+    from ..live import view
+    from ..report.export import write_segments
     from ..report.summary import summarize_connections
     from ..report.tables import render_connections
 
@@ -72,9 +73,9 @@ def live(
     if ports:
         flt = f"({flt}) and ({' or '.join(f'port {p}' for p in ports)})"
     path = write or Path("captures/live") / f"live-{time.strftime('%Y%m%d-%H%M%S')}.pcap"
-    cap = LiveCapture(iface, flt, buffer_kib)
+    cap = PacketSniffer(iface, flt, buffer_kib)
     writer = PcapWriter(path)
-    session = LiveSession(keep=output is not None)  # -o needs every row; else bounded
+    session = IncrementalEngine(keep=output is not None)  # -o needs every row; else bounded
     stop = {"why": None}
 
     def on_signal(signum, frame):
@@ -97,7 +98,7 @@ def live(
         print(f"tcpwatch live: capturing on {iface} ({flt}) into {path}, "
               f"{view.buffer_text(buffer_kib, cap.buffer_kib)}", file=sys.stderr, flush=True)
         if scenarios:
-            cmd = " && ".join(f"{sys.executable} -m tcpwatch.scenarios.drivers {s} 127.0.0.1 "
+            cmd = " && ".join(f"{sys.executable} -m tcpwatch.lab.scenarios.drivers {s} 127.0.0.1 "
                               f"{ports[0]}" for s in scenarios)
             helpers.append(subprocess.Popen(["sh", "-c", cmd]))
         _loop(cap, writer, session, out, stop, duration, count, kernel)

@@ -30,8 +30,8 @@ def record(
     out: Annotated[Path, typer.Option("--out", help="where to write")] = Path("captures"),
     all_: Annotated[bool, typer.Option("--all", help="record every scenario")] = False,
 ) -> None:
-    from ..scenarios.record import record as record_one
-    from ..scenarios.registry import SCENARIOS
+    from ..lab.scenarios.record import record as record_one
+    from ..lab.scenarios.registry import SCENARIOS
 
     names = list(SCENARIOS) if all_ else (scenarios or [])
     if not names:
@@ -52,7 +52,7 @@ def replay(
     update: Annotated[bool, typer.Option(
         "--update", help="rewrite the golden files from today's analysis")] = False,
 ) -> None:
-    from ..pipeline import analyze  # the pipeline is imported by the commands that use it
+    from ..engine.pipeline import analyze  # the pipeline is imported by the commands that use it
 
     if not directory.is_dir():
         raise TcpwatchError(f"{directory} is not a folder")
@@ -79,8 +79,8 @@ Outcome = tuple[bool, str, list[str]]  # ok, the table's result cell, detail lin
 
 
 def _update(seg, pcap: Path, golden: Path) -> Outcome:
-    from ..bless import GoldenRefused, bless
-    from ..parity import describe
+    from ..report.bless import GoldenRefused, bless
+    from ..report.parity import describe
 
     try:
         bless(seg, pcap, golden)
@@ -93,8 +93,8 @@ def _update(seg, pcap: Path, golden: Path) -> Outcome:
 
 def _check(seg, pcap: Path, golden: Path) -> Outcome:
     """Today's analysis against the golden file, and the golden file against tshark."""
-    from ..golden import compare, golden_frame, read_golden
-    from ..parity import compare_golden_with_tshark, describe
+    from ..report.golden import compare, golden_frame, read_golden
+    from ..report.parity import compare_golden_with_tshark, describe
 
     if not golden.exists():
         return False, "[red]no golden file[/] (--update)", []

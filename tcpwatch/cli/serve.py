@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
-from ..servers.framing import DEFAULT_MAX, FRAMERS
-from ..servers.models import MODELS, run
+from ..lab.servers.framing import DEFAULT_MAX, FRAMERS
+from ..lab.servers.models import MODELS, run
 
 HELP = f"""Run a bundled echo server: MODEL is one of {", ".join(MODELS)}
 (fork per connection, detached thread per connection, non-blocking busy poll, epoll).

@@ -1,5 +1,5 @@
 """``tcpwatch states``: the RFC 9293 transition table tcpwatch applies, as a table or a
-Graphviz diagram -- generated from ``states/table.py``, the single source."""
+Graphviz diagram -- generated from ``engine/transitions.py``, the single source."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ def states(
     changes_only: Annotated[bool, typer.Option(
         "--changes", help="only rows that change the state")] = False,
 ) -> None:
-    from ..states.table import TABLE  # numpy: imported by the command that needs it
+    from ..engine.transitions import TABLE  # numpy: imported by the command that needs it
 
     rows = sorted(TABLE.items(), key=lambda kv: (kv[0][0], kv[0][1]))
     if changes_only or dot:

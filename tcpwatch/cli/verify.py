@@ -21,8 +21,8 @@ def verify(
         "--engine", help="auto, pyshark, or fields (tshark -T fields; for large files)")
     ] = "auto",
 ) -> None:
-    from ..pipeline import analyze as run_pipeline  # here: `tcpwatch --help` stays fast
-    from ..verify import PYSHARK_MAX_SEGMENTS, compare, render, tshark_reference
+    from ..engine.pipeline import analyze as run_pipeline  # here: `tcpwatch --help` stays fast
+    from ..report.verify import PYSHARK_MAX_SEGMENTS, compare, render, tshark_reference
 
     out = console()
     seg = run_pipeline(file)

@@ -36,7 +36,7 @@ static int conv_reserve(ConvCtx *x, Py_ssize_t n_keys, Py_ssize_t n_conv) {
  *                    wscale:int16, n_keys, conv_out:int32, base:uint32[max_conv*2],
  *                    shift:int8[max_conv*2], client_dir:int8[max_conv]
  *                    [, ctx, dirty:uint8[max_conv], reused:uint8[max_conv]]) -> n_conv
- * The rules are documented in tcpwatch/flows.py.  With a context, keys and
+ * The rules are documented in tcpwatch/engine/flows.py.  With a context, keys and
  * conversation numbers continue those of the previous calls (base, shift and client_dir
  * then hold the earlier conversations' values); dirty[c] is set when this call changed
  * a base or shift that segments of an earlier call used (for their relative numbers or

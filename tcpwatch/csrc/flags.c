@@ -2,7 +2,7 @@
  * Wireshark's TCP sequence analysis (tcp_analyze_sequence_number in packet-tcp.c, as in
  * the tshark that Debian 12 ships, 4.0.x), re-expressed over columns.  One pass in file
  * order; per connection and direction the state Wireshark keeps in tcp_flow_t.  The
- * flag bits and their names are tcpwatch.analysis.registry; the rules are documented
+ * flag bits and their names are tcpwatch.engine.registry; the rules are documented
  * there, in Wireshark's order.
  * ------------------------------------------------------------------------------------ */
 #include "seqwalk.h"

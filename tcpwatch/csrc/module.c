@@ -4,9 +4,9 @@
  *   walk_pcap        record headers of a pcap chunk      (record N+1 starts where N ends)
  *   walk_pcapng      block headers of a pcapng chunk     (idem, byte order per section)
  *   walk_conversations  Wireshark's tcp.stream assignment, base seq and window scale,
- *                       one pass in file order (see tcpwatch/flows.py for the rules)
- *   walk_states      both endpoints' RFC 9293 states (tcpwatch/states/apply.py)
- *   analyze_flags    Wireshark's tcp.analysis flags (tcpwatch/analysis/flags.py)
+ *                       one pass in file order (see tcpwatch/engine/flows.py for the rules)
+ *   walk_states      both endpoints' RFC 9293 states (tcpwatch/engine/states.py)
+ *   analyze_flags    Wireshark's tcp.analysis flags (tcpwatch/engine/flags.py)
  *   new_context, reset_conns, trim_conns
  *                    carry the last three walks' state across calls (live), forget it
  *                    for some connections, free what a finished connection no longer needs
@@ -106,7 +106,7 @@ static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_seqwalk",
                                     NULL, NULL, NULL, NULL};
 
 /* Every constant Python also uses, exported from here -- the one place they are defined
- * for the compiled side; tcpwatch/native.py checks the Python side against them. */
+ * for the compiled side; tcpwatch/engine/native.py checks the Python side against them. */
 PyMODINIT_FUNC PyInit__seqwalk(void) {
     PyObject *m = PyModule_Create(&module);
     if (m == NULL) return NULL;

@@ -10,7 +10,7 @@
  *                    the exported constants
  *
  * Every constant Python also uses is defined here once and exported by module.c
- * (tcpwatch/native.py checks the Python side against it at import). */
+ * (tcpwatch/engine/native.py checks the Python side against it at import). */
 #ifndef TCPWATCH_SEQWALK_H
 #define TCPWATCH_SEQWALK_H
 
@@ -33,7 +33,7 @@
 #define F_RST 0x04
 #define F_ACK 0x10
 #define MAX_WSCALE 14
-/* flags bit of a TCP header quoted in an ICMP error, not a segment (tcpwatch/flows.py) */
+/* flags bit of a TCP header quoted in an ICMP error, not a segment (tcpwatch/engine/flows.py) */
 #define F_QUOTED 0x8000
 /* conversation state bit: opened by a quoted header, no segment of its own yet */
 #define S_QUOTE_ONLY 0x80

@@ -1,6 +1,6 @@
-"""``tcpwatch live``'s engine: the incremental session (session.py) over growable
-column stores (store.py), and the per-connection board the view shows (board.py)."""
+"""What ``tcpwatch live`` shows while it captures: the per-connection board (board.py),
+its rendering (view.py) and the kernel's own socket states beside it (kernel.py).
 
-from .session import LiveSession
-
-__all__ = ["LiveSession"]
+The capture itself is ``capture/sniffer.py``; the annotations come from the same
+incremental engine as offline analysis (``engine/incremental.py``).
+"""

@@ -11,11 +11,11 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from ..analysis.registry import BY_NAME, RETRANSMISSION_FAMILY
-from ..states.apply import transition_name
+from ..engine.incremental import IncrementalEngine, is_over
+from ..engine.registry import BY_NAME, RETRANSMISSION_FAMILY
+from ..engine.states import transition_name
+from ..engine.store import Store, last_by
 from ..vocab import STATE_NAMES
-from .session import LiveSession, is_over
-from .store import Store, last_by
 
 _ZERO_WINDOW = BY_NAME["zero_window"].bit
 
@@ -35,7 +35,7 @@ BOARD_COLUMNS = ("conn", "client → server", "client / server", "last transitio
 
 
 class Board:
-    def __init__(self, session: LiveSession):
+    def __init__(self, session: IncrementalEngine):
         self.s = session
         self.b = Store(_SPEC)
         self.gone_conns = 0

@@ -9,8 +9,8 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
-from ..capture.kernel import kernel_states, state_of
 from ..capture.packetsock import CaptureStats
+from .kernel import kernel_states, state_of
 
 LOG_LINES = 12  # event log lines on screen
 LINGER_S = 5.0  # closed connections stay in the view this long, then fold into a total

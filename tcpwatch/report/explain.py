@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..states.table import TABLE
+from ..engine.transitions import TABLE
 from ..vocab import Col, EndpointState, TcpFlag, event_name
 
 _FLAG_WORDS = ((TcpFlag.SYN, "SYN"), (TcpFlag.FIN, "FIN"), (TcpFlag.RST, "RST"),

@@ -16,10 +16,10 @@ Vocabulary of the summary columns:
   (``win``, in bytes), over segments without RST (an RST's window means nothing).
 * ``final_client`` / ``final_server``: each end's RFC 9293 state after the last captured
   segment (``states`` stage); ``closed_first``: who sent the first FIN or RST.
-* ``conn_state`` / ``history``: Zeek's conn.log fields (``states/outcome.py``).
+* ``conn_state`` / ``history``: Zeek's conn.log fields (``report/outcome.py``).
 * ``retransmissions`` (Wireshark's retransmission flag, fast and spurious included),
   ``fast_retransmissions``, ``dup_acks``; ``zero_window_s``: seconds spent in zero-window
-  episodes (``analysis/episodes.py``); ``rtt_min/median/max``: of ``ack_rtt``.
+  episodes (``report/episodes.py``); ``rtt_min/median/max``: of ``ack_rtt``.
 """
 
 from __future__ import annotations
@@ -27,11 +27,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..analysis.episodes import episodes
-from ..analysis.flags import has_event
-from ..states.outcome import conn_state, history, zeek_endpoint_states
+from ..engine.flags import has_event
 from ..vocab import Col, TcpFlag
+from .episodes import episodes
 from .groups import Groups
+from .outcome import conn_state, history, zeek_endpoint_states
 
 _NONE = np.iinfo(np.int64).max  # "no such frame" in min() aggregations
 

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 import tcpwatch
-from tcpwatch.analysis.registry import FLAGS
-from tcpwatch.verify import compare, tshark_reference
+from tcpwatch.engine.registry import FLAGS
+from tcpwatch.report.verify import compare, tshark_reference
 
 from ..conftest import REPO, needs_tshark
 

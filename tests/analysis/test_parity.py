@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 import tcpwatch
-from tcpwatch.analysis.registry import FLAGS
-from tcpwatch.verify import tshark_fields
+from tcpwatch.engine.registry import FLAGS
+from tcpwatch.report.verify import tshark_fields
 
 from ..conftest import REPO, needs_tshark, public_captures
 

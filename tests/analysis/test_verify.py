@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 import tcpwatch
-from tcpwatch.verify import compare, tshark_reference
+from tcpwatch.report.verify import compare, tshark_reference
 
 from ..conftest import REPO, needs_tshark
 from ..test_bad_input import run_cli

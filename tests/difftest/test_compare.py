@@ -11,14 +11,14 @@ import pandas as pd
 import pytest
 
 import tcpwatch
-from tcpwatch.difftest.compare import (
+from tcpwatch.lab.difftest.compare import (
     check,
     live_differences,
     replay_live,
     tshark_disagreements,
 )
-from tcpwatch.difftest.shrink import streams, write_frames
-from tcpwatch.verify import tshark_fields
+from tcpwatch.lab.difftest.shrink import streams, write_frames
+from tcpwatch.report.verify import tshark_fields
 
 from ..conftest import REPO, needs_tshark
 

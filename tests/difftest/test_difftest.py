@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from tcpwatch.difftest.mix import BEHAVIOURS, plan
+from tcpwatch.lab.difftest.mix import BEHAVIOURS, plan
 
 from ..conftest import REPO, needs_root, needs_tshark
 

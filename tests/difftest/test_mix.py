@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tcpwatch.difftest.mix import (
+from tcpwatch.lab.difftest.mix import (
     BEHAVIOURS,
     CLOSED_PORT,
     DROP_PORT,

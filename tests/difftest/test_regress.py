@@ -10,8 +10,8 @@ import re
 
 import pytest
 
-from tcpwatch.difftest.compare import check
-from tcpwatch.difftest.shrink import describe
+from tcpwatch.lab.difftest.compare import check
+from tcpwatch.lab.difftest.shrink import describe
 
 from ..conftest import REPO, needs_tshark
 

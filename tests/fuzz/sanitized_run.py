@@ -32,8 +32,8 @@ def main() -> int:
     import tcpwatch
     from tcpwatch import flows
     from tcpwatch.capture.pcapfile import CaptureReader
+    from tcpwatch.engine.incremental import IncrementalEngine
     from tcpwatch.errors import TcpwatchError
-    from tcpwatch.live import LiveSession
 
     from .mutate import REPO, fuzzed_capture, seed_paths
     from .oracle import check
@@ -48,7 +48,7 @@ def main() -> int:
                 segments += len(tcpwatch.analyze(path, chunk_size=4096))
             except TcpwatchError:
                 continue
-            session = LiveSession()
+            session = IncrementalEngine()
             for raw in CaptureReader(path, 1 << 16):
                 for a in range(0, len(raw), 50):
                     cut = slice(a, a + 50)

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from tcpwatch import _seqwalk
-from tcpwatch.states.apply import NEXT, S
+from tcpwatch.engine.states import NEXT, S
 
 from ..conftest import PUBLIC
 

@@ -21,8 +21,8 @@ import pytest
 
 import tcpwatch
 from tcpwatch.capture.packetsock import MAX_BUFFER_KIB, CaptureStats
-from tcpwatch.scenarios.tcpdump import tcpdump
-from tcpwatch.servers.framing import LengthPrefixFramer
+from tcpwatch.lab.scenarios.tcpdump import tcpdump
+from tcpwatch.lab.servers.framing import LengthPrefixFramer
 
 from ..conftest import REPO, needs_root
 from .test_live import start_live

@@ -15,12 +15,12 @@ import time
 import pandas as pd
 
 import tcpwatch
-from tcpwatch.export import write_segments
-from tcpwatch.parity import compare_with_tshark
-from tcpwatch.scenarios.drivers import echo_both_close
-from tcpwatch.scenarios.run import bundled_server
-from tcpwatch.scenarios.tcpdump import tcpdump
-from tcpwatch.verify import compare, tshark_reference
+from tcpwatch.lab.scenarios.drivers import echo_both_close
+from tcpwatch.lab.scenarios.run import bundled_server
+from tcpwatch.lab.scenarios.tcpdump import tcpdump
+from tcpwatch.report.export import write_segments
+from tcpwatch.report.parity import compare_with_tshark
+from tcpwatch.report.verify import compare, tshark_reference
 
 from ..conftest import REPO, needs_root, needs_tshark
 

@@ -16,7 +16,7 @@ import pytest
 
 import tcpwatch
 from tcpwatch.capture.pcapfile import CaptureReader
-from tcpwatch.live import LiveSession
+from tcpwatch.engine.incremental import IncrementalEngine
 from tcpwatch.live.board import Board
 from tcpwatch.report.summary import summarize_connections
 
@@ -42,8 +42,8 @@ def batch_sizes(size: int | str):
         yield rng.randint(1, 40) if size == "mixed" else size
 
 
-def replay(path: Path, size: int | str, on_batch=None, **kwargs) -> LiveSession:
-    session = LiveSession(**kwargs)
+def replay(path: Path, size: int | str, on_batch=None, **kwargs) -> IncrementalEngine:
+    session = IncrementalEngine(**kwargs)
     sizes = batch_sizes(size)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -62,7 +62,7 @@ def replay(path: Path, size: int | str, on_batch=None, **kwargs) -> LiveSession:
 
 
 @functools.cache  # the size-1 replay of many_short serves two tests
-def replayed(path: Path, size: int) -> LiveSession:
+def replayed(path: Path, size: int) -> IncrementalEngine:
     return replay(path, size)
 
 
@@ -140,7 +140,7 @@ def test_without_keep_closed_connections_are_forgotten(monkeypatch):
     """keep=False (live without -o): rows of connections that are over are dropped as
     the capture goes, so memory follows the open connections; the annotations of each
     batch are still those of offline analysis, and the board's totals still add up."""
-    monkeypatch.setattr("tcpwatch.live.session.FORGET_EVERY", 200)
+    monkeypatch.setattr("tcpwatch.engine.incremental.FORGET_EVERY", 200)
     path = REPO / "captures" / "many_short.pcap"
     batches, held, boards = [], [], []
 

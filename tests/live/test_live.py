@@ -14,9 +14,9 @@ import pandas as pd
 import pytest
 
 import tcpwatch
-from tcpwatch.scenarios.drivers import zero_window
-from tcpwatch.scenarios.tcpdump import tcpdump
-from tcpwatch.servers.framing import LengthPrefixFramer
+from tcpwatch.lab.scenarios.drivers import zero_window
+from tcpwatch.lab.scenarios.tcpdump import tcpdump
+from tcpwatch.lab.servers.framing import LengthPrefixFramer
 
 from ..conftest import REPO, needs_root, needs_tshark
 
@@ -35,7 +35,7 @@ def start_live(tmp_path, port, *extra):
 
 
 def _csv(seg, path):
-    from tcpwatch.export import write_segments
+    from tcpwatch.report.export import write_segments
 
     write_segments(seg, path)
     return path
@@ -107,7 +107,7 @@ def test_signal_leaves_a_complete_capture_and_a_summary(tmp_path, sig):
 DROP_AND_RUN = """
 import os, pwd, sys
 import importlib.metadata, typer.main
-import tcpwatch.capture.live, tcpwatch.cli.live, tcpwatch.cli.main as cli, tcpwatch.live
+import tcpwatch.capture.sniffer, tcpwatch.cli.live, tcpwatch.cli.main as cli, tcpwatch.live
 typer.main.get_command(cli.app)  # import lazily loaded modules while files are readable
 nobody = pwd.getpwnam("nobody")
 os.setgroups([])
@@ -131,7 +131,7 @@ def test_without_privileges_one_line_and_exit_2(tmp_path):
 def test_kernel_states_of_real_sockets(tmp_path):
     """--kernel reads /proc/net/tcp{,6}: a live connection is ESTABLISHED on both ends,
     in the piped output too."""
-    from tcpwatch.capture.kernel import kernel_states, state_of
+    from tcpwatch.live.kernel import kernel_states, state_of
     from tcpwatch.vocab import EndpointState
 
     port = 61233

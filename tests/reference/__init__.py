@@ -1,2 +1,2 @@
-"""Pure-Python references of the compiled walks (``tcpwatch/_seqwalk.c``), for tests only:
+"""Pure-Python references of the compiled walks (``tcpwatch/csrc/``), for tests only:
 slow, one loop per segment, the rules written as RFC 9293 and Wireshark state them."""

@@ -30,7 +30,7 @@ def analysed(path: Path) -> pd.DataFrame:
     """The whole pipeline's table for one capture (warnings about the file ignored)."""
     import warnings
 
-    from tcpwatch.pipeline import analyze
+    from tcpwatch.engine.pipeline import analyze
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -4,7 +4,7 @@
 One plain loop in file order over raw (absolute) numbers, with the state packet-tcp.c
 keeps per direction (``tcp_flow_t``); ``f`` is the sender's direction, ``r`` the other.
 The cascade is ``tcp_analyze_sequence_number`` as tshark 4.0 runs it on the first pass
-(``tcpwatch/analysis/registry.py`` lists the rules in the same order):
+(``tcpwatch/engine/registry.py`` lists the rules in the same order):
 
  1. zero_window_probe: 1 byte at f.nextseq while r's last window was 0; skip to 9b.
  2. zero_window: window 0, no SYN/FIN/RST.
@@ -39,7 +39,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from tcpwatch.analysis.registry import BY_NAME
+from tcpwatch.engine.registry import BY_NAME
 from tcpwatch.vocab import TcpFlag
 
 MASK = 0xFFFFFFFF

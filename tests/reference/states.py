@@ -1,6 +1,6 @@
 """Both endpoints' RFC 9293 states, segment by segment: the reference of ``walk_states``.
 
-One plain loop in file order.  The rules are read from ``tcpwatch/states/table.py`` (the
+One plain loop in file order.  The rules are read from ``tcpwatch/engine/transitions.py`` (the
 transition table is data, the single source of the state machine); what the table does
 not decide -- which event class a segment is for its sender and its receiver -- is
 written here as RFC 9293 states it:
@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from tcpwatch.states.table import TABLE
+from tcpwatch.engine.transitions import TABLE
 from tcpwatch.vocab import EndpointState, SegClass, Side, TcpFlag, event_id
 
 S = EndpointState

@@ -1,6 +1,6 @@
-"""The compiled analysis cascade (``analyze_flags`` via ``analysis/flags.py``) equals the
+"""The compiled analysis cascade (``analyze_flags`` via ``engine/flags.py``) equals the
 pure-Python reference (``tests/reference/flags.py``) on every capture of the suite:
-``events`` (every flag in ``analysis/registry.py``), ``dup_ack_num``, ``dup_ack_frame``,
+``events`` (every flag in ``engine/registry.py``), ``dup_ack_num``, ``dup_ack_frame``,
 ``bytes_in_flight``, ``acked_frame`` and ``ack_rtt``, row by row."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tcpwatch.analysis.registry import FLAGS, RETRANSMISSION_FAMILY
+from tcpwatch.engine.registry import FLAGS, RETRANSMISSION_FAMILY
 from tcpwatch.vocab import Col
 
 from .captures import analysed, capture_id, suite_captures

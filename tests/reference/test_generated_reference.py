@@ -14,7 +14,7 @@ import warnings
 
 from hypothesis import HealthCheck, given, settings
 
-from tcpwatch.pipeline import analyze
+from tcpwatch.engine.pipeline import analyze
 
 from . import test_conversations_reference as conversations
 from . import test_flags_reference as flags

@@ -1,4 +1,4 @@
-"""The compiled state walk (``walk_states`` via ``states/apply.py``) equals the
+"""The compiled state walk (``walk_states`` via ``engine/states.py``) equals the
 pure-Python reference (``tests/reference/states.py``) on every capture of the suite:
 both endpoints' states before and after each segment, both events, the violation text
 and ``states_inferred``, row by row."""
@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tcpwatch.states.table import describe
+from tcpwatch.engine.transitions import describe
 from tcpwatch.vocab import Col, EndpointState
 
 from .captures import analysed, capture_id, suite_captures

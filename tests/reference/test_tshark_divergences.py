@@ -33,8 +33,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tcpwatch.difftest.compare import tshark_disagreements
-from tcpwatch.pipeline import analyze
+from tcpwatch.engine.pipeline import analyze
+from tcpwatch.lab.difftest.compare import tshark_disagreements
 from tcpwatch.vocab import Col
 
 from ..conftest import needs_tshark

@@ -1,7 +1,7 @@
 """event_client / event_server recomputed from RFC 9293 and the columns tshark guards.
 
 Wireshark has no per-end event; what each end did or received is a function of the flags,
-lengths and relative numbers (all checked against tshark, tcpwatch.parity), written out
+lengths and relative numbers (all checked against tshark, tcpwatch.report.parity), written out
 here on its own, one segment at a time in Python, instead of trusting the compiled walk:
 
 * the sender's event is ``SND_<class>`` with the class from the flags in precedence RST >

@@ -10,8 +10,8 @@ import sys
 import pandas as pd
 import pytest
 
-from tcpwatch.scenarios.registry import SCENARIOS, port_of
-from tcpwatch.verify import tshark_fields
+from tcpwatch.lab.scenarios.registry import SCENARIOS, port_of
+from tcpwatch.report.verify import tshark_fields
 
 from ..conftest import REPO, needs_root, needs_tshark
 
@@ -242,10 +242,10 @@ def test_replay_fails_with_a_readable_diff_when_a_golden_file_is_edited(tmp_path
 @needs_tshark
 @pytest.mark.parametrize("name", list(SCENARIOS))
 def test_committed_capture_matches_tshark(name):
-    """Every column tshark also computes (tcpwatch.parity.MAPPED) agrees with it on every
+    """Every column tshark also computes (tcpwatch.report.parity.MAPPED) agrees with it on every
     recorded capture, frame for frame."""
     import tcpwatch
-    from tcpwatch.parity import compare_with_tshark
+    from tcpwatch.report.parity import compare_with_tshark
 
     path = CAPTURES / f"{name}.pcap"
     diff = compare_with_tshark(tcpwatch.analyze(path), path)

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tcpwatch.servers.framing import (
+from tcpwatch.lab.servers.framing import (
     FRAMERS,
     DelimitedFramer,
     FixedLengthFramer,

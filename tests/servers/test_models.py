@@ -16,8 +16,8 @@ from contextlib import contextmanager
 
 import pytest
 
-from tcpwatch.servers.framing import FRAMERS
-from tcpwatch.servers.models import MODELS, run
+from tcpwatch.lab.servers.framing import FRAMERS
+from tcpwatch.lab.servers.models import MODELS, run
 
 from ..conftest import REPO
 

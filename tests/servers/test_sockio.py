@@ -10,7 +10,7 @@ import time
 import pytest
 
 from tcpwatch.errors import TcpwatchError
-from tcpwatch.servers.sockio import (
+from tcpwatch.lab.servers.sockio import (
     IncompleteRead,
     LineTooLong,
     SocketReader,

@@ -11,8 +11,8 @@ import time
 import pytest
 
 import tcpwatch
-from tcpwatch.capture.kernel import kernel_states, state_of
-from tcpwatch.scenarios.tcpdump import tcpdump
+from tcpwatch.lab.scenarios.tcpdump import tcpdump
+from tcpwatch.live.kernel import kernel_states, state_of
 from tcpwatch.vocab import EndpointState
 
 from ..conftest import needs_root

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tcpwatch import _seqwalk
-from tcpwatch.states.table import IGNORED, INVALID, NEXT, TABLE, VIOLATIONS, describe
+from tcpwatch.engine.transitions import IGNORED, INVALID, NEXT, TABLE, VIOLATIONS, describe
 from tcpwatch.vocab import N_CLASSES, EndpointState, SegClass
 
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 
 import tcpwatch
+from tcpwatch.report.outcome import zeek_endpoint_states
 from tcpwatch.report.summary import summarize_connections
-from tcpwatch.states.outcome import zeek_endpoint_states
 
 from ..conftest import PUBLIC
 

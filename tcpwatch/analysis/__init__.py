@@ -1,1 +1,0 @@
-"""Wireshark-equivalent flow-control and loss analysis."""

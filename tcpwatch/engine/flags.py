@@ -1,0 +1,109 @@
+"""Add Wireshark's analysis flags and numbers to the segment table.
+
+Columns: ``events`` (semicolon-separated flag names, registry order), ``dup_ack_num``,
+``dup_ack_frame``, ``bytes_in_flight``, ``ack_rtt`` (seconds from the data's capture to
+the ACK's) and ``acked_frame`` -- Wireshark's tcp.analysis.duplicate_ack_num,
+duplicate_ack_frame, bytes_in_flight, ack_rtt and acks_frame.  The flags are decided in
+one compiled pass in file order (Wireshark's rules are sequential); the text column is
+built once per distinct combination of bits.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..vocab import Col, TcpFlag
+from .native import _seqwalk
+from .registry import FLAGS, RETRANSMISSION_FAMILY
+from .states import first_index
+
+
+def _reused(seg: pd.DataFrame, n_conn: int) -> np.ndarray:
+    """Per connection: 1 if it opens with a SYN on the 4-tuple of an earlier connection."""
+    first = seg.iloc[first_index(seg[Col.CONN].to_numpy(), n_conn)]
+    a = first[Col.SRC].astype(str) + ":" + first[Col.SPORT].astype(str)
+    b = first[Col.DST].astype(str) + ":" + first[Col.DPORT].astype(str)
+    key = np.where(a < b, a + "|" + b, b + "|" + a)
+    dup = pd.Series(key).duplicated().to_numpy()
+    syn = (first[Col.FLAGS].to_numpy().astype(int) & (TcpFlag.SYN | TcpFlag.ACK)) == TcpFlag.SYN
+    return (dup & syn).astype(np.uint8)
+
+
+def sack_arrays(seg: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """(offsets int32[n+1], edges uint32) of the SACK column, as one flat Arrow list."""
+    arr = seg[Col.SACK].array._pa_array.combine_chunks()
+    offsets = np.asarray(arr.offsets, dtype=np.int32)
+    values = np.asarray(arr.values.to_numpy(zero_copy_only=False), dtype=np.uint32)
+    if offsets[0] != 0:  # a sliced array: rebase
+        values = values[offsets[0]:]
+        offsets = offsets - offsets[0]
+    return np.ascontiguousarray(offsets), np.ascontiguousarray(values)
+
+
+def event_names(bits: np.ndarray) -> pd.Categorical:
+    """The ``events`` text of each row; names are built once per distinct bit pattern."""
+    present = np.flatnonzero(np.bincount(bits, minlength=1 << 16))
+    names = []
+    for b in present.tolist():
+        if b & RETRANSMISSION_FAMILY:
+            b |= 0x0001
+        names.append(";".join(f.name for f in FLAGS if b & f.bit))
+    cats = list(dict.fromkeys(names))
+    lookup = np.zeros(1 << 16, np.int32)
+    lookup[present] = [cats.index(n) for n in names]
+    return pd.Categorical.from_codes(lookup[bits], cats)
+
+
+def has_event(events: pd.Series, *names: str) -> np.ndarray:
+    """Rows whose ``events`` hold any of ``names`` (whole flag names, not substrings:
+    ``keep_alive`` is not ``keep_alive_ack``).  Decided once per distinct events text --
+    the column is categorical, with a few dozen texts for millions of rows."""
+    ev = events if isinstance(events.dtype, pd.CategoricalDtype) else events.astype("category")
+    want = set(names)
+    hit = [not want.isdisjoint(str(text).split(";")) for text in ev.cat.categories]
+    return np.array([*hit, False], bool)[ev.cat.codes.to_numpy()]  # code -1: no text
+
+
+def flag_inputs(seg: pd.DataFrame) -> tuple[np.ndarray, ...]:
+    """The per-row arrays analyze_flags takes, after conn and sender."""
+    return (np.ascontiguousarray(seg[Col.FLAGS].to_numpy(), np.uint16),
+            np.ascontiguousarray(seg[Col.SEQ].to_numpy(), np.uint32),
+            np.ascontiguousarray(seg[Col.ACK].to_numpy(), np.uint32),
+            np.ascontiguousarray(seg[Col.LEN].to_numpy(), np.uint32),
+            np.ascontiguousarray(seg[Col.WIN_RAW].to_numpy(), np.uint16),
+            seg[Col.WSCALE].to_numpy(dtype=np.int16, na_value=-1),
+            np.ascontiguousarray(seg[Col.TS_NS].to_numpy(), np.int64),
+            np.ascontiguousarray(seg[Col.FRAME].to_numpy(), np.int64))
+
+
+def analyze_flags(conn, sender, inputs, reused, sack, *context) -> tuple[np.ndarray, ...]:
+    """The compiled cascade: (bits, dup_num, dup_frame, bif, acked, rtt) per row.
+    ``context``: (ctx,) to carry it across calls (tcpwatch.live)."""
+    n = conn.shape[0]
+    out = (np.empty(n, np.uint16), np.empty(n, np.int32), np.empty(n, np.int64),
+           np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.float64))
+    _seqwalk.analyze_flags(conn, sender, *inputs, reused, *sack, *out, *context)
+    return out
+
+
+def flag_analysis(seg: pd.DataFrame) -> pd.DataFrame:
+    n = len(seg)
+    conn = seg[Col.CONN].to_numpy().astype(np.int32)
+    n_conn = int(conn.max()) + 1 if n else 0
+    out = analyze_flags(conn, (seg[Col.ROLE].cat.codes.to_numpy() == 1).astype(np.int8),
+                        flag_inputs(seg),
+                        _reused(seg, n_conn) if n else np.zeros(0, np.uint8),
+                        sack_arrays(seg))
+    return seg.assign(**flag_columns(*out))
+
+
+def flag_columns(bits, dup_num, dup_frame, bif, acked, rtt) -> dict[str, object]:
+    return {
+        Col.EVENTS: event_names(bits),
+        Col.DUP_ACK_NUM: pd.arrays.IntegerArray(dup_num, dup_num == 0),
+        Col.DUP_ACK_FRAME: pd.arrays.IntegerArray(dup_frame, dup_frame < 0),
+        Col.BYTES_IN_FLIGHT: pd.arrays.IntegerArray(bif, bif < 0),
+        Col.ACK_RTT: rtt,
+        Col.ACKED_FRAME: pd.arrays.IntegerArray(acked, acked < 0),
+    }

@@ -1,0 +1,202 @@
+"""Connections: ``conn`` (= Wireshark's ``tcp.stream``), ``role``, relative seq/ack, ``win``.
+
+Theory of operation.  A connection is identified by its canonical 4-tuple: the two
+(address, port) endpoints in a fixed order, never an XOR of the two (which collides).
+Wireshark numbers TCP conversations in the order of their first frame and starts a new
+one when a SYN reuses the 4-tuple of an earlier conversation (packet-tcp.c, "reused
+ports"): a pure SYN whose sequence number differs from the base sequence number already
+recorded for its direction.  tshark 4.0 (the reference here) keeps a SYN with the *same*
+ISN in its stream even after a FIN or an RST (a retransmission; newer Wireshark releases
+also split there); a SYN+ACK with a new ISN never starts a conversation, it only re-bases
+its direction's relative sequence numbers.  TCP headers quoted in ICMP errors take part
+(``quoted.py``): they find or open their conversation and change nothing else.
+
+Which segment starts a new conversation depends on the state the earlier segments of
+the same 4-tuple left behind (base seq), so this is one sequential pass
+in file order.  It is a compiled loop over integer columns (``walk_conversations`` in
+``csrc/conversations.c``) with per-conversation state in small arrays; everything before and after
+it is whole-column numpy.
+
+Per direction it also records, exactly like Wireshark's first pass:
+
+* the base sequence number (relative numbers): the ISN when the direction's first
+  segment is a SYN, otherwise ``seq - 1`` of its first segment (so the first relative
+  seq shown is 1); and, from the first segment carrying ACK in the *other* direction,
+  ``ack - 1`` if this direction has no base yet.
+* the window scale shift (RFC 7323 §2.2): from the WS option of the direction's SYN
+  (Wireshark takes it from any segment that carries it), clamped to 14; -2 ("not
+  used") for both directions as soon as a SYN or SYN+ACK arrives without the option,
+  and for the SYN+ACK side when its SYN had none.  Until a
+  SYN is seen it stays -1 ("unknown").  ``win`` is ``win_raw << shift`` for non-SYN
+  segments when the shift is >= 0 and ``win_raw`` otherwise -- Wireshark's
+  ``tcp.window_size`` with its default preference ("not known": the header value is
+  shown unscaled).  Like ``tshark -2``, the shift used is the direction's final one.
+
+Roles: the client is the sender of the first SYN without ACK; failing that, the
+receiver of the first SYN+ACK; failing that, the sender of the conversation's first
+segment (Wireshark's conversation initiator, "A" in its Conversations table and the
+client of Follow TCP Stream).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..decode.quoted import QUOTED_FLAG, QuotedHeaders
+from ..vocab import ROLE_NAMES, Col, TcpFlag
+from .native import _seqwalk
+
+_SYN = int(TcpFlag.SYN)
+_ACK = int(TcpFlag.ACK)
+
+
+def endpoint_pairs(src: np.ndarray, sport: np.ndarray, dst: np.ndarray, dport: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(direction int8, lower endpoint, higher endpoint) from integer address ids and
+    ports; direction 0: sent by the lower endpoint."""
+    ep_src = (src.astype(np.int64) << 16) | sport
+    ep_dst = (dst.astype(np.int64) << 16) | dport
+    direction = (ep_src > ep_dst).astype(np.int8)
+    return direction, np.minimum(ep_src, ep_dst), np.maximum(ep_src, ep_dst)
+
+
+def pair_ids(lo: np.ndarray, hi: np.ndarray, known: dict[tuple[int, int], int] | None = None
+             ) -> tuple[np.ndarray, int]:
+    """The 4-tuple key the conversation walk takes: one dense id per distinct (lower,
+    higher) endpoint pair, and how many ids exist.  Offline the ids are numbered here;
+    ``known`` (live: the pairs of earlier batches) keeps them stable from call to call,
+    and the batch's new pairs are added to it."""
+    span = int(hi.max()) + 1 if hi.size else 1
+    if span < 2**31:  # the pair fits one int64: factorize a column, not rows
+        codes, combined = pd.factorize(lo * span + hi)
+        uniq_lo, uniq_hi = combined // span, combined % span
+    else:  # very many addresses: factorize the pair as rows
+        rows, codes = np.unique(np.stack([lo, hi], axis=1), axis=0, return_inverse=True)
+        uniq_lo, uniq_hi = rows[:, 0], rows[:, 1]
+    codes = codes.reshape(-1).astype(np.int64, copy=False)
+    if known is None:
+        return codes, len(uniq_lo)
+    ids = np.array([known.setdefault(p, len(known))
+                    for p in zip(uniq_lo.tolist(), uniq_hi.tolist(), strict=True)], np.int64)
+    return (ids[codes] if ids.size else codes), len(known)
+
+
+def walk_inputs(seg: pd.DataFrame) -> tuple[np.ndarray, ...]:
+    """(flags, seq, ack, wscale) as the compiled walks take them."""
+    return (np.ascontiguousarray(seg[Col.FLAGS].to_numpy(), np.uint16),
+            np.ascontiguousarray(seg[Col.SEQ].to_numpy(), np.uint32),
+            np.ascontiguousarray(seg[Col.ACK].to_numpy(), np.uint32),
+            seg[Col.WSCALE].to_numpy(dtype=np.int16, na_value=-1))
+
+
+def assign_connections(seg: pd.DataFrame, quoted: QuotedHeaders | None = None
+                       ) -> pd.DataFrame:
+    """Add ``conn``, ``role``, ``rel_seq``, ``rel_ack`` and ``win`` (rows in file order).
+
+    ``quoted``: the TCP headers quoted in ICMP errors (default: the capture summary's,
+    ``seg.attrs["tcpwatch"].quoted``); the walk numbers them between the segments, in
+    frame order, as tshark does, and they get no row (``quoted.py``)."""
+    if quoted is None:
+        quoted = getattr(seg.attrs.get("tcpwatch"), "quoted", None)
+    n = len(seg)
+    src = seg[Col.SRC].cat.codes.to_numpy().astype(np.int64)
+    dst = seg[Col.DST].cat.codes.to_numpy().astype(np.int64)
+    sport, dport = seg[Col.SPORT].to_numpy(), seg[Col.DPORT].to_numpy()
+    flags, seq, ack, wscale = walk_inputs(seg)
+    walk = (src, sport, dst, dport, flags, seq, ack, wscale)
+    at = None  # the segments' positions in the walk, when quotes are mixed in
+    if quoted is not None and len(quoted):
+        walk, at = with_quotes(walk, seg[Col.FRAME].to_numpy(),
+                                seg[Col.SRC].cat.categories, quoted)
+    direction, lo, hi = endpoint_pairs(*walk[:4])
+    m = len(direction)
+    key, n_keys = pair_ids(lo, hi)
+    del lo, hi
+    max_conv = n_keys + int(((walk[4] & _SYN) != 0).sum()) + (m - n)
+    conv = np.empty(m, np.int32)
+    base = np.zeros((max_conv, 2), np.uint32)
+    shift = np.full((max_conv, 2), -1, np.int8)
+    client_dir = np.zeros(max_conv, np.int8)
+    n_conv = _seqwalk.walk_conversations(key, direction, *walk[4:], n_keys,
+                                         conv, base, shift, client_dir)
+    if at is not None:
+        conv, direction = conv[at], direction[at]
+    return seg.assign(**connection_columns(
+        conv, direction, flags, seq, ack, seg[Col.WIN_RAW].to_numpy(),
+        base[:n_conv], shift[:n_conv], client_dir[:n_conv]))
+
+
+def with_quotes(walk: tuple[np.ndarray, ...], frame: np.ndarray, addresses: pd.Index,
+                 quoted: QuotedHeaders) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
+    """The walk's inputs with the quoted headers merged in frame order (flagged
+    ``QUOTED_FLAG``), and the segments' positions among them."""
+    ids = addresses.get_indexer(np.concatenate([quoted.src, quoted.dst]))
+    unknown = ids < 0
+    ids[unknown] = len(addresses) + pd.factorize(
+        np.concatenate([quoted.src, quoted.dst])[unknown])[0]
+    q = len(quoted)
+    extra = (ids[:q], quoted.sport, ids[q:], quoted.dport, quoted.flags | QUOTED_FLAG,
+             quoted.seq, np.zeros(q, np.uint32), np.full(q, -1, np.int16))
+    order = np.argsort(np.concatenate([frame, quoted.frame]), kind="stable")
+    merged = tuple(np.ascontiguousarray(np.concatenate([a, b.astype(a.dtype)])[order])
+                   for a, b in zip(walk, extra, strict=True))
+    at = np.empty(order.size, np.int64)
+    at[order] = np.arange(order.size)
+    return merged, at[: frame.size]
+
+
+def connection_columns(conv, direction, flags, seq, ack, win_raw, base, shift, client_dir
+                       ) -> dict[str, object]:
+    """The connection stage's columns from the walk's per-conversation results (rows in
+    file order; all rows of a connection whose base a SYN+ACK moved)."""
+    own, other = bases_in_effect(conv, direction, flags, seq, base)
+    rel_seq = seq - own
+    has_ack = (flags & _ACK) != 0
+    # without the ACK bit Wireshark shows the raw field (usually 0)
+    rel_ack = np.where(has_ack, ack - other, ack)
+    s = shift[conv, direction].astype(np.int64)
+    scaled = ((flags & _SYN) == 0) & (s >= 0)
+    # at most 65535 << 14: fits in 32 bits
+    win = win_raw.astype(np.uint32) << np.where(scaled, s, 0).astype(np.uint32)
+    role = (direction != client_dir[conv]).astype(np.int8)
+    return {
+        Col.CONN: conv,
+        Col.ROLE: pd.Categorical.from_codes(role, ROLE_NAMES),
+        Col.REL_SEQ: rel_seq.astype(np.uint32),
+        Col.REL_ACK: rel_ack.astype(np.uint32),
+        Col.WIN: win,
+    }
+
+
+def bases_in_effect(conv, direction, flags, seq, base) -> tuple[np.ndarray, np.ndarray]:
+    """The base sequence numbers tshark -2 shows each row's seq and ack against (its own
+    direction's, the other's).
+
+    The walk's base is the final one.  tshark's second pass sets a direction's base again
+    at each of its SYN+ACKs (not at pure SYNs), so when a SYN+ACK with a new ISN re-based
+    a direction, the rows from one SYN+ACK to the next use that SYN+ACK's ISN; rows
+    before the direction's first SYN+ACK keep the final base.  A SYN+ACK's ISN equals
+    the base in effect when it was seen, so nothing differs unless some SYN+ACK's ISN
+    differs from the final base (arkime's tcp_handshake_synthetic.pcap, stream 5, shows
+    the pure-SYN half: its SYN is shown against the final base)."""
+    own, other = base[conv, direction], base[conv, 1 - direction]
+    syn = np.flatnonzero((flags & (_SYN | _ACK)) == (_SYN | _ACK))
+    moved = syn[seq[syn] != own[syn]]
+    if moved.size == 0:
+        return own, other
+    # every SYN+ACK of the connections concerned, keyed (conversation, direction, row)
+    hit = np.isin(conv[syn], conv[moved])
+    syn = syn[hit]
+    n = conv.shape[0] + 1
+    events = (conv[syn].astype(np.int64) * 2 + direction[syn]) * n + syn
+    order = np.argsort(events, kind="stable")
+    events, isn = events[order], seq[syn][order]
+    rows = np.arange(conv.shape[0], dtype=np.int64)
+    out = []
+    for d, fallback in ((direction, own), (1 - direction, other)):
+        key = conv.astype(np.int64) * 2 + d
+        at = np.searchsorted(events, key * n + rows, side="right") - 1
+        found = (at >= 0) & (events[np.maximum(at, 0)] // n == key)
+        out.append(np.where(found, isn[np.maximum(at, 0)], fallback))
+    return out[0], out[1]

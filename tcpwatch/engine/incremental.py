@@ -1,0 +1,333 @@
+"""The live session: records arrive in batches and every stage runs once per batch,
+carrying its state over (connection numbering, base sequence numbers and window scales,
+both endpoints' states, Wireshark's analysis), so a long capture costs what its new
+segments cost.  The annotations equal ``tcpwatch analyze`` of the written capture
+(tests/live/test_incremental.py replays every capture in batches of several sizes).
+
+Theory of operation.  The compiled walks take a context (``_seqwalk.new_context``) that
+keeps their per-connection state between calls; connection numbers and 4-tuple keys are
+global.  Three things a batch can learn change what *earlier* segments of a connection
+mean, because Wireshark's two-pass view (``tshark -2``) and the state inference look at
+the whole capture:
+
+* the conversation walk changes a connection's base sequence number (a SYN+ACK with a
+  new ISN), a window scale, or who the client is (a SYN after the first segments);
+* the initial states change: the server's first segment is an RST (nobody listening);
+* a FIN shows that the peer's FIN of an earlier batch crossed it (the one look-ahead of
+  the state walk).
+
+Such a connection is "dirty": its states and flags contexts forget it and all of its
+segments are walked again (rare: a few per capture at most; the test captures include
+every case).  Everything else is decided on arrival and never revisited.
+
+Memory.  With ``keep=True`` every segment's row stays, for :meth:`table`.  With
+``keep=False`` (``tcpwatch live`` without ``-o``) the rows of connections that are over
+-- both ends CLOSED or TIME_WAIT, and idle for ``linger_s`` of capture time -- are
+dropped every ``FORGET_EVERY`` segments, so a capture that runs for hours holds only its
+open connections' rows (plus a few dozen bytes of walk state per connection ever
+seen).  A forgotten connection that later turns dirty keeps the annotations it had.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..capture.bytes import PAD
+from ..capture.pcapfile import RawFrames, epoch_seconds
+from ..decode.quoted import QuotedHeaders
+from ..decode.segments import Columns, decode_with_quotes
+from ..vocab import DECODE_COLUMNS, ROLE_NAMES, STATE_NAMES, Col
+from .flags import analyze_flags, flag_columns, sack_arrays
+from .flows import connection_columns, endpoint_pairs, pair_ids, walk_inputs, with_quotes
+from .native import _seqwalk
+from .pipeline import concat_columns
+from .states import initial_states_from, segment_class, state_columns, walk_states
+from .store import Ragged, Store, last_by
+
+_CONV, _STATES, _FLAGS = _seqwalk.CTX_CONV, _seqwalk.CTX_STATES, _seqwalk.CTX_FLAGS
+FORGET_EVERY = 50_000  # segments added between two looks for connections that are over
+_DONE = (STATE_NAMES.index("CLOSED"), STATE_NAMES.index("TIME_WAIT"))
+
+
+def is_over(walked: np.ndarray) -> np.ndarray:
+    """Per walked row (before/after client, before/after server, ...): both ends are
+    CLOSED or TIME_WAIT after it."""
+    return np.isin(walked[:, 1], _DONE) & np.isin(walked[:, 3], _DONE)
+
+# Per row, as flat arrays over all batches: what the compiled walks take (also in the
+# batches' decode columns, but a connection walked again needs its rows from every batch
+# without concatenating them) and what they gave.
+_ROW_SPEC = {
+    # inputs of the walks
+    "direction": (np.int8, 0, 0), "flags": (np.uint16, 0, 0), "seq": (np.uint32, 0, 0),
+    "ack": (np.uint32, 0, 0), "len": (np.uint32, 0, 0), "win_raw": (np.uint16, 0, 0),
+    "wscale": (np.int16, -1, 0), "ts_ns": (np.int64, 0, 0), "frame": (np.int64, 0, 0),
+    "cls": (np.uint8, 0, 0), "src_id": (np.int32, 0, 0), "dst_id": (np.int32, 0, 0),
+    "sport": (np.uint16, 0, 0), "dport": (np.uint16, 0, 0),
+    # connection stage
+    "conn": (np.int32, -1, 0), "sender": (np.int8, 0, 0), "rel_seq": (np.uint32, 0, 0),
+    "rel_ack": (np.uint32, 0, 0), "win": (np.uint32, 0, 0),
+    # states stage: before/after client, before/after server, events, violation bits
+    "walked": (np.uint8, 0, 7),
+    # analysis stage
+    "bits": (np.uint16, 0, 0), "dup_num": (np.int32, 0, 0), "dup_frame": (np.int64, -1, 0),
+    "bif": (np.int64, -1, 0), "acked": (np.int64, -1, 0), "rtt": (np.float64, np.nan, 0),
+}
+
+_CONN_SPEC = {
+    "base": (np.uint32, 0, 2), "shift": (np.int8, -1, 2), "client_dir": (np.int8, 0, 0),
+    "reused": (np.uint8, 0, 0), "dirty": (np.uint8, 0, 0),
+    "first_dir": (np.int8, 0, 0),
+    "first_cls": (np.int16, -1, 2),  # class of the first segment sent each way (-1 none)
+    "init": (np.uint8, 0, 2), "inferred": (np.bool_, False, 0),
+    "forgotten": (np.uint8, 0, 0),  # its rows were dropped (keep=False)
+}
+
+
+class IncrementalEngine:
+    """Feed raw records with :meth:`add`; :meth:`table` is the whole annotated table."""
+
+    def __init__(self, linktype: int = 1, *, keep: bool = True, linger_s: float = 5.0):
+        self.linktype = linktype
+        self.keep = keep
+        self.linger_ns = int(linger_s * 1e9)
+        self.frames = 0
+        self._added = 0  # segments since the last look for connections that are over
+        self.last_rows = slice(0, 0)  # the rows of the last batch
+        # of the last add, when rows were dropped: (old row -> new row or -1, connections)
+        self.compaction: tuple[np.ndarray, np.ndarray] | None = None
+        self.parts: list[Columns] = []  # each batch's decode columns, for table()
+        self.rows = Store(_ROW_SPEC)
+        self.sack = Ragged()
+        self.conns = Store(_CONN_SPEC)  # n: connections so far
+        self.addresses: dict[str, int] = {}
+        self.keys: dict[tuple[int, int], int] = {}
+        self._names: list[str] = []
+        self.ctx = {k: _seqwalk.new_context(k) for k in (_CONV, _STATES, _FLAGS)}
+        self.rewalked: np.ndarray = np.zeros(0, np.int32)  # dirty conns of the last batch
+        self.walked_rows = 0  # rows the compiled walks have taken, re-walks included
+
+    # -- one batch ---------------------------------------------------------------------
+    def add(self, records: list[tuple[int, bytes, int]]) -> pd.DataFrame:
+        """Decode and annotate one batch of ``(ts_ns, frame bytes, wire length)``;
+        returns the batch's annotated rows."""
+        if not records:
+            self.rewalked = np.zeros(0, np.int32)
+            self.compaction = None
+            self.last_rows = slice(self.rows.n, self.rows.n)
+            return self._frame(self.last_rows, dict(self._empty()))
+        return self.add_frames(self._raw(records))
+
+    def add_frames(self, raw: RawFrames) -> pd.DataFrame:
+        """The same for frames as the capture reader yields them."""
+        self.rewalked = np.zeros(0, np.int32)
+        self.compaction = None
+        if not self.keep and self._added >= FORGET_EVERY:
+            self._forget_closed()
+        self.frames = max(self.frames, int(raw.frame[-1]) if len(raw) else 0)
+        columns, _, quoted = decode_with_quotes(raw)
+        part = pd.DataFrame(dict(columns), copy=False)[list(DECODE_COLUMNS)]
+        rows = self.last_rows = self.rows.extend(len(part))
+        self._added += len(part)
+        if len(part) or len(quoted):
+            if self.keep and len(part):
+                self.parts.append(columns)
+            n_old = self.conns.n
+            self._connections(part, rows, quoted)
+            if len(part):
+                self._annotate(rows, n_old)
+        return self._frame(rows, columns)
+
+    def _raw(self, records) -> RawFrames:
+        lengths = np.array([len(r[1]) for r in records], np.int64)
+        off = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+        buf = np.frombuffer(b"".join(r[1] for r in records) + b"\0" * PAD, np.uint8)
+        ts_ns = np.array([r[0] for r in records], np.int64)
+        ts = epoch_seconds(*np.divmod(ts_ns, 1_000_000_000), 1e-9)  # as in a ns pcap
+        return RawFrames(buf, off, lengths, np.array([r[2] for r in records], np.int64),
+                         ts, ts_ns, np.full(len(records), self.linktype, np.int32),
+                         np.arange(self.frames + 1, self.frames + len(records) + 1))
+
+    def _address_ids(self, col: pd.Series) -> np.ndarray:
+        cats = col.cat.categories.astype(str)
+        ids = np.array([self.addresses.setdefault(a, len(self.addresses)) for a in cats],
+                       np.int64)
+        return ids[col.cat.codes.to_numpy()] if len(ids) else np.zeros(len(col), np.int64)
+
+    def _connections(self, part: pd.DataFrame, rows: slice, quoted: QuotedHeaders) -> None:
+        """Conversation walk of the batch (with the ICMP-quoted headers in frame order,
+        as offline), carried over; per-row inputs stored."""
+        R = self.rows
+        src, dst = self._address_ids(part[Col.SRC]), self._address_ids(part[Col.DST])
+        sport, dport = part[Col.SPORT].to_numpy(), part[Col.DPORT].to_numpy()
+        flags, seq, ack, wscale = walk_inputs(part)
+        walk = (src, sport, dst, dport, flags, seq, ack, wscale)
+        at = None
+        if len(quoted):
+            names = pd.Index(list(self.addresses))
+            walk, at = with_quotes(walk, part[Col.FRAME].to_numpy(), names, quoted)
+            for a in pd.unique(np.concatenate([quoted.src, quoted.dst])):
+                self.addresses.setdefault(a, len(self.addresses))  # the ids with_quotes gave
+        w_direction, lo, hi = endpoint_pairs(*walk[:4])
+        key, _ = pair_ids(lo, hi, self.keys)
+        direction = w_direction if at is None else w_direction[at]
+        length = np.ascontiguousarray(part[Col.LEN].to_numpy(), np.uint32)
+        for name, values in (("direction", direction), ("flags", flags), ("seq", seq),
+                             ("ack", ack), ("len", length), ("wscale", wscale),
+                             ("win_raw", part[Col.WIN_RAW].to_numpy()),
+                             ("ts_ns", part[Col.TS_NS].to_numpy()),
+                             ("frame", part[Col.FRAME].to_numpy()),
+                             ("cls", segment_class(flags, length)), ("src_id", src),
+                             ("dst_id", dst), ("sport", sport), ("dport", dport)):
+            R.full(name)[rows] = values
+        self.sack.append(*sack_arrays(part))
+
+        C = self.conns
+        n_old = C.n
+        C.reserve(n_old + len(key))
+        conv = np.empty(len(key), np.int32)
+        C.full("dirty")[:] = 0
+        n_conv = _seqwalk.walk_conversations(
+            key, w_direction, *walk[4:], len(self.keys), conv, C.full("base"),
+            C.full("shift"), C.full("client_dir"), self.ctx[_CONV], C.full("dirty"),
+            C.full("reused"))
+        C.extend(n_conv - n_old)
+        if at is not None:
+            conv = conv[at]
+        R.full("conn")[rows] = conv
+
+        # each new connection's first segment; the first segment sent each way
+        cls = R.full("cls")[rows]
+        new = np.flatnonzero(conv >= n_old)
+        u, i = np.unique(conv[new], return_index=True)
+        C.full("first_dir")[u] = direction[new[i]]
+        first_cls = C.full("first_cls")
+        for d in (0, 1):
+            sent = np.flatnonzero(direction == d)
+            u, i = np.unique(conv[sent], return_index=True)
+            unset = first_cls[u, d] < 0
+            first_cls[u[unset], d] = cls[sent[i[unset]]]
+
+    def _annotate(self, rows: slice, n_old: int) -> None:
+        """Initial states, then every stage for the batch; dirty connections again."""
+        R, C = self.rows, self.conns
+        touched = np.unique(R["conn"][rows])
+        first_dir = C["first_dir"][touched]
+        client_dir = C["client_dir"][touched]
+        first_cls = C["first_cls"]
+        init, inferred = initial_states_from(
+            first_cls[touched, first_dir], (first_dir != client_dir).astype(np.int8),
+            first_cls[touched, 1 - client_dir])
+        changed = (init != C["init"][touched]).any(axis=1) | (inferred != C["inferred"][touched])
+        dirty = C["dirty"].copy()  # from the conversation walk
+        dirty[touched[changed & (touched < n_old)]] = 1
+        C.full("init")[touched] = init
+        C.full("inferred")[touched] = inferred
+        self._walk(np.arange(rows.start, rows.stop))
+        dirty = np.flatnonzero((dirty | C["dirty"]) & (C["forgotten"] == 0)  # + crossed FINs
+                               ).astype(np.int32)
+        if dirty.size:  # only connections with segments in earlier batches get here
+            for k in (_STATES, _FLAGS):
+                _seqwalk.reset_conns(self.ctx[k], dirty)
+            self._walk(np.flatnonzero(np.isin(R["conn"], dirty)))
+            self.rewalked = dirty
+
+    def _walk(self, idx: np.ndarray) -> None:
+        """Connection columns, states and flags of rows ``idx`` (file order)."""
+        R, C = self.rows, self.conns
+        self.walked_rows += idx.size
+        conv = R["conn"][idx]
+        direction = R["direction"][idx]
+        flags = R["flags"][idx]
+        cols = connection_columns(conv, direction, flags, R["seq"][idx], R["ack"][idx],
+                                  R["win_raw"][idx], C["base"], C["shift"], C["client_dir"])
+        sender = (direction != C["client_dir"][conv]).astype(np.int8)
+        for name, col in (("sender", sender), ("rel_seq", cols[Col.REL_SEQ]),
+                          ("rel_ack", cols[Col.REL_ACK]), ("win", cols[Col.WIN])):
+            R.full(name)[idx] = col
+        C.full("dirty")[:] = 0
+        walked = walk_states(
+            conv, sender, R["cls"][idx], flags, cols[Col.REL_SEQ], cols[Col.REL_ACK],
+            np.ascontiguousarray(R["len"][idx]), cols[Col.WIN], C["init"],
+            self.ctx[_STATES], C.full("dirty"))
+        R.full("walked")[idx] = walked.T
+        inputs = tuple(np.ascontiguousarray(R[name][idx]) for name in (
+            "flags", "seq", "ack", "len", "win_raw", "wscale", "ts_ns", "frame"))
+        out = analyze_flags(conv, sender, inputs, C["reused"], self.sack.take(idx),
+                            self.ctx[_FLAGS])
+        for name, col in zip(("bits", "dup_num", "dup_frame", "bif", "acked", "rtt"), out,
+                             strict=True):
+            R.full(name)[idx] = col
+
+    def _forget_closed(self) -> None:
+        """Drop the rows of connections that are over (keep=False)."""
+        R = self.rows
+        self._added = 0
+        if R.n == 0:
+            return
+        conn = R["conn"]
+        u, last = last_by(conn, np.arange(R.n))
+        walked = R["walked"][last]
+        idle = R["ts_ns"][R.n - 1] - R["ts_ns"][last]  # by the capture's clock
+        over = is_over(walked) & (idle >= self.linger_ns)
+        gone = u[over]
+        if not gone.size:
+            return
+        keep = ~np.isin(conn, gone)
+        R.compact(keep)
+        self.sack.compact(keep)
+        self.conns.full("forgotten")[gone] = 1
+        _seqwalk.trim_conns(self.ctx[_FLAGS], gone.astype(np.int32))
+        self.compaction = (np.where(keep, np.cumsum(keep) - 1, -1), gone)
+
+    def endpoints(self, row: int) -> tuple[str, str]:
+        """(sender, receiver) of a row as ``addr:port`` (``[v6]:port``)."""
+        if len(self._names) != len(self.addresses):
+            self._names = list(self.addresses)
+        R = self.rows
+        out = []
+        for a, p in ((R["src_id"][row], R["sport"][row]), (R["dst_id"][row], R["dport"][row])):
+            name = self._names[int(a)]
+            out.append(f"[{name}]:{int(p)}" if ":" in name else f"{name}:{int(p)}")
+        return out[0], out[1]
+
+    # -- tables ------------------------------------------------------------------------
+    def _columns(self, rows: slice) -> dict[str, object]:
+        """The stages' columns of ``rows``, copied: later batches write into the stores
+        (re-walks, dropped rows), and a frame handed out must not change under its
+        reader."""
+        R, C = self.rows, self.conns
+
+        def col(name: str) -> np.ndarray:
+            return R[name][rows].copy()
+
+        conv, sender = col("conn"), col("sender")
+        cols = {
+            Col.CONN: conv,
+            Col.ROLE: pd.Categorical.from_codes(sender, ROLE_NAMES),
+            Col.REL_SEQ: col("rel_seq"), Col.REL_ACK: col("rel_ack"), Col.WIN: col("win"),
+        }
+        cols.update(state_columns(np.ascontiguousarray(R["walked"][rows].T), sender,
+                                  C["inferred"][conv]))
+        cols.update(flag_columns(*(col(name) for name in (
+            "bits", "dup_num", "dup_frame", "bif", "acked", "rtt"))))
+        return cols
+
+    def _frame(self, rows: slice, decoded) -> pd.DataFrame:
+        """One DataFrame of the decode columns and the stages' columns of ``rows``
+        (built at once: assigning column by column costs more than the batch)."""
+        return pd.DataFrame({**{c: decoded[c] for c in DECODE_COLUMNS},
+                             **self._columns(rows)}, copy=False)
+
+    @staticmethod
+    def _empty() -> pd.DataFrame:
+        return concat_columns([])
+
+    def table(self) -> pd.DataFrame:
+        """Every segment so far with every stage's columns (as ``tcpwatch analyze``)."""
+        if not self.keep:
+            raise RuntimeError("IncrementalEngine(keep=False) drops the rows of closed connections")
+        parts = [dict(p) for p in self.parts]  # concat_columns consumes its inputs
+        seg = concat_columns(parts) if parts else self._empty()
+        return self._frame(slice(0, self.rows.n), seg)

@@ -1,1 +1,0 @@
-"""RFC 9293 endpoint states inferred from the wire."""
