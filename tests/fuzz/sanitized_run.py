@@ -30,7 +30,7 @@ def main() -> int:
     from hypothesis import strategies as st
 
     import tcpwatch
-    from tcpwatch import flows
+    from tcpwatch.engine import flows
     from tcpwatch.capture.pcapfile import CaptureReader
     from tcpwatch.engine.incremental import IncrementalEngine
     from tcpwatch.errors import TcpwatchError
