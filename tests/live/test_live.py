@@ -109,6 +109,10 @@ import os, pwd, sys
 import importlib.metadata, typer.main
 import tcpwatch.capture.sniffer, tcpwatch.cli.live, tcpwatch.cli.main as cli, tcpwatch.live
 typer.main.get_command(cli.app)  # import lazily loaded modules while files are readable
+try:
+    import typer._adapters  # typer >= 0.2x coerces options through pydantic, lazily
+except ImportError:
+    pass
 nobody = pwd.getpwnam("nobody")
 os.setgroups([])
 os.setgid(nobody.pw_gid)
