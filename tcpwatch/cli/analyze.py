@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated
 
@@ -41,39 +42,82 @@ def analyze(
     from ..report.explain import explain
     from ..report.export import write_segments
     from ..report.summary import summarize_connections
-    from ..report.tables import render_connections, render_episodes, render_segments
+    from ..report.tables import render_segments
 
     out = console()
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     size = os.path.getsize(file) if file != "-" and os.path.isfile(file) else 0
+    bar = None
     if size >= PROGRESS_MIN_BYTES and err.is_terminal and not quiet:
-        with Progress(TextColumn("reading"), BarColumn(), DownloadColumn(),
-                      TimeRemainingColumn(), console=err, transient=True) as bar:
-            task = bar.add_task("read", total=size)
-            seg = run_pipeline(file, progress=lambda n: bar.update(task, completed=n))
-    else:
-        seg = run_pipeline(file)
-    info = seg.attrs.get("tcpwatch")
+        bar = Progress(TextColumn("reading"), BarColumn(), DownloadColumn(),
+                       TimeRemainingColumn(), console=err, transient=True)
+    # the summary and the episodes need no whole table: stream, memory bounded by the
+    # open connections, unless a view of single segments is asked for
+    streamed = not (segments or explain_ or conn is not None) and (
+        output is None or output.suffix.lower() == ".parquet")
+    with bar or nullcontext():
+        task = bar.add_task("read", total=size) if bar else None
+        progress = (lambda n: bar.update(task, completed=n)) if bar else None
+        if streamed:
+            report, info = _stream(file, output, progress, quiet)
+        else:
+            seg = run_pipeline(file, progress=progress)
+            info = seg.attrs.get("tcpwatch")
+    if streamed:
+        _print_report(out, file, report.segments, report.summary(), report.episodes(),
+                      info, None, top, quiet)
+        return
     if conn is not None:
         seg = seg[seg[Col.CONN] == conn].reset_index(drop=True)
     if output is not None:
         write_segments(seg, output)
     if quiet:
         return
-    if seg.empty:
+    if len(seg) and segments:
+        out.print(render_segments(seg))
+    if len(seg) and explain_:
+        for line in explain(seg):
+            out.print(line, markup=False)
+    _print_report(out, file, len(seg), summarize_connections(seg) if len(seg) else None,
+                  episodes(seg) if len(seg) else None, info, conn, top, quiet)
+
+
+def _stream(file: str, output: Path | None, progress, quiet: bool):
+    """The report (none with -q) and the Parquet file of a streamed analysis."""
+    from ..engine.stream import Tee, stream
+    from ..report.accumulate import ReportSink
+    from ..report.export import ParquetSink
+
+    sinks: list = []
+
+    def make():
+        for s in sinks[1:]:  # a second pass starts the file again
+            s.close()
+        sinks[:] = [ReportSink(keep=not quiet)] + (
+            [ParquetSink(output)] if output is not None else [])
+        return Tee(*sinks)
+
+    try:
+        _, info = stream(file, make, progress=progress)
+    finally:
+        for s in sinks[1:]:
+            s.close()
+    return sinks[0], info
+
+
+def _print_report(out, file: str, n_segments: int, summary, ep, info, conn, top: int,
+                  quiet: bool) -> None:
+    from ..report.tables import render_connections, render_episodes
+
+    if quiet:
+        return
+    if n_segments == 0:
         frames = info.frames if info else 0
         what = f"connection {conn}" if conn is not None else "TCP segments"
         out.print(f"no {what} in {file} ({frames} frames read)")
         return
-    if segments:
-        out.print(render_segments(seg))
-    if explain_:
-        for line in explain(seg):
-            out.print(line, markup=False)
-    out.print(render_connections(summarize_connections(seg),
-                                 title=f"TCP connections in {file}", top=top,
+    out.print(render_connections(summary, title=f"TCP connections in {file}", top=top,
                                  width=out.width))
-    ep = episodes(seg)
     if len(ep):
         out.print(render_episodes(ep.head(EPISODES_SHOWN),
                                   title=f"Flow-control episodes ({len(ep)})",
@@ -84,4 +128,5 @@ def analyze(
                  (("not_ip", s.not_ip), ("not_tcp", s.not_tcp), ("fragments", s.fragments),
                   ("bad_ip", s.bad_ip), ("short_tcp", s.short_tcp),
                   ("unsupported_link", s.unsupported_link)) if v]
-        out.print(f"{info.frames} frames, {len(seg)} TCP segments; skipped: {', '.join(parts)}")
+        out.print(f"{info.frames} frames, {n_segments} TCP segments; skipped: "
+                  f"{', '.join(parts)}")

@@ -35,13 +35,13 @@ import pandas as pd
 
 from ..capture.bytes import PAD
 from ..capture.pcapfile import RawFrames, epoch_seconds
+from ..decode.concat import concat_columns
 from ..decode.quoted import QuotedHeaders
-from ..decode.segments import Columns, decode_with_quotes
+from ..decode.segments import Columns, DecodeCounts, decode_with_quotes
 from ..vocab import DECODE_COLUMNS, ROLE_NAMES, STATE_NAMES, Col
 from .flags import analyze_flags, flag_columns, sack_arrays
 from .flows import connection_columns, endpoint_pairs, pair_ids, walk_inputs, with_quotes
 from .native import _seqwalk
-from .pipeline import concat_columns
 from .states import initial_states_from, segment_class, state_columns, walk_states
 from .store import Ragged, Store, last_by
 
@@ -65,6 +65,9 @@ _ROW_SPEC = {
     "wscale": (np.int16, -1, 0), "ts_ns": (np.int64, 0, 0), "frame": (np.int64, 0, 0),
     "cls": (np.uint8, 0, 0), "src_id": (np.int32, 0, 0), "dst_id": (np.int32, 0, 0),
     "sport": (np.uint16, 0, 0), "dport": (np.uint16, 0, 0),
+    # for the report of a connection that is over, once its rows leave (keep=False)
+    "gid": (np.int64, -1, 0),  # the row's number in the whole table (file order)
+    "ts": (np.float64, 0, 0), "truncated": (np.bool_, False, 0),
     # connection stage
     "conn": (np.int32, -1, 0), "sender": (np.int8, 0, 0), "rel_seq": (np.uint32, 0, 0),
     "rel_ack": (np.uint32, 0, 0), "win": (np.uint32, 0, 0),
@@ -88,11 +91,20 @@ _CONN_SPEC = {
 class IncrementalEngine:
     """Feed raw records with :meth:`add`; :meth:`table` is the whole annotated table."""
 
-    def __init__(self, linktype: int = 1, *, keep: bool = True, linger_s: float = 5.0):
+    def __init__(self, linktype: int = 1, *, keep: bool = True, linger_s: float = 5.0,
+                 auto_forget: bool = True):
         self.linktype = linktype
         self.keep = keep
+        self.auto_forget = auto_forget  # keep=False: forget over connections in add()
         self.linger_ns = int(linger_s * 1e9)
         self.frames = 0
+        self.total = 0  # rows ever added (the next row's gid)
+        self.skipped = DecodeCounts()
+        #: connections that got segments after their rows were dropped (keep=False):
+        #: their annotations may differ from a whole-capture analysis
+        self.late: set[int] = set()
+        self.pinned: set[int] = set()  # never forgotten (see engine/stream.py)
+        self.quotes: list[QuotedHeaders] = []  # keep=True: every batch's quoted headers
         self._added = 0  # segments since the last look for connections that are over
         self.last_rows = slice(0, 0)  # the rows of the last batch
         # of the last add, when rows were dropped: (old row -> new row or -1, connections)
@@ -116,28 +128,43 @@ class IncrementalEngine:
             self.rewalked = np.zeros(0, np.int32)
             self.compaction = None
             self.last_rows = slice(self.rows.n, self.rows.n)
-            return self._frame(self.last_rows, dict(self._empty()))
+            return self.frame(self.last_rows, dict(self._empty()))
         return self.add_frames(self._raw(records))
 
-    def add_frames(self, raw: RawFrames) -> pd.DataFrame:
-        """The same for frames as the capture reader yields them."""
+    def add_frames(self, raw: RawFrames, *, frame: bool = True) -> pd.DataFrame | Columns:
+        """The same for frames as the capture reader yields them (``frame=False``: the
+        batch's decode columns instead of its annotated rows)."""
+        self.frames = max(self.frames, int(raw.frame[-1]) if len(raw) else 0)
+        columns, counts, quoted = decode_with_quotes(raw)
+        self.skipped.add(counts)
+        annotated = self.add_decoded(columns, quoted, frame=frame)
+        return annotated if frame else columns
+
+    def add_decoded(self, columns: Columns, quoted: QuotedHeaders, *, frame: bool = True
+                    ) -> pd.DataFrame | None:
+        """Annotate one batch of decoded segments (and the headers quoted in ICMP errors
+        of the same frames); returns the batch's annotated rows (``frame=True``)."""
         self.rewalked = np.zeros(0, np.int32)
         self.compaction = None
-        if not self.keep and self._added >= FORGET_EVERY:
-            self._forget_closed()
-        self.frames = max(self.frames, int(raw.frame[-1]) if len(raw) else 0)
-        columns, _, quoted = decode_with_quotes(raw)
+        if not self.keep and self.auto_forget and self._added >= FORGET_EVERY:
+            gone = self.over_connections()
+            if gone.size:
+                self.forget(gone)
         part = pd.DataFrame(dict(columns), copy=False)[list(DECODE_COLUMNS)]
         rows = self.last_rows = self.rows.extend(len(part))
+        self.rows.full("gid")[rows] = np.arange(self.total, self.total + len(part))
+        self.total += len(part)
         self._added += len(part)
         if len(part) or len(quoted):
             if self.keep and len(part):
                 self.parts.append(columns)
+            if self.keep and len(quoted):
+                self.quotes.append(quoted)
             n_old = self.conns.n
             self._connections(part, rows, quoted)
             if len(part):
                 self._annotate(rows, n_old)
-        return self._frame(rows, columns)
+        return self.frame(rows, columns) if frame else None
 
     def _raw(self, records) -> RawFrames:
         lengths = np.array([len(r[1]) for r in records], np.int64)
@@ -177,6 +204,8 @@ class IncrementalEngine:
                              ("ack", ack), ("len", length), ("wscale", wscale),
                              ("win_raw", part[Col.WIN_RAW].to_numpy()),
                              ("ts_ns", part[Col.TS_NS].to_numpy()),
+                             ("ts", part[Col.TS].to_numpy()),
+                             ("truncated", part[Col.TRUNCATED].to_numpy()),
                              ("frame", part[Col.FRAME].to_numpy()),
                              ("cls", segment_class(flags, length)), ("src_id", src),
                              ("dst_id", dst), ("sport", sport), ("dport", dport)):
@@ -196,6 +225,9 @@ class IncrementalEngine:
         if at is not None:
             conv = conv[at]
         R.full("conn")[rows] = conv
+        if not self.keep and len(conv):
+            late = np.unique(conv[C["forgotten"][conv] == 1])
+            self.late.update(late.tolist())
 
         # each new connection's first segment; the first segment sent each way
         cls = R.full("cls")[rows]
@@ -260,21 +292,25 @@ class IncrementalEngine:
                              strict=True):
             R.full(name)[idx] = col
 
-    def _forget_closed(self) -> None:
-        """Drop the rows of connections that are over (keep=False)."""
+    def over_connections(self) -> np.ndarray:
+        """Connections with rows here whose ends are both CLOSED or TIME_WAIT, idle for
+        ``linger_s`` of capture time (the last row's clock)."""
         R = self.rows
         self._added = 0
         if R.n == 0:
-            return
-        conn = R["conn"]
-        u, last = last_by(conn, np.arange(R.n))
-        walked = R["walked"][last]
-        idle = R["ts_ns"][R.n - 1] - R["ts_ns"][last]  # by the capture's clock
-        over = is_over(walked) & (idle >= self.linger_ns)
-        gone = u[over]
-        if not gone.size:
-            return
-        keep = ~np.isin(conn, gone)
+            return np.zeros(0, np.int32)
+        u, last = last_by(R["conn"], np.arange(R.n))
+        idle = R["ts_ns"][R.n - 1] - R["ts_ns"][last]
+        over = is_over(R["walked"][last]) & (idle >= self.linger_ns)
+        if self.pinned:
+            over &= ~np.isin(u, list(self.pinned))
+        return u[over].astype(np.int32)
+
+    def forget(self, gone: np.ndarray) -> None:
+        """Drop the rows of connections ``gone`` (keep=False); their flags context is
+        trimmed.  A forgotten connection that turns dirty keeps its annotations."""
+        R = self.rows
+        keep = ~np.isin(R["conn"], gone)
         R.compact(keep)
         self.sack.compact(keep)
         self.conns.full("forgotten")[gone] = 1
@@ -293,7 +329,7 @@ class IncrementalEngine:
         return out[0], out[1]
 
     # -- tables ------------------------------------------------------------------------
-    def _columns(self, rows: slice) -> dict[str, object]:
+    def _columns(self, rows: slice | np.ndarray) -> dict[str, object]:
         """The stages' columns of ``rows``, copied: later batches write into the stores
         (re-walks, dropped rows), and a frame handed out must not change under its
         reader."""
@@ -314,7 +350,29 @@ class IncrementalEngine:
             "bits", "dup_num", "dup_frame", "bif", "acked", "rtt"))))
         return cols
 
-    def _frame(self, rows: slice, decoded) -> pd.DataFrame:
+    def rows_table(self, idx: np.ndarray | slice) -> pd.DataFrame:
+        """Rows ``idx`` of the stores with every stage's columns and the decode columns
+        kept here (all but ip_version, flag_str, the options and the SACK blocks): what
+        the report of a connection reads once its decode columns are gone."""
+        R = self.rows
+        if isinstance(idx, slice):  # fancy indexing copies: the stores change later
+            idx = np.arange(*idx.indices(R.n))
+        if len(self._names) != len(self.addresses):
+            self._names = list(self.addresses)
+        names = pd.Index(self._names, dtype=object)
+        cols: dict[str, object] = {
+            Col.FRAME: R["frame"][idx], Col.TS: R["ts"][idx], Col.TS_NS: R["ts_ns"][idx],
+            Col.SRC: pd.Categorical.from_codes(R["src_id"][idx], names, validate=False),
+            Col.SPORT: R["sport"][idx],
+            Col.DST: pd.Categorical.from_codes(R["dst_id"][idx], names, validate=False),
+            Col.DPORT: R["dport"][idx], Col.FLAGS: R["flags"][idx], Col.SEQ: R["seq"][idx],
+            Col.ACK: R["ack"][idx], Col.LEN: R["len"][idx], Col.WIN_RAW: R["win_raw"][idx],
+            Col.TRUNCATED: R["truncated"][idx],
+        }
+        cols.update(self._columns(idx))
+        return pd.DataFrame(cols, copy=False)
+
+    def frame(self, rows: slice, decoded) -> pd.DataFrame:
         """One DataFrame of the decode columns and the stages' columns of ``rows``
         (built at once: assigning column by column costs more than the batch)."""
         return pd.DataFrame({**{c: decoded[c] for c in DECODE_COLUMNS},
@@ -330,4 +388,4 @@ class IncrementalEngine:
             raise RuntimeError("IncrementalEngine(keep=False) drops the rows of closed connections")
         parts = [dict(p) for p in self.parts]  # concat_columns consumes its inputs
         seg = concat_columns(parts) if parts else self._empty()
-        return self._frame(slice(0, self.rows.n), seg)
+        return self.frame(slice(0, self.rows.n), seg)

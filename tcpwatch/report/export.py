@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -22,15 +24,115 @@ PARQUET_DICTIONARY = [Col.SRC, Col.DST, Col.FLAG_STR, Col.ROLE, Col.STATE_BEFORE
                       Col.EVENTS]
 
 
+def _arrow(seg: pd.DataFrame) -> pa.Table:
+    """Zero-copy conversion to Arrow; every dictionary column as int32 -> string, so
+    that row groups made from different batches share one schema.  pandas' own metadata
+    is dropped: it names the Arrow list dtype in a form some pandas versions cannot read
+    back, and the Arrow schema alone round-trips everywhere."""
+    table = pa.Table.from_pandas(seg, preserve_index=False).replace_schema_metadata(None)
+    fields = [pa.field(f.name, pa.dictionary(pa.int32(), pa.string()))
+              if pa.types.is_dictionary(f.type) else f for f in table.schema]
+    return table.cast(pa.schema(fields))
+
+
+def _parquet_writer(path: Path, schema: pa.Schema) -> pq.ParquetWriter:
+    """LZ4 pages (fast, and as small as snappy here), dictionaries where the table has
+    categoricals."""
+    return pq.ParquetWriter(path, schema, compression="lz4", write_statistics=False,
+                            use_dictionary=[c for c in PARQUET_DICTIONARY
+                                            if c in schema.names])
+
+
 def _write_parquet(seg: pd.DataFrame, path: Path) -> None:
-    """Zero-copy conversion to Arrow, then LZ4 pages (fast, and as small as snappy here)."""
-    table = pa.Table.from_pandas(seg, preserve_index=False)
-    # pandas' own metadata names the Arrow list dtype in a form some pandas versions
-    # cannot read back; the Arrow schema alone round-trips everywhere
-    table = table.replace_schema_metadata(None)
-    pq.write_table(table, path, compression="lz4", row_group_size=PARQUET_ROW_GROUP,
-                   use_dictionary=[c for c in PARQUET_DICTIONARY if c in seg.columns],
-                   write_statistics=False)
+    table = _arrow(seg)
+    with _parquet_writer(path, table.schema) as writer:
+        writer.write_table(table, row_group_size=PARQUET_ROW_GROUP)
+
+
+class ParquetSink:
+    """The segment table written as it is analysed (``engine/stream.py``): one row group
+    per batch of rows handed out.  Rows whose annotations changed after they were
+    written (``fix``) are patched when the sink closes, row group by row group, so
+    memory stays bounded by one row group either way."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.writer: pq.ParquetWriter | None = None
+        self.fixes: list[tuple[np.ndarray, pd.DataFrame]] = []
+        self.patched = 0  # rows rewritten at close
+        # Arrow encodes and compresses without the GIL: a row group is written while
+        # the engine annotates the next batch (one group in flight at most)
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="parquet")
+        self._pending: Future | None = None
+
+    def rows(self, table: pd.DataFrame) -> None:
+        self._wait()
+        self._pending = self._thread.submit(self._write, table)
+
+    def _write(self, table: pd.DataFrame) -> None:
+        t = _arrow(table)
+        if self.writer is None:
+            self.writer = _try(self.path, lambda: _parquet_writer(self.path, t.schema))
+        _try(self.path, lambda: self.writer.write_table(t, row_group_size=PARQUET_ROW_GROUP))
+
+    def _wait(self) -> None:
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            pending.result()  # re-raises the writer's error here
+
+    def fix(self, table: pd.DataFrame, gid: np.ndarray) -> None:
+        self.fixes.append((gid, table))
+
+    def closed(self, table: pd.DataFrame) -> None:
+        pass
+
+    def close(self) -> None:
+        try:
+            self._wait()
+        finally:
+            self._thread.shutdown()
+            if self.writer is not None:
+                writer, self.writer = self.writer, None
+                _try(self.path, writer.close)
+        if self.fixes:
+            _try(self.path, self._patch)
+            self.fixes = []
+
+    def _patch(self) -> None:
+        """Rewrite the file with the fixed rows (the last fix of a row wins), one row
+        group at a time, in Arrow."""
+        gid = np.concatenate([g for g, _ in self.fixes])
+        fixed = _arrow(pd.concat([t for _, t in self.fixes], ignore_index=True))
+        last = len(gid) - 1 - np.unique(gid[::-1], return_index=True)[1]
+        gid, fixed = gid[last], fixed.take(pa.array(last))  # ascending gid, last fix each
+        self.patched = len(gid)
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        source = pq.ParquetFile(self.path)
+        schema = source.schema_arrow
+        start = 0
+        with _parquet_writer(tmp, schema) as writer:
+            for i in range(source.num_row_groups):
+                group = source.read_row_group(i)
+                lo, hi = np.searchsorted(gid, [start, start + group.num_rows])
+                at = (gid[lo:hi] - start).tolist()
+                for name in fixed.column_names if hi > lo else ():
+                    k = schema.get_field_index(name)
+                    values = group.column(k).to_pylist()
+                    for pos, value in zip(at, fixed.column(name)[lo:hi].to_pylist(),
+                                          strict=True):
+                        values[pos] = value
+                    group = group.set_column(k, schema.field(k),
+                                             pa.array(values, type=schema.field(k).type))
+                writer.write_table(group, row_group_size=PARQUET_ROW_GROUP)
+                start += group.num_rows
+        tmp.replace(self.path)
+
+
+def _try(path: Path, action):
+    try:
+        return action()
+    except OSError as exc:
+        raise TcpwatchError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 def sack_text(sack: pd.Series) -> list[str]:

@@ -50,8 +50,9 @@ def _endpoint(addr: pd.Series, port: pd.Series) -> pd.Series:
     return a + ":" + port.astype(str)
 
 
-def summarize_connections(seg: pd.DataFrame) -> pd.DataFrame:
-    """One row per connection; see the module docstring for the columns."""
+def summarize_connections(seg: pd.DataFrame, ep: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per connection; see the module docstring for the columns.  ``ep``: the
+    table's flow-control episodes when the caller has them already."""
     if seg.empty:
         return pd.DataFrame(columns=list(SUMMARY_COLUMNS))
     g = Groups(seg[Col.CONN].to_numpy())
@@ -131,7 +132,7 @@ def summarize_connections(seg: pd.DataFrame) -> pd.DataFrame:
         rtt = seg[Col.ACK_RTT].to_numpy().astype(np.float64)
         out["rtt_min"], out["rtt_median"], out["rtt_max"] = g.min(rtt), g.median(rtt), \
             g.max(rtt)
-        ep = episodes(seg)
+        ep = episodes(seg) if ep is None else ep
         zw = ep[ep["kind"] == "zero_window"].groupby("conn")["duration"].sum()
         out["zero_window_s"] = zw.reindex(g.ids).fillna(0.0).to_numpy()
     return out

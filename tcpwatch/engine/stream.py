@@ -1,0 +1,139 @@
+"""A capture analysed in one pass with memory bounded by its open connections.
+
+The engine (incremental.py) is fed the file chunk by chunk, as ``analyze`` does, but
+keeps only the rows of connections that are not over (``keep=False``), and hands what
+is final to a :class:`Sink` as it goes:
+
+* ``rows``: annotated rows in file order, each once, about ``flush_rows`` at a time
+  (a Parquet row group);
+* ``fix``: rows already handed out whose annotations changed -- a later segment made
+  their connection dirty (see incremental.py: a new ISN on a SYN+ACK, a window scale,
+  a crossed FIN); rare, and the sink patches them when it closes;
+* ``closed``: every row of connections that are over, once, when they are forgotten
+  (and of all the others at the end of the file), for per-connection reports.
+
+Exactness.  A whole-capture analysis is the reference (``analyze``).  The one thing
+this pass cannot know on time is a segment that arrives for a connection after its rows
+were forgotten (both ends closed, then ``linger_s`` of capture time without a segment):
+the engine notes it (``late``), and the file is read again with those connections
+never forgotten, so the output still equals ``analyze`` on every capture.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from typing import Protocol
+
+import numpy as np
+import pandas as pd
+
+from ..capture.pcapfile import DEFAULT_CHUNK, CaptureReader
+from ..decode.concat import concat_columns
+from .incremental import FORGET_EVERY, IncrementalEngine
+from .memory import release_free_memory
+from .pipeline import CaptureSummary, CaptureWarning, Progress, Source, capture_summary
+
+#: rows handed to ``Sink.rows`` at once (the Parquet row group of report/export.py)
+FLUSH_ROWS = 131072
+#: capture seconds a closed connection's rows stay after its last segment (as live
+#: does; a segment after that costs a second pass, not exactness)
+LINGER_S = 5.0
+
+
+class Sink(Protocol):
+    def rows(self, table: pd.DataFrame) -> None: ...
+
+    def fix(self, table: pd.DataFrame, gid: np.ndarray) -> None: ...
+
+    def closed(self, table: pd.DataFrame) -> None: ...
+
+
+def stream(source: Source, sink: Callable[[], Sink], *, chunk_size: int = DEFAULT_CHUNK,
+           progress: Progress | None = None, flush_rows: int = FLUSH_ROWS,
+           forget_every: int = FORGET_EVERY, linger_s: float = LINGER_S
+           ) -> tuple[Sink, CaptureSummary]:
+    """Run the engine over ``source`` into a sink made by ``sink()``; returns the sink
+    and the capture's summary.  A second pass (a new sink) only when a connection got
+    segments after it was forgotten (see the module docstring)."""
+    pinned: set[int] = set()
+    while True:
+        out = sink()
+        engine = IncrementalEngine(keep=False, auto_forget=False, linger_s=linger_s)
+        engine.pinned = pinned
+        summary = _one_pass(source, engine, out, chunk_size, progress, flush_rows,
+                            forget_every)
+        if not engine.late:
+            return out, summary
+        if (not isinstance(source, str) and not hasattr(source, "__fspath__")) or source == "-":
+            warnings.warn(f"{len(engine.late)} connections got segments more than "
+                          f"{linger_s:g} s after they closed; read from a stream, their "
+                          "annotations may differ from a whole-capture analysis",
+                          CaptureWarning, stacklevel=2)
+            return out, summary
+        pinned = pinned | engine.late
+
+
+def _one_pass(source: Source, engine: IncrementalEngine, sink: Sink, chunk_size: int,
+              progress: Progress | None, flush_rows: int, forget_every: int
+              ) -> CaptureSummary:
+    reader = CaptureReader(source, chunk_size)
+    pending: list = []  # decode columns of the rows not yet handed out
+    flushed = 0  # gid of the first row not yet handed out
+
+    def flush() -> None:
+        nonlocal flushed
+        n = engine.total - flushed
+        if n == 0:
+            return
+        decoded = concat_columns(pending)
+        pending.clear()
+        sink.rows(engine.frame(slice(engine.rows.n - n, engine.rows.n), decoded))
+        flushed = engine.total
+
+    for raw in reader:
+        columns = engine.add_frames(raw, frame=False)
+        pending.append(columns)
+        if engine.rewalked.size:
+            R = engine.rows
+            old = np.flatnonzero(np.isin(R["conn"], engine.rewalked) & (R["gid"] < flushed))
+            if old.size:
+                sink.fix(engine.rows_table(old), R["gid"][old].copy())
+        if engine.total - flushed >= flush_rows:
+            flush()
+        if engine._added >= forget_every:
+            flush()  # rows leave the stores only once handed out
+            gone = engine.over_connections()
+            if gone.size:
+                sink.closed(engine.rows_table(np.flatnonzero(np.isin(engine.rows["conn"],
+                                                                     gone))))
+                engine.forget(gone)
+                release_free_memory()
+        if progress is not None:
+            progress(reader.stats.bytes_read)
+    flush()
+    if engine.total == 0:  # a table with its columns and no rows
+        sink.rows(engine.frame(slice(0, 0), concat_columns([])))
+    summary = capture_summary(reader, engine.skipped)
+    if engine.rows.n:
+        sink.closed(engine.rows_table(slice(0, engine.rows.n)))
+    return summary
+
+
+class Tee:
+    """Several sinks fed the same calls."""
+
+    def __init__(self, *sinks: Sink):
+        self.sinks = sinks
+
+    def rows(self, table: pd.DataFrame) -> None:
+        for s in self.sinks:
+            s.rows(table)
+
+    def fix(self, table: pd.DataFrame, gid: np.ndarray) -> None:
+        for s in self.sinks:
+            s.fix(table, gid)
+
+    def closed(self, table: pd.DataFrame) -> None:
+        for s in self.sinks:
+            s.closed(table)
