@@ -30,8 +30,8 @@ def main() -> int:
     from hypothesis import strategies as st
 
     import tcpwatch
-    from tcpwatch.engine import flows
     from tcpwatch.capture.pcapfile import CaptureReader
+    from tcpwatch.engine import flows
     from tcpwatch.engine.incremental import IncrementalEngine
     from tcpwatch.errors import TcpwatchError
 
