@@ -14,7 +14,8 @@ numbers are raw, comparisons wrap-aware):
                            so Wireshark calls it Keep-Alive, not ZeroWindowProbe.
  5. window_update          no data, window changed (not 0), same seq/ack as f's last
  6. window_full            data reaching r.lastack + r.window << r.scale exactly (only
-                           once r's scale is known from its SYN)
+                           once r's scale is known from its SYN; unscaled until r's
+                           first ACK without SYN)
  7. keep_alive_ack         repeats f's last ACK and window right after r's keep-alive
  8. zero_window_probe_ack  repeats a zero window right after r's zero-window probe
  9. duplicate_ack          no data, same window (not 0), seq and ack as f's last

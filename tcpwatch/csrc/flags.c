@@ -26,6 +26,7 @@ typedef struct {
     uint32_t dupacknum;  /* unsigned as in Wireshark: DUPACK_UNSEEN (its -1) counts as >= 2 */
     uint32_t lastsegmentflags;
     int win_scale;  /* -1 unknown, -2 not used, else shift */
+    int is_first_ack;  /* from its SYN until its first ACK without SYN: window unscaled */
     int valid_bif;
     /* the direction's first SYN+ACK: seen, its ISN, whether the first pass flagged it,
      * and its row in call synack_call */
@@ -193,7 +194,8 @@ PyObject *analyze_flags(PyObject *Py_UNUSED(self), PyObject *args) {
             && ack == f->lastack && !sfr)
             a |= A_WINDOW_UPDATE;
         if (seglen > 0 && r->win_scale != -1 && !sfr
-            && seq + seglen == r->lastack + (r->window << (r->win_scale == -2 ? 0 : r->win_scale)))
+            && seq + seglen == r->lastack + (r->window << (r->is_first_ack || r->win_scale == -2
+                                                           ? 0 : r->win_scale)))
             a |= A_WINDOW_FULL;
         if (seglen == 0 && window && window == f->window && seq == f->nextseq
             && ack == f->lastack && (r->lastsegmentflags & A_KEEP_ALIVE) && !sfr) {
@@ -329,6 +331,10 @@ PyObject *analyze_flags(PyObject *Py_UNUSED(self), PyObject *args) {
         if (syn && !(flags & 0x10)) mru_syn[c] = now;
         if ((flags & 0x12) == 0x10 && mru_syn[c] != 0 && first_rtt[c] == 0)
             first_rtt[c] = now - mru_syn[c];
+        /* a SYN's window is never scaled, nor the direction's until its first ACK
+         * without SYN (issue 14690); set after the analysis, as the window scale */
+        if (syn) f->is_first_ack = 1;
+        else if (flags & 0x10) f->is_first_ack = 0;
         /* window scale as Wireshark learns it: options are read after the analysis */
         if (wsopt[i] >= 0) f->win_scale = wsopt[i] > 14 ? 14 : wsopt[i];
         if (syn) {

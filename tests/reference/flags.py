@@ -12,7 +12,7 @@ The cascade is ``tcp_analyze_sequence_number`` as tshark 4.0 runs it on the firs
  4. keep_alive: 0 or 1 byte at f.nextseq - 1, no SYN/FIN/RST.
  5. window_update: no data, a new non-zero window, the same seq/ack as f's last.
  6. window_full: data ending exactly at r.lastack + r.window << r.scale, once r's
-    scale is known.
+    scale is known; unscaled from r's SYN until r's first ACK without SYN (issue 14690).
  7. keep_alive_ack: f's last ACK and window repeated right after r's keep-alive; to 9b.
  8. zero_window_probe_ack: a zero window repeated right after r's probe; to 9b.
  9. duplicate_ack: no data, the same non-zero window, seq and ack as f's last; counted.
@@ -107,6 +107,7 @@ class Flow:
     lastacktime: int = 0
     window: int = 0xFFFFFFFF
     win_scale: int = -1
+    is_first_ack: bool = False  # from f's SYN to f's first ACK without SYN
     lastnondupack: int = 0
     dupacknum: int = 0
     lastsegmentflags: int = 0
@@ -211,7 +212,7 @@ def cascade(s: Segment, f: Flow, r: Flow, row: FlagRow) -> int:
         if same and s.win != 0 and s.win != f.window:
             a |= BIT["window_update"]
         if s.length > 0 and r.win_scale != -1 and no_sfr:
-            shift = 0 if r.win_scale == -2 else r.win_scale
+            shift = 0 if r.is_first_ack or r.win_scale == -2 else r.win_scale
             if (s.seq + s.length) & MASK == (r.lastack + ((r.window << shift) & MASK)) & MASK:
                 a |= BIT["window_full"]
         if same and s.win != 0 and s.win == f.window and (
@@ -281,6 +282,10 @@ def advance(s: Segment, i: int, f: Flow, r: Flow, row: FlagRow, conn: Connection
     if s.flags & (TcpFlag.SYN | TcpFlag.ACK) == TcpFlag.ACK and conn.mru_syn and not (
             conn.first_rtt):
         conn.first_rtt = s.ts_ns - conn.mru_syn
+    if syn:
+        f.is_first_ack = True
+    elif s.flags & TcpFlag.ACK:
+        f.is_first_ack = False
     if s.wscale >= 0:  # options are read after the analysis
         f.win_scale = min(s.wscale, 14)
     if syn:
