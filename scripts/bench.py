@@ -107,19 +107,21 @@ def main() -> None:
     if a.capture:
         paths = [a.capture]
     else:
-        paths = []
-        for kind in a.kind or list(bench_capture.KINDS):
-            path = cache_dir() / f"bench-{kind}.pcap"
-            if not path.exists():
-                if os.geteuid() != 0:
-                    raise SystemExit("making a benchmark capture needs root (namespaces, "
-                                     "tcpdump)")
-                out.print(f"making {path} (real traffic over a veth pair; once)")
-                path.parent.mkdir(parents=True, exist_ok=True)
-                bench_capture.make(path, bench_capture.KINDS[kind])
-            paths.append(path)
+        paths = [made_capture(kind, out) for kind in a.kind or list(bench_capture.KINDS)]
     for path in paths:
         bench_one(path, a.runs, out)
+
+
+def made_capture(kind: str, out) -> Path:
+    """The cached benchmark capture of ``kind``, made first if it is missing."""
+    path = cache_dir() / f"bench-{kind}.pcap"
+    if not path.exists():
+        if os.geteuid() != 0:
+            raise SystemExit("making a benchmark capture needs root (namespaces, tcpdump)")
+        out.print(f"making {path} (real traffic over a veth pair; once)")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        bench_capture.make(path, bench_capture.KINDS[kind])
+    return path
 
 
 def bench_one(path: Path, runs: int, out) -> None:

@@ -10,6 +10,9 @@
 #define GT_SEQ(a, b) ((int32_t)((b) - (a)) < 0)
 #define LT_SEQ(a, b) ((int32_t)((a) - (b)) < 0)
 #define LE_SEQ(a, b) ((int32_t)((a) - (b)) <= 0)
+/* Wireshark's dupacknum = -1 (a guint32) after an "ACKed unseen segment" whose missing
+ * data left nothing to wind maxseqtobeacked back to */
+#define DUPACK_UNSEEN 0xFFFFFFFFu
 
 typedef struct { int64_t frame; uint32_t seq, nextseq; int64_t ts; } Unacked;
 
@@ -20,12 +23,14 @@ typedef struct {
     uint32_t nextseq, maxseqtobeacked, lastack, window;
     int64_t nextseqframe, lastnondupack;
     int64_t nextseqtime, lastacktime;  /* ns, as Wireshark's nstime arithmetic */
-    int32_t dupacknum;
+    uint32_t dupacknum;  /* unsigned as in Wireshark: DUPACK_UNSEEN (its -1) counts as >= 2 */
     uint32_t lastsegmentflags;
     int win_scale;  /* -1 unknown, -2 not used, else shift */
+    int is_first_ack;  /* from its SYN until its first ACK without SYN: window unscaled */
     int valid_bif;
-    /* the direction's first SYN+ACK: seen, its ISN, and its row in call synack_call */
-    int synack_seen;
+    /* the direction's first SYN+ACK: seen, its ISN, whether the first pass flagged it,
+     * and its row in call synack_call */
+    int synack_seen, synack_flagged;
     uint32_t synack_seq;
     int64_t synack_call;
     Py_ssize_t synack_row;
@@ -149,6 +154,8 @@ PyObject *analyze_flags(PyObject *Py_UNUSED(self), PyObject *args) {
         dup_num[i] = 0; dup_frame[i] = -1; bif[i] = -1; acked[i] = -1; rtt[i] = NAN;
         if (syn && !(flags & 0x10) && conn_reused[c] == 1 && !f->base_set && !r->base_set)
             a |= A_REUSED_PORTS;  /* the SYN that opened a connection on an old 4-tuple */
+        if (syn && !(flags & 0x10) && f->base_set && seq == f->base)
+            f->nextseq = f->maxseqtobeacked;  /* a SYN retransmitted: wind back (17616) */
         if (syn && (flags & 0x10)) {
             if (f->base_set && seq != f->base) {
                 a |= A_REUSED_PORTS;  /* a SYN+ACK with a new ISN: Wireshark re-bases */
@@ -156,14 +163,18 @@ PyObject *analyze_flags(PyObject *Py_UNUSED(self), PyObject *args) {
             }
             if (!f->synack_seen) {
                 f->synack_seen = 1; f->synack_seq = seq;
+                f->synack_flagged = (a & A_REUSED_PORTS) != 0;
                 f->synack_call = call; f->synack_row = i;
             } else if (f->synack_call == call) {
                 /* tshark -2's second pass re-bases at each SYN+ACK starting from the
-                 * final base, so the direction's first SYN+ACK is flagged too when the
-                 * final ISN is another one (a re-walk of the whole connection in live) */
+                 * final base and only adds flags, so the direction's first SYN+ACK is
+                 * flagged when either pass found a new ISN there: the first against
+                 * the base before it, the second against the last SYN+ACK's ISN (a
+                 * re-walk of the whole connection in live) */
                 uint16_t *first = &out_flags[f->synack_row];
-                *first = seq != f->synack_seq ? (uint16_t)(*first | A_REUSED_PORTS)
-                                              : (uint16_t)(*first & ~A_REUSED_PORTS);
+                *first = seq != f->synack_seq || f->synack_flagged
+                             ? (uint16_t)(*first | A_REUSED_PORTS)
+                             : (uint16_t)(*first & ~A_REUSED_PORTS);
             }
         }
         if (!f->base_set) { f->base = syn ? seq : seq - 1u; f->base_set = 1; }
@@ -183,7 +194,8 @@ PyObject *analyze_flags(PyObject *Py_UNUSED(self), PyObject *args) {
             && ack == f->lastack && !sfr)
             a |= A_WINDOW_UPDATE;
         if (seglen > 0 && r->win_scale != -1 && !sfr
-            && seq + seglen == r->lastack + (r->window << (r->win_scale == -2 ? 0 : r->win_scale)))
+            && seq + seglen == r->lastack + (r->window << (r->is_first_ack || r->win_scale == -2
+                                                           ? 0 : r->win_scale)))
             a |= A_WINDOW_FULL;
         if (seglen == 0 && window && window == f->window && seq == f->nextseq
             && ack == f->lastack && (r->lastsegmentflags & A_KEEP_ALIVE) && !sfr) {
@@ -197,9 +209,9 @@ PyObject *analyze_flags(PyObject *Py_UNUSED(self), PyObject *args) {
         }
         if (seglen == 0 && window && window == f->window && seq == f->nextseq
             && ack == f->lastack && !sfr) {
-            f->dupacknum++;
+            f->dupacknum = f->dupacknum == DUPACK_UNSEEN ? 1 : f->dupacknum + 1;
             a |= A_DUPLICATE_ACK;
-            dup_num[i] = f->dupacknum;
+            dup_num[i] = (int32_t)f->dupacknum;
             dup_frame[i] = f->lastnondupack;
         }
     finished_fwd:
@@ -208,8 +220,16 @@ PyObject *analyze_flags(PyObject *Py_UNUSED(self), PyObject *args) {
             f->dupacknum = 0;
         }
         if (r->maxseqtobeacked && GT_SEQ(ack, r->maxseqtobeacked) && (flags & 0x10)) {
-            a |= A_ACK_LOST_PACKET;
-            r->maxseqtobeacked = r->nextseq;
+            /* flagged once per gap: maxseqtobeacked moves up to r's nextseq when
+             * below it, else r's dup-ack count is set to DUPACK_UNSEEN and the flag
+             * waits for r to send a new ack (what tshark 4.0 shows) */
+            if (LT_SEQ(r->maxseqtobeacked, r->nextseq)) {
+                r->maxseqtobeacked = r->nextseq;
+                a |= A_ACK_LOST_PACKET;
+            } else {
+                if (r->dupacknum == 0) a |= A_ACK_LOST_PACKET;
+                r->dupacknum = DUPACK_UNSEEN;
+            }
         }
         if (seglen > 0 || syn || fin) {
             int not_adv = f->nextseq && LT_SEQ(seq, f->nextseq);
@@ -287,15 +307,20 @@ PyObject *analyze_flags(PyObject *Py_UNUSED(self), PyObject *args) {
             r->n_ual = w;
         }
         if (seglen != 0 && f->n_ual && f->valid_bif) {
-            uint32_t first = f->ual[f->n_ual - 1].seq, last = f->ual[f->n_ual - 1].nextseq;
+            /* the span of the unacked list in numbers relative to the direction's
+             * base, compared unsigned as Wireshark does (not wrap-aware) */
+            uint32_t b = f->base, first = f->ual[f->n_ual - 1].seq - b;
+            uint32_t last = f->ual[f->n_ual - 1].nextseq - b;
             for (Py_ssize_t k = 0; k < f->n_ual; k++) {
-                if ((int32_t)(f->ual[k].nextseq - last) > 0) last = f->ual[k].nextseq;
-                if ((int32_t)(f->ual[k].seq - first) < 0) first = f->ual[k].seq;
+                if (f->ual[k].nextseq - b > last) last = f->ual[k].nextseq - b;
+                if (f->ual[k].seq - b < first) first = f->ual[k].seq - b;
             }
             uint32_t in_flight = last - first;
             in_flight -= r->sack_bytes;  /* what the receiver reported holding (SACK) */
-            if (syn || fin) in_flight -= 1u;
-            if ((int32_t)in_flight > 0 && in_flight < 2000000000u) bif[i] = in_flight;
+            if (in_flight > 0 && in_flight < 2000000000u) {
+                if (syn || fin) in_flight -= 1u;  /* shown only when not 0 */
+                if (in_flight) bif[i] = in_flight;
+            }
         }
         (void)has_ta;
         f->sack_bytes = 0;
@@ -306,6 +331,10 @@ PyObject *analyze_flags(PyObject *Py_UNUSED(self), PyObject *args) {
         if (syn && !(flags & 0x10)) mru_syn[c] = now;
         if ((flags & 0x12) == 0x10 && mru_syn[c] != 0 && first_rtt[c] == 0)
             first_rtt[c] = now - mru_syn[c];
+        /* a SYN's window is never scaled, nor the direction's until its first ACK
+         * without SYN (issue 14690); set after the analysis, as the window scale */
+        if (syn) f->is_first_ack = 1;
+        else if (flags & 0x10) f->is_first_ack = 0;
         /* window scale as Wireshark learns it: options are read after the analysis */
         if (wsopt[i] >= 0) f->win_scale = wsopt[i] > 14 ? 14 : wsopt[i];
         if (syn) {

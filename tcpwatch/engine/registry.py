@@ -14,12 +14,14 @@ numbers are raw, comparisons wrap-aware):
                            so Wireshark calls it Keep-Alive, not ZeroWindowProbe.
  5. window_update          no data, window changed (not 0), same seq/ack as f's last
  6. window_full            data reaching r.lastack + r.window << r.scale exactly (only
-                           once r's scale is known from its SYN)
+                           once r's scale is known from its SYN; unscaled until r's
+                           first ACK without SYN)
  7. keep_alive_ack         repeats f's last ACK and window right after r's keep-alive
  8. zero_window_probe_ack  repeats a zero window right after r's zero-window probe
  9. duplicate_ack          no data, same window (not 0), seq and ack as f's last
  9b. (dup-ack counters reset when the ack changes)
-10. ack_lost_segment       acknowledges beyond what r was seen sending ("ACKed unseen")
+10. ack_lost_segment       acknowledges beyond what r was seen sending ("ACKed unseen"),
+                           once per gap: again only when r sent more since, or a new ack
 11. spurious_retransmission data r had already acknowledged (tested first, as tshark
                            4.0 does; the RFC's notion would need the receiver's view)
 12. fast_retransmission    old data at r's repeated ack within 20 ms of r's 2nd dup ack

@@ -12,25 +12,35 @@ The cascade is ``tcp_analyze_sequence_number`` as tshark 4.0 runs it on the firs
  4. keep_alive: 0 or 1 byte at f.nextseq - 1, no SYN/FIN/RST.
  5. window_update: no data, a new non-zero window, the same seq/ack as f's last.
  6. window_full: data ending exactly at r.lastack + r.window << r.scale, once r's
-    scale is known.
+    scale is known; unscaled from r's SYN until r's first ACK without SYN (issue 14690).
  7. keep_alive_ack: f's last ACK and window repeated right after r's keep-alive; to 9b.
  8. zero_window_probe_ack: a zero window repeated right after r's probe; to 9b.
  9. duplicate_ack: no data, the same non-zero window, seq and ack as f's last; counted.
  9b. a new ack resets f's duplicate count and is the frame dup ACKs refer to.
-10. ack_lost_segment: acknowledges beyond what r was seen sending.
+10. ack_lost_segment: acknowledges beyond what r was seen sending; once per gap:
+    r.maxseqtobeacked moves up to r.nextseq when below it, else
+    r's dup-ack count becomes Wireshark's -1 (a guint32: ``DUPACK_UNSEEN``, which
+    counts as >= 2 for fast retransmissions) and the flag waits for r's next new ack.
 11. the retransmission family, for segments with data, SYN or FIN that are not
     keep-alives: spurious (every byte already acknowledged by r) first; then, for
     data not beyond f.nextseq, fast retransmission (r's 2nd dup ACK for this seq within
     20 ms), out of order (within the iRTT, 3 ms if unknown, of f's newest, and not
     ending at f.nextseq), else retransmission.
 12. reused_ports: the pure SYN that opens a connection on an earlier one's 4-tuple; a
-    SYN+ACK with a new ISN for its direction (``tshark -2`` re-bases at each SYN+ACK, so
-    a direction's first SYN+ACK is flagged too when a later one has another ISN).
+    SYN+ACK with a new ISN for its direction (``tshark -2`` re-bases at each SYN+ACK
+    from the final base and only adds flags, so a direction's first SYN+ACK is flagged
+    too when a later one has another ISN).
+
+Before the cascade, a pure SYN repeating its direction's ISN (a SYN retransmission in
+the same conversation) winds f.nextseq back to f.maxseqtobeacked (packet-tcp.c's
+``dissect_tcp``, issue 17616).
 
 Then the direction's state moves on: the unacked list (for acks_frame / ack_rtt: an ACK
 equal to an entry's end acknowledges it, one inside trims it, one past it drops it),
 nextseq, maxseqtobeacked, window, lastack, the flags of its last segment; bytes in
-flight (the span of f's unacked list less what r's last SACK held, 1 less for SYN/FIN);
+flight (the span of f's unacked list in numbers relative to f's base, compared
+unsigned, less what r's last SACK held; if in (0, 2e9), 1 less for SYN/FIN, and shown
+when not 0);
 the iRTT (the first ACK after a pure SYN); the window scale, read after the analysis.
 """
 
@@ -46,6 +56,7 @@ MASK = 0xFFFFFFFF
 MAX_UNACKED = 10_000
 FAST_RT_NS = 20_000_000
 DEFAULT_OOO_NS = 3_000_000
+DUPACK_UNSEEN = MASK  # Wireshark's dupacknum = -1, a guint32
 SFR = TcpFlag.SYN | TcpFlag.FIN | TcpFlag.RST
 BIT = {name: f.bit for name, f in BY_NAME.items()}
 
@@ -96,12 +107,13 @@ class Flow:
     lastacktime: int = 0
     window: int = 0xFFFFFFFF
     win_scale: int = -1
+    is_first_ack: bool = False  # from f's SYN to f's first ACK without SYN
     lastnondupack: int = 0
     dupacknum: int = 0
     lastsegmentflags: int = 0
     valid_bif: bool = True
     sack_bytes: int = 0
-    first_synack: tuple[int, int] | None = None  # (row, ISN)
+    first_synack: tuple[int, int, bool] | None = None  # (row, ISN, flagged by pass 1)
     unacked: list[Unacked] = field(default_factory=list)  # oldest first
 
 
@@ -145,6 +157,8 @@ def analyze(segments: list[Segment], reused: set[int]) -> list[FlagRow]:
         f, r = conn.flows[s.sender], conn.flows[1 - s.sender]
         row = FlagRow()
         rows.append(row)
+        if s.flags & (TcpFlag.SYN | TcpFlag.ACK) == TcpFlag.SYN and s.seq == f.base:
+            f.nextseq = f.maxseqtobeacked  # a retransmitted SYN (issue 17616)
         row.bits = reused_ports(s, i, f, r, s.conn in reused, rows)
         if f.base is None:
             f.base = s.seq if s.flags & TcpFlag.SYN else (s.seq - 1) & MASK
@@ -170,10 +184,10 @@ def reused_ports(s: Segment, i: int, f: Flow, r: Flow, reused: bool,
             a |= bit
             f.base = s.seq
         if f.first_synack is None:
-            f.first_synack = (i, s.seq)
-        else:  # tshark -2: the first SYN+ACK is shown against the last ISN
-            row, isn = f.first_synack
-            if s.seq != isn:
+            f.first_synack = (i, s.seq, bool(a))
+        else:  # tshark -2 adds the second pass's flag: against the last ISN
+            row, isn, flagged = f.first_synack
+            if s.seq != isn or flagged:
                 rows[row].bits |= bit
             else:
                 rows[row].bits &= ~bit
@@ -198,7 +212,7 @@ def cascade(s: Segment, f: Flow, r: Flow, row: FlagRow) -> int:
         if same and s.win != 0 and s.win != f.window:
             a |= BIT["window_update"]
         if s.length > 0 and r.win_scale != -1 and no_sfr:
-            shift = 0 if r.win_scale == -2 else r.win_scale
+            shift = 0 if r.is_first_ack or r.win_scale == -2 else r.win_scale
             if (s.seq + s.length) & MASK == (r.lastack + ((r.window << shift) & MASK)) & MASK:
                 a |= BIT["window_full"]
         if same and s.win != 0 and s.win == f.window and (
@@ -208,14 +222,19 @@ def cascade(s: Segment, f: Flow, r: Flow, row: FlagRow) -> int:
                 r.lastsegmentflags & BIT["zero_window_probe"]):
             a |= BIT["zero_window_probe_ack"]
         elif same and s.win != 0 and s.win == f.window:
-            f.dupacknum += 1
+            f.dupacknum = 1 if f.dupacknum == DUPACK_UNSEEN else f.dupacknum + 1
             a |= BIT["duplicate_ack"]
             row.dup_num, row.dup_frame = f.dupacknum, f.lastnondupack
     if s.ack != f.lastack:  # 9b
         f.lastnondupack, f.dupacknum = s.frame, 0
     if r.maxseqtobeacked and gt(s.ack, r.maxseqtobeacked) and s.flags & TcpFlag.ACK:
-        a |= BIT["ack_lost_segment"]
-        r.maxseqtobeacked = r.nextseq
+        if lt(r.maxseqtobeacked, r.nextseq):
+            r.maxseqtobeacked = r.nextseq
+            a |= BIT["ack_lost_segment"]
+        else:
+            if r.dupacknum == 0:
+                a |= BIT["ack_lost_segment"]
+            r.dupacknum = DUPACK_UNSEEN
     return a
 
 
@@ -263,6 +282,10 @@ def advance(s: Segment, i: int, f: Flow, r: Flow, row: FlagRow, conn: Connection
     if s.flags & (TcpFlag.SYN | TcpFlag.ACK) == TcpFlag.ACK and conn.mru_syn and not (
             conn.first_rtt):
         conn.first_rtt = s.ts_ns - conn.mru_syn
+    if syn:
+        f.is_first_ack = True
+    elif s.flags & TcpFlag.ACK:
+        f.is_first_ack = False
     if s.wscale >= 0:  # options are read after the analysis
         f.win_scale = min(s.wscale, 14)
     if syn:
@@ -290,12 +313,12 @@ def acknowledge(s: Segment, r: Flow, row: FlagRow) -> None:
 
 
 def in_flight(f: Flow, r: Flow, syn_fin: bool) -> int:
-    newest = f.unacked[-1]
-    first, last = newest.seq, newest.nextseq
-    for u in f.unacked:
-        if gt(u.nextseq, last):
-            last = u.nextseq
-        if lt(u.seq, first):
-            first = u.seq
-    value = (last - first - r.sack_bytes - (1 if syn_fin else 0)) & MASK
-    return value if 0 < value < 0x80000000 and value < 2_000_000_000 else -1
+    """Over numbers relative to f's base, compared as unsigned (not wrap-aware)."""
+    base = f.base or 0
+    first = min((u.seq - base) & MASK for u in f.unacked)
+    last = max((u.nextseq - base) & MASK for u in f.unacked)
+    value = (last - first - r.sack_bytes) & MASK
+    if not 0 < value < 2_000_000_000:
+        return -1
+    value -= 1 if syn_fin else 0
+    return value if value else -1

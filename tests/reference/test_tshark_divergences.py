@@ -1,27 +1,12 @@
-"""Where the compiled walks (and so the references, which equal them) differ from
-``tshark -2``: sequences found by ``generate.captures``, kept in ``cases/``.  Each case
-is a strict xfail naming the capture, the frame and the column: it passes once the
-compiled rule is fixed (and the reference with it), and then must be removed.
+"""The generated cases in ``cases/`` (sequences ``generate.captures`` found where the
+compiled walks, and so the references that equal them, differed from ``tshark -2``):
+on every one, the references equal the pipeline and every frame and column agrees
+with tshark.  Each case stays as a regression case once its rule is fixed; the rule
+each one pins is in ``cases/README.md``.
 
-* ``ack_lost_repeated.pcap`` frames 3 and 4: after an "ACKed unseen segment" (frame 2)
-  tcpwatch moves r.maxseqtobeacked to r.nextseq, so the same ack is flagged again;
-  tshark moves it to the ack (packet-tcp.c: the end of the unacked tail above the ack,
-  or the ack) and flags nothing more.
-* ``bif_wrapped_retransmission.pcap`` frame 3: a retransmission 48 bytes below the
-  direction's base; tcpwatch's bytes in flight spans the unacked list wrap-aware
-  (100), tshark shows none (its span, over relative numbers, exceeds its 2e9 limit).
-* ``synack_rebase_cleared.pcap`` frame 5: the direction's first SYN+ACK, whose ISN
-  differs from the base set by earlier segments; tshark flags reused_ports, tcpwatch
-  clears the flag because the later SYN+ACK (frame 7) has the same ISN.
-* ``syn_retransmitted_after_fin.pcap`` frames 5 and 6: a pure SYN repeating the
-  direction's ISN (frame 2's) after its FIN (frame 4).  tshark takes it for a SYN
-  retransmission and winds the direction's nextseq back (packet-tcp.c, issue 17616):
-  frame 5 is a retransmission and frame 6 (seq beyond the wound-back nextseq) a lost
-  segment; tcpwatch keeps nextseq, so frame 5 is out_of_order and frame 6 unflagged.
-* ``bif_retransmission_below_unacked.pcap`` frame 12: a retransmission (39 bytes from
-  128387) below the only unacked segment (frame 11, 91 bytes from 128396); tcpwatch's
-  bytes in flight spans both (100), tshark's is frame 11's alone (91) -- as if tshark
-  did not list a segment that does not advance nextseq (not checked in packet-tcp.c).
+``DIVERGENCES`` names the (capture, frame, column) still differing, each a strict xfail
+that passes once the compiled rule is fixed (and the reference with it), and then must
+be removed; every other frame and column of every case must agree.
 """
 
 from __future__ import annotations
@@ -35,7 +20,6 @@ import pytest
 
 from tcpwatch.engine.pipeline import analyze
 from tcpwatch.lab.difftest.compare import tshark_disagreements
-from tcpwatch.vocab import Col
 
 from ..conftest import needs_tshark
 from . import test_conversations_reference as conversations
@@ -44,14 +28,8 @@ from . import test_states_reference as states
 from .compare import first_difference
 
 CASES = Path(__file__).parent / "cases"
-DIVERGENCES = [  # (capture, frame, column)
-    ("ack_lost_repeated.pcap", 3, Col.EVENTS),
-    ("ack_lost_repeated.pcap", 4, Col.EVENTS),
-    ("bif_wrapped_retransmission.pcap", 3, Col.BYTES_IN_FLIGHT),
-    ("synack_rebase_cleared.pcap", 5, Col.EVENTS),
-    ("syn_retransmitted_after_fin.pcap", 5, Col.EVENTS),
-    ("syn_retransmitted_after_fin.pcap", 6, Col.EVENTS),
-    ("bif_retransmission_below_unacked.pcap", 12, Col.BYTES_IN_FLIGHT),
+NAMES = sorted(p.name for p in CASES.glob("*.pcap"))
+DIVERGENCES: list[tuple[str, int, str]] = [  # (capture, frame, column)
 ]
 
 
@@ -71,7 +49,16 @@ def against_tshark(name: str) -> pd.DataFrame:
     return tshark_disagreements(*analysed(name))
 
 
-@pytest.mark.parametrize("name", sorted({c for c, _, _ in DIVERGENCES}))
+def test_the_cases_are_there() -> None:
+    """Every case the README lists is in ``cases/`` and every pcap there is listed."""
+    listed = {line.split("`")[1] for line in (CASES / "README.md").read_text().splitlines()
+              if line.startswith("| `")}
+    assert NAMES, f"no cases in {CASES}"
+    assert listed == set(NAMES)
+    assert {n for n, _, _ in DIVERGENCES} <= set(NAMES)
+
+
+@pytest.mark.parametrize("name", NAMES)
 def test_references_equal_the_pipeline_on_the_cases(name: str) -> None:
     seg, _ = analysed(name)
     for stage in (conversations, states, flags):
@@ -79,22 +66,24 @@ def test_references_equal_the_pipeline_on_the_cases(name: str) -> None:
 
 
 @needs_tshark
-@pytest.mark.parametrize("name, frame, column", [
-    pytest.param(*case, marks=pytest.mark.xfail(
-        strict=True, reason=f"{case[0]} frame {case[1]}: {case[2]} differs from tshark -2"))
-    for case in DIVERGENCES])
-def test_pipeline_equals_tshark(name: str, frame: int, column: str) -> None:
-    found = against_tshark(name)
-    here = found[(found["frame"] == frame) & (found["column"] == column)]
-    assert here.empty, here.to_string()
-
-
-@needs_tshark
-@pytest.mark.parametrize("name", sorted({c for c, _, _ in DIVERGENCES}))
-def test_only_the_named_frames_differ(name: str) -> None:
-    """Every other (frame, column) of the case agrees with tshark."""
+@pytest.mark.parametrize("name", NAMES)
+def test_every_frame_and_column_agrees_with_tshark(name: str) -> None:
+    """Every (frame, column) of the case agrees with tshark, but for the named ones."""
     found = against_tshark(name)
     named = {(f, c) for n, f, c in DIVERGENCES if n == name}
     rest = [(f, c) for f, c in zip(found["frame"], found["column"], strict=True)
             if (f, c) not in named]
-    assert not rest, rest
+    assert not rest, found.to_string()
+
+
+if DIVERGENCES:
+    @needs_tshark
+    @pytest.mark.parametrize("name, frame, column", [
+        pytest.param(*case, marks=pytest.mark.xfail(
+            strict=True, reason=f"{case[0]} frame {case[1]}: {case[2]} differs from tshark"))
+        for case in DIVERGENCES])
+    def test_pipeline_equals_tshark(name: str, frame: int, column: str) -> None:
+        found = against_tshark(name)
+        here = found[(found["frame"] == frame) & (found["column"] == column)]
+        assert here.empty, here.to_string()
+
