@@ -6,9 +6,10 @@ of it laid end to end, each run its own process, wall time and peak RSS from GNU
 
 The default capture is the benchmark's ``many`` (scripts/bench_capture.py: 16,004
 connections, 0.3 % loss).  Copy k is the capture with every timestamp moved by k times
-(its duration + 10 s): the same connections again, on the same 4-tuples (Wireshark
-numbers them as new streams: reused ports), so an N-copy capture has N times the
-segments and connections but never more open at once.  Copies are written to the cache
+(its duration + 10 s) and both IPv4 addresses moved to 10.(240 + k // 256).(k % 256).x:
+the same connections again on new 4-tuples (on the same ones their SYNs, with the same
+ISNs, would be retransmissions of the first copy's), so an N-copy capture has N times
+the segments and connections but never more open at once.  Copies are written to the cache
 directory beside the benchmark captures, and deleted afterwards unless --keep.
 """
 
@@ -34,7 +35,8 @@ GAP_S = 10
 
 def records(path: Path) -> tuple[bytes, np.ndarray, np.ndarray]:
     """(global header, the records as bytes, offsets of each record's header): a
-    little-endian classic pcap only, which is what bench_capture writes."""
+    little-endian classic Ethernet pcap of IPv4 only, which is what bench_capture
+    writes."""
     data = path.read_bytes()
     if data[:4] not in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1"):
         raise SystemExit(f"{path}: not a little-endian pcap")
@@ -44,7 +46,11 @@ def records(path: Path) -> tuple[bytes, np.ndarray, np.ndarray]:
     while at + 16 <= len(body):
         offsets.append(at)
         at += 16 + int.from_bytes(body[at + 8:at + 12].tobytes(), "little")
-    return data[:24], body[:at], np.array(offsets, np.int64)
+    offsets = np.array(offsets, np.int64)
+    if int.from_bytes(data[20:24], "little") != 1 or not (
+            (body[offsets + 28] == 0x08) & (body[offsets + 29] == 0x00)).all():
+        raise SystemExit(f"{path}: not Ethernet frames of IPv4 only")
+    return data[:24], body[:at], offsets
 
 
 def write_copies(path: Path, copies: int, out: Path) -> int:
@@ -53,11 +59,20 @@ def write_copies(path: Path, copies: int, out: Path) -> int:
     idx = (offsets[:, None] + np.arange(4)).ravel()  # each record's ts_sec bytes
     secs = body[idx].view("<u4")
     span = int(secs.max() - secs.min()) + GAP_S
+    if copies > 16 * 256:
+        raise SystemExit("at most 4096 copies (the addresses' second octet)")
+    # octets 2 and 3 of the IPv4 source and destination: record header 16 + Ethernet 14
+    # + 12 (source) or 16 (destination)
+    octets = [offsets + 16 + 14 + a + i for a in (12, 16) for i in (1, 2)]
     with out.open("wb") as f:
         f.write(head)
         for k in range(copies):
             shifted = body.copy()
             shifted[idx] = (secs + np.uint32(k * span)).view(np.uint8)
+            for o in octets[0::2]:
+                shifted[o] = 240 + k // 256
+            for o in octets[1::2]:
+                shifted[o] = k % 256
             f.write(shifted.tobytes())
     return out.stat().st_size
 

@@ -20,6 +20,7 @@ from tcpwatch.report.accumulate import ReportSink
 from tcpwatch.report.episodes import episodes
 from tcpwatch.report.export import ParquetSink, write_segments
 from tcpwatch.report.summary import summarize_connections
+from tcpwatch.report.tables import busiest
 
 from .reference.captures import REPO, analysed, capture_id, suite_captures
 
@@ -63,7 +64,7 @@ def run(path: Path, **kwargs):
     sinks = []
 
     def make():
-        sinks[:] = [Collect(), ReportSink()]
+        sinks[:] = [Collect(), ReportSink(), ReportSink(top=3, episodes_shown=2)]
         return Tee(*sinks)
 
     with warnings.catch_warnings():
@@ -85,13 +86,19 @@ def test_streamed_equals_whole_table(path, tiny):
     """Small batches with no linger (every closed connection forgotten at once, seen
     again if it gets a segment: the second pass), and the defaults users run."""
     ref = analysed(path)
-    rows, report = run(path, **({"linger_s": 0.0, **settings(path)} if tiny else {}))
+    rows, report, printed = run(path, **({"linger_s": 0.0, **settings(path)} if tiny
+                                         else {}))
     same(rows.table(), ref.astype(str), "rows")
     closed = np.concatenate(rows.closed_conns) if rows.closed_conns else np.zeros(0)
     assert sorted(closed.tolist()) == sorted(ref["conn"].unique().tolist())  # each once
     if len(ref):
-        same(report.summary(), summarize_connections(ref), "summary")
-        same(report.episodes(), episodes(ref), "episodes")
+        summary, ep = summarize_connections(ref), episodes(ref)
+        same(report.summary(), summary, "summary")
+        same(report.episodes(), ep, "episodes")
+        # what analyze prints: the busiest, the first episodes, and how many of each
+        same(printed.summary(), busiest(summary, 3).reset_index(drop=True), "busiest")
+        same(printed.episodes(), ep.head(2), "first episodes")
+        assert (printed.connections, printed.n_episodes) == (len(summary), len(ep))
 
 
 @pytest.mark.parametrize("name, fixed, passes", [

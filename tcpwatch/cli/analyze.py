@@ -59,13 +59,13 @@ def analyze(
         task = bar.add_task("read", total=size) if bar else None
         progress = (lambda n: bar.update(task, completed=n)) if bar else None
         if streamed:
-            report, info = _stream(file, output, progress, quiet)
+            report, info = _stream(file, output, progress, quiet, top)
         else:
             seg = run_pipeline(file, progress=progress)
             info = seg.attrs.get("tcpwatch")
     if streamed:
         _print_report(out, file, report.segments, report.summary(), report.episodes(),
-                      info, None, top, quiet)
+                      info, None, top, quiet, report.connections, report.n_episodes)
         return
     if conn is not None:
         seg = seg[seg[Col.CONN] == conn].reset_index(drop=True)
@@ -78,11 +78,13 @@ def analyze(
     if len(seg) and explain_:
         for line in explain(seg):
             out.print(line, markup=False)
-    _print_report(out, file, len(seg), summarize_connections(seg) if len(seg) else None,
-                  episodes(seg) if len(seg) else None, info, conn, top, quiet)
+    summary = summarize_connections(seg) if len(seg) else None
+    ep = episodes(seg) if len(seg) else None
+    _print_report(out, file, len(seg), summary, ep, info, conn, top, quiet,
+                  len(summary) if len(seg) else 0, len(ep) if len(seg) else 0)
 
 
-def _stream(file: str, output: Path | None, progress, quiet: bool):
+def _stream(file: str, output: Path | None, progress, quiet: bool, top: int):
     """The report (none with -q) and the Parquet file of a streamed analysis."""
     from ..engine.stream import Tee, stream
     from ..report.accumulate import ReportSink
@@ -93,7 +95,7 @@ def _stream(file: str, output: Path | None, progress, quiet: bool):
     def make():
         for s in sinks[1:]:  # a second pass starts the file again
             s.close()
-        sinks[:] = [ReportSink(keep=not quiet)] + (
+        sinks[:] = [ReportSink(keep=not quiet, top=top, episodes_shown=EPISODES_SHOWN)] + (
             [ParquetSink(output)] if output is not None else [])
         return Tee(*sinks)
 
@@ -106,7 +108,7 @@ def _stream(file: str, output: Path | None, progress, quiet: bool):
 
 
 def _print_report(out, file: str, n_segments: int, summary, ep, info, conn, top: int,
-                  quiet: bool) -> None:
+                  quiet: bool, n_conns: int, n_episodes: int) -> None:
     from ..report.tables import render_connections, render_episodes
 
     if quiet:
@@ -117,10 +119,10 @@ def _print_report(out, file: str, n_segments: int, summary, ep, info, conn, top:
         out.print(f"no {what} in {file} ({frames} frames read)")
         return
     out.print(render_connections(summary, title=f"TCP connections in {file}", top=top,
-                                 width=out.width))
-    if len(ep):
+                                 width=out.width, total=n_conns))
+    if n_episodes:
         out.print(render_episodes(ep.head(EPISODES_SHOWN),
-                                  title=f"Flow-control episodes ({len(ep)})",
+                                  title=f"Flow-control episodes ({n_episodes})",
                                   width=out.width))
     if info is not None and info.skipped.total():
         s = info.skipped

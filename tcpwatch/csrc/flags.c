@@ -39,36 +39,66 @@ typedef struct {
 } Flow;
 
 typedef struct {
-    CtxHead h;  /* h.cap: room for connections (two flows each) */
-    Flow *flows;
+    CtxHead h;  /* h.cap: room for connections */
+    /* the two flows of connection c are pool[2 * slot[c]] and pool[2 * slot[c] + 1]; a
+     * connection's slot is taken at its first segment and given back when its context
+     * is reset or trimmed, so the pool holds the open connections, not all of them */
+    int32_t *slot;
+    Flow *pool;
+    Py_ssize_t pool_cap, pool_used;  /* slots allocated, slots ever handed out */
+    int32_t *free_slots;             /* given back, taken first (pool_cap entries) */
+    Py_ssize_t n_free;
     int64_t *first_rtt, *mru_syn;
     uint8_t *seen;
     int64_t calls;
 } FlagsCtx;
 
+/* a slot for a connection's two flows, zeroed; -1 when out of memory */
+static int32_t slot_take(FlagsCtx *x) {
+    if (x->n_free) return x->free_slots[--x->n_free];
+    if (x->pool_used == x->pool_cap) {
+        Py_ssize_t cap = x->pool_cap;
+        void **a[] = {(void **)&x->pool, (void **)&x->free_slots};
+        size_t e[] = {2 * sizeof(Flow), sizeof(int32_t)};
+        int fill[] = {0, 0};
+        if (grow_arrays(a, e, fill, 2, &cap, x->pool_used + 1) < 0) return -1;
+        x->pool_cap = cap;
+    }
+    return (int32_t)x->pool_used++;
+}
+
+/* give connection c's slot back (its unacked lists freed, the flows zeroed) */
+static void slot_release(FlagsCtx *x, int32_t c) {
+    int32_t s = x->slot[c];
+    if (s < 0) return;
+    for (int k = 0; k < 2; k++) {
+        PyMem_Free(x->pool[2 * s + k].ual);
+        memset(&x->pool[2 * s + k], 0, sizeof(Flow));
+    }
+    x->free_slots[x->n_free++] = s;
+    x->slot[c] = -1;
+}
+
 static void flags_reset(CtxHead *h, int32_t c) {
     FlagsCtx *x = (FlagsCtx *)h;
-    for (int k = 0; k < 2; k++) {
-        PyMem_Free(x->flows[2 * c + k].ual);
-        memset(&x->flows[2 * c + k], 0, sizeof(Flow));
-    }
+    slot_release(x, c);
     x->first_rtt[c] = x->mru_syn[c] = 0;
     x->seen[c] = 0;
 }
 
 static void flags_free(CtxHead *h) {
     FlagsCtx *x = (FlagsCtx *)h;
-    if (x->flows)
-        for (Py_ssize_t k = 0; k < 2 * x->h.cap; k++) PyMem_Free(x->flows[k].ual);
-    PyMem_Free(x->flows); PyMem_Free(x->first_rtt); PyMem_Free(x->mru_syn);
-    PyMem_Free(x->seen);
+    if (x->pool)
+        for (Py_ssize_t k = 0; k < 2 * x->pool_used; k++) PyMem_Free(x->pool[k].ual);
+    PyMem_Free(x->pool); PyMem_Free(x->free_slots); PyMem_Free(x->slot);
+    PyMem_Free(x->first_rtt); PyMem_Free(x->mru_syn); PyMem_Free(x->seen);
 }
 
 static int flags_reserve(FlagsCtx *x, Py_ssize_t n_conn) {
-    void **a[] = {(void **)&x->flows, (void **)&x->first_rtt, (void **)&x->mru_syn,
+    void **a[] = {(void **)&x->slot, (void **)&x->first_rtt, (void **)&x->mru_syn,
                   (void **)&x->seen};
-    size_t e[] = {2 * sizeof(Flow), sizeof(int64_t), sizeof(int64_t), 1};
-    int fill[] = {0, 0, 0, 0};
+    size_t e[] = {sizeof(int32_t), sizeof(int64_t), sizeof(int64_t), 1};
+    int fill[] = {-1, 0, 0, 0};
     return grow_arrays(a, e, fill, 4, &x->h.cap, n_conn);
 }
 
@@ -128,7 +158,6 @@ PyObject *analyze_flags(PyObject *Py_UNUSED(self), PyObject *args) {
     int failed = PyErr_Occurred() != NULL ? 3 : 0;
     if (!x) x = &local;
     if (!failed && flags_reserve(x, n_conn) < 0) failed = 1;
-    Flow *flows = x->flows;
     int64_t *first_rtt = x->first_rtt, *mru_syn = x->mru_syn;
     uint8_t *seen = x->seen;
     int64_t call = ++x->calls;
@@ -136,15 +165,17 @@ PyObject *analyze_flags(PyObject *Py_UNUSED(self), PyObject *args) {
         int32_t c = conn[i];
         if (c < 0 || c >= n_conn) { failed = 2; break; }
         int d = dir[i] ? 1 : 0;
-        Flow *f = &flows[2 * c + d], *r = &flows[2 * c + 1 - d];
         if (!seen[c]) {
             seen[c] = 1;
+            if (x->slot[c] < 0 && (x->slot[c] = slot_take(x)) < 0) { failed = 1; break; }
             for (int k = 0; k < 2; k++) {
-                flows[2 * c + k].window = 0xFFFFFFFFu;
-                flows[2 * c + k].win_scale = -1;
-                flows[2 * c + k].valid_bif = 1;
+                Flow *p = &x->pool[2 * x->slot[c] + k];
+                p->window = 0xFFFFFFFFu;
+                p->win_scale = -1;
+                p->valid_bif = 1;
             }
         }
+        Flow *f = &x->pool[2 * x->slot[c] + d], *r = &x->pool[2 * x->slot[c] + 1 - d];
         unsigned flags = fl[i];
         uint32_t seq = seqs[i], ack = acks[i], seglen = lens[i], window = wins[i];
         int64_t now = ts[i];
@@ -359,18 +390,13 @@ PyObject *analyze_flags(PyObject *Py_UNUSED(self), PyObject *args) {
     Py_RETURN_NONE;
 }
 
-/* give back the connection's unacked-segment lists that are empty (a connection that
- * is over has acknowledged everything); nothing the walk knows changes */
+/* a connection that is over (tcpwatch.engine.incremental forgets it): its flows go
+ * back to the pool.  A later segment of it starts from a fresh context, as a connection
+ * first seen mid-stream (offline analysis reads the file again instead: engine/stream.py) */
 static void flags_trim(CtxHead *h, int32_t c) {
     FlagsCtx *x = (FlagsCtx *)h;
-    for (int k = 0; k < 2; k++) {
-        Flow *f = &x->flows[2 * c + k];
-        if (f->n_ual == 0 && f->ual) {
-            PyMem_Free(f->ual);
-            f->ual = NULL;
-            f->cap_ual = 0;
-        }
-    }
+    slot_release(x, c);
+    x->seen[c] = 0;
 }
 
 const CtxOps flags_ops = {sizeof(FlagsCtx), flags_free, flags_reset, flags_trim};

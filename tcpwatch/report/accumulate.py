@@ -1,6 +1,8 @@
 """The per-connection reports of a streamed analysis (``engine/stream.py``): each
 connection's summary row and flow-control episodes are computed once, when its rows are
-complete, so the report never needs the whole table."""
+complete, so the report never needs the whole table.  What is printed is kept, and only
+that: the busiest ``top`` summary rows and the first ``episodes_shown`` episodes, with
+how many there are -- memory does not grow with the connections."""
 
 from __future__ import annotations
 
@@ -9,16 +11,22 @@ import pandas as pd
 
 from .episodes import episodes
 from .summary import summarize_connections
+from .tables import busiest
 
 
 class ReportSink:
-    """A :class:`tcpwatch.engine.stream.Sink` that keeps only the reports."""
+    """A :class:`tcpwatch.engine.stream.Sink` that keeps only the reports
+    (``top``/``episodes_shown`` 0: all of them; ``keep=False``: none, the count only)."""
 
-    def __init__(self, keep: bool = True) -> None:
-        self.keep = keep  # False: count the segments, make no report
+    def __init__(self, keep: bool = True, top: int = 0, episodes_shown: int = 0) -> None:
+        self.keep = keep
+        self.top = top
+        self.episodes_shown = episodes_shown
         self.segments = 0
-        self._summaries: list[pd.DataFrame] = []
-        self._episodes: list[pd.DataFrame] = []
+        self.connections = 0
+        self.n_episodes = 0
+        self._summary = summarize_connections(pd.DataFrame())
+        self._episodes = episodes(pd.DataFrame())
 
     def rows(self, table: pd.DataFrame) -> None:
         self.segments += len(table)
@@ -30,19 +38,23 @@ class ReportSink:
         if not self.keep:
             return
         ep = episodes(table)
-        self._summaries.append(summarize_connections(table, ep))
+        part = summarize_connections(table, ep)
+        self.connections += len(part)
+        self.n_episodes += len(ep)
+        self._summary = busiest(_concat(self._summary, part), self.top)
         if len(ep):
-            self._episodes.append(ep)
+            ep = _concat(self._episodes, ep).sort_values(["conn", "start"], kind="stable")
+            self._episodes = ep.head(self.episodes_shown) if self.episodes_shown else ep
 
     def summary(self) -> pd.DataFrame:
-        """One row per connection, by connection number (as summarize_connections)."""
-        if not self._summaries:
-            return summarize_connections(pd.DataFrame())
-        out = pd.concat(self._summaries, ignore_index=True)
-        return out.sort_values("conn", kind="stable").reset_index(drop=True)
+        """The busiest ``top`` connections' rows (all with top=0), by connection number,
+        as summarize_connections gives them."""
+        return self._summary.reset_index(drop=True)
 
     def episodes(self) -> pd.DataFrame:
-        if not self._episodes:
-            return episodes(pd.DataFrame())
-        out = pd.concat(self._episodes, ignore_index=True)
-        return out.sort_values(["conn", "start"], kind="stable").reset_index(drop=True)
+        """The first ``episodes_shown`` episodes by connection and start (all with 0)."""
+        return self._episodes.reset_index(drop=True)
+
+
+def _concat(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
+    return b if a.empty else pd.concat([a, b], ignore_index=True)

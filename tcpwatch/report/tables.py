@@ -23,18 +23,30 @@ def _win(lo, hi) -> str:
     return f"{int(lo):,}" if lo == hi else f"{int(lo):,}–{int(hi):,}"
 
 
+def busiest(summary: pd.DataFrame, top: int) -> pd.DataFrame:
+    """The ``top`` connections with the most segments (of two with as many, the later),
+    in connection order; all of them when ``top`` is 0.  A total order, so the busiest of
+    the busiest of each part are the busiest of the whole (report/accumulate.py)."""
+    summary = summary.sort_values("conn", kind="stable")
+    if not 0 < top < len(summary):
+        return summary
+    segs = (summary["pkts_client"] + summary["pkts_server"]).to_numpy()
+    return summary.iloc[sorted(segs.argsort(kind="stable")[::-1][:top])]
+
+
 def render_connections(summary: pd.DataFrame, title: str = "TCP connections",
-                       top: int = TOP, width: int | None = None) -> Table:
+                       top: int = TOP, width: int | None = None,
+                       total: int | None = None) -> Table:
     """The summary as a table no wider than ``width`` (the less important columns are left
     out on a narrow terminal, never cut); with more than ``top`` connections (``top`` > 0)
-    only the busiest ``top`` (most segments), in connection order, and a caption saying so."""
+    only the busiest ``top`` (most segments), in connection order, and a caption saying so.
+    ``total``: how many connections there are when ``summary`` holds the busiest only."""
     caption = None
-    if 0 < top < len(summary):
-        busiest = (summary["pkts_client"] + summary["pkts_server"]).to_numpy().argsort(
-            kind="stable")[::-1][:top]
-        caption = (f"the {top} busiest of {len(summary):,} connections "
+    total = len(summary) if total is None else total
+    if 0 < top < total:
+        caption = (f"the {top} busiest of {total:,} connections "
                    f"(--top 0: all; -o FILE: every segment)")
-        summary = summary.iloc[sorted(busiest)]
+        summary = busiest(summary, top)
     has_states = "final_client" in summary.columns
     rows = list(summary.itertuples(index=False))
 
