@@ -1,9 +1,13 @@
-"""Growable column stores for the live session: numpy arrays with amortized doubling,
-so that appending a batch costs what the batch costs."""
+"""Growable column stores for the incremental engine: numpy arrays with amortized
+geometric growth, so that appending a batch costs what the batch costs."""
 
 from __future__ import annotations
 
 import numpy as np
+
+
+#: capacity (rows) from which a store grows by a quarter instead of doubling
+GROW_SLOWER = 1 << 16
 
 
 class Store:
@@ -21,8 +25,8 @@ class Store:
         if need <= self.cap:
             return
         cap = max(self.cap, 64)
-        while cap < need:
-            cap *= 2
+        while cap < need:  # doubling while small; then by a quarter, so that a store
+            cap += cap if cap < GROW_SLOWER else cap // 4  # just past a peak wastes little
         for name, (dtype, fill, width) in self.spec.items():
             arr = np.full((cap, width) if width else cap, fill, dtype)
             if self.cap:

@@ -36,9 +36,10 @@ from .pipeline import CaptureSummary, CaptureWarning, Progress, Source, capture_
 
 #: rows handed to ``Sink.rows`` at once (the Parquet row group of report/export.py)
 FLUSH_ROWS = 131072
-#: capture seconds a closed connection's rows stay after its last segment (as live
-#: does; a segment after that costs a second pass, not exactness)
-LINGER_S = 5.0
+#: capture seconds a closed connection's rows stay after its last segment: shorter holds
+#: fewer rows; a segment after that (a late retransmission) costs a second pass, never
+#: exactness
+LINGER_S = 1.0
 
 
 class Sink(Protocol):
