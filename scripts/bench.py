@@ -58,33 +58,23 @@ import json, sys, tempfile, time
 from pathlib import Path
 import tcpwatch
 from tcpwatch.report.export import write_segments
-from tcpwatch.engine.flows import assign_connections
-from tcpwatch.engine.states import apply_states
-from tcpwatch.engine.flags import flag_analysis
 t0 = time.perf_counter()
 seg = tcpwatch.read_segments(sys.argv[1])
 t1 = time.perf_counter()
-seg = assign_connections(seg)
+full = tcpwatch.analyze(seg)  # the engine's walks over the decoded table, one batch
 t2 = time.perf_counter()
-states_only = apply_states(seg)
-t3 = time.perf_counter()
-full = flag_analysis(states_only)
-t3b = time.perf_counter()
 with tempfile.TemporaryDirectory() as tmp:
-    write_segments(seg, Path(tmp) / "a.parquet")
-    t4 = time.perf_counter()
-    write_segments(states_only, Path(tmp) / "b.parquet")
-    t5 = time.perf_counter()
+    write_segments(full, Path(tmp) / "a.parquet")
+    t3 = time.perf_counter()
 from tcpwatch.report.episodes import episodes
 from tcpwatch.report.summary import summarize_connections
-t6 = time.perf_counter()
+t4 = time.perf_counter()
 summary = summarize_connections(full)
-t7 = time.perf_counter()
+t5 = time.perf_counter()
 episodes(full)
-t8 = time.perf_counter()
-print(json.dumps({"read + decode": t1 - t0, "connections": t2 - t1, "states": t3 - t2,
-                  "analysis flags": t3b - t3, "write without states": t4 - t3b,
-                  "write with states": t5 - t4, "summary": t7 - t6, "episodes": t8 - t7,
+t6 = time.perf_counter()
+print(json.dumps({"read + decode": t1 - t0, "engine (flows, states, flags)": t2 - t1,
+                  "Parquet write": t3 - t2, "summary": t5 - t4, "episodes": t6 - t5,
                   "segments": len(seg), "connections_count": len(summary)}))
 """
 

@@ -37,3 +37,82 @@ def test_pass_through_values_come_from_c():
     assert (walk.MAX_CAPLEN, walk.MAX_BLOCK, walk.OK, walk.CORRUPT) == (
         _seqwalk.MAX_CAPLEN, _seqwalk.MAX_BLOCK, _seqwalk.OK, _seqwalk.CORRUPT)
     assert QUOTED_FLAG == _seqwalk.F_QUOTED == 0x8000
+
+
+def _inputs(seg):
+    """The arrays the states and flags walks take, from an analysed table."""
+    import numpy as np
+
+    from tcpwatch.engine.flags import sack_arrays
+    from tcpwatch.engine.states import segment_class
+    from tcpwatch.vocab import Col
+
+    conn = seg[Col.CONN].to_numpy().astype(np.int32)
+    sender = (seg[Col.ROLE].to_numpy() == "server").astype(np.int8)
+    flags = seg[Col.FLAGS].to_numpy().astype(np.uint16)
+    length = seg[Col.LEN].to_numpy().astype(np.uint32)
+
+    def u32(c):
+        return np.ascontiguousarray(seg[c].to_numpy(), np.uint32)
+
+    flag_in = (flags, u32(Col.SEQ), u32(Col.ACK), length,
+               seg[Col.WIN_RAW].to_numpy().astype(np.uint16),
+               seg[Col.WSCALE].to_numpy(dtype=np.int16, na_value=-1),
+               seg[Col.TS_NS].to_numpy().astype(np.int64),
+               seg[Col.FRAME].to_numpy().astype(np.int64))
+    state_in = (segment_class(flags, length), flags, u32(Col.REL_SEQ), u32(Col.REL_ACK),
+                length, u32(Col.WIN))
+    return conn, sender, flag_in, state_in, sack_arrays(seg)
+
+
+def test_a_failed_call_leaves_its_context_as_it_was():
+    """A batch with one bad row (a connection number out of range, at its end) is refused
+    with ValueError before the walk changes anything: walking the good batch afterwards on
+    the same context gives what a context that never saw the bad one gives."""
+    import numpy as np
+    import pytest
+
+    from tcpwatch.engine.flags import analyze_flags
+    from tcpwatch.engine.states import walk_states
+
+    from .reference.captures import REPO, analysed
+
+    seg = analysed(REPO / "captures" / "lossy_bulk.pcap")
+    conn, sender, flag_in, state_in, sack = _inputs(seg)
+    n_conn = int(conn.max()) + 1
+    half = len(seg) // 2
+    bad = conn.copy()
+    bad[-1] = n_conn + 5
+    init = np.zeros((n_conn, 2), np.uint8)
+    init[:, 1] = 1  # client CLOSED, server LISTEN
+    reused = np.zeros(n_conn, np.uint8)
+
+    def flags_walk(ctx, rows, c=conn):
+        return analyze_flags(c[rows], sender[rows], tuple(a[rows] for a in flag_in), reused,
+                             _sack_rows(sack, rows), ctx)
+
+    def states_walk(ctx, rows, c=conn):
+        dirty = np.zeros(n_conn, np.uint8)
+        return walk_states(c[rows], sender[rows], *(a[rows] for a in state_in), init, ctx,
+                           dirty)
+
+    first, second = np.arange(half), np.arange(half, len(seg))
+    for kind, walk in ((_seqwalk.CTX_FLAGS, flags_walk), (_seqwalk.CTX_STATES, states_walk)):
+        clean, tried = _seqwalk.new_context(kind), _seqwalk.new_context(kind)
+        walk(clean, first)
+        walk(tried, first)
+        with pytest.raises(ValueError):
+            walk(tried, second, bad)
+        expected, got = walk(clean, second), walk(tried, second)
+        for e, g in zip(expected, got, strict=True):
+            np.testing.assert_array_equal(e, g)
+
+
+def _sack_rows(sack, rows):
+    """The (offsets, edges) SACK arrays of ``rows`` (consecutive, ascending)."""
+    import numpy as np
+
+    offsets, edges = sack
+    lo, hi = offsets[rows[0]], offsets[rows[-1] + 1]
+    return (np.ascontiguousarray(offsets[rows[0]:rows[-1] + 2] - lo, np.int32),
+            np.ascontiguousarray(edges[lo:hi]))

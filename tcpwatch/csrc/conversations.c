@@ -107,7 +107,12 @@ PyObject *walk_conversations(PyObject *Py_UNUSED(self), PyObject *args) {
     uint8_t *used_old = x->used_old, *used_new = x->used_new;
     int64_t *stamp = x->stamp;
     int overflow = 0;
-    if (!failed) {
+    /* every input checked before the walk changes anything: a call that fails leaves
+     * the context as it was (each row opens at most one conversation) */
+    for (Py_ssize_t i = 0; !failed && i < n; i++)
+        if (key[i] < 0 || key[i] >= n_keys) overflow = 2;
+    if (!failed && !overflow && max_conv - n_old < n) overflow = 1;
+    if (!failed && !overflow) {
     Py_BEGIN_ALLOW_THREADS
     for (Py_ssize_t i = 0; i < n; i++) {
         int64_t k = key[i];

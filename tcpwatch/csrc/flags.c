@@ -157,6 +157,10 @@ PyObject *analyze_flags(PyObject *Py_UNUSED(self), PyObject *args) {
     FlagsCtx *x = ctx_get(octx, CTX_FLAGS);
     int failed = PyErr_Occurred() != NULL ? 3 : 0;
     if (!x) x = &local;
+    /* every row checked before the walk changes the context: only running out of
+     * memory can stop it half-way (tcpwatch.engine.incremental then refuses more) */
+    for (Py_ssize_t i = 0; !failed && i < n; i++)
+        if (conn[i] < 0 || conn[i] >= n_conn) failed = 2;
     if (!failed && flags_reserve(x, n_conn) < 0) failed = 1;
     int64_t *first_rtt = x->first_rtt, *mru_syn = x->mru_syn;
     uint8_t *seen = x->seen;

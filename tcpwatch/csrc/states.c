@@ -131,7 +131,8 @@ PyObject *walk_states(PyObject *Py_UNUSED(self), PyObject *args) {
     for (Py_ssize_t k = 0; k < 2 * n_conn; k++) last_row[k] = -1;
     for (Py_ssize_t i = n - 1; i >= 0; i--) {
         int32_t c = conn[i];
-        if (c < 0 || c >= n_conn) { bad_input = 1; break; }
+        /* every row checked here, before the walk below changes the context */
+        if (c < 0 || c >= n_conn || cls[i] >= N_CLASSES) { bad_input = 1; break; }
         int S = snd[i] ? 1 : 0;
         next_other[i] = last_row[2 * (Py_ssize_t)c + 1 - S];
         if (flags[i] & 0x01) last_row[2 * (Py_ssize_t)c + S] = i;

@@ -13,21 +13,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..vocab import Col, TcpFlag
+from ..vocab import Col
 from .native import _seqwalk
 from .registry import FLAGS, RETRANSMISSION_FAMILY
-from .states import first_index
-
-
-def _reused(seg: pd.DataFrame, n_conn: int) -> np.ndarray:
-    """Per connection: 1 if it opens with a SYN on the 4-tuple of an earlier connection."""
-    first = seg.iloc[first_index(seg[Col.CONN].to_numpy(), n_conn)]
-    a = first[Col.SRC].astype(str) + ":" + first[Col.SPORT].astype(str)
-    b = first[Col.DST].astype(str) + ":" + first[Col.DPORT].astype(str)
-    key = np.where(a < b, a + "|" + b, b + "|" + a)
-    dup = pd.Series(key).duplicated().to_numpy()
-    syn = (first[Col.FLAGS].to_numpy().astype(int) & (TcpFlag.SYN | TcpFlag.ACK)) == TcpFlag.SYN
-    return (dup & syn).astype(np.uint8)
 
 
 def sack_arrays(seg: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -65,18 +53,6 @@ def has_event(events: pd.Series, *names: str) -> np.ndarray:
     return np.array([*hit, False], bool)[ev.cat.codes.to_numpy()]  # code -1: no text
 
 
-def flag_inputs(seg: pd.DataFrame) -> tuple[np.ndarray, ...]:
-    """The per-row arrays analyze_flags takes, after conn and sender."""
-    return (np.ascontiguousarray(seg[Col.FLAGS].to_numpy(), np.uint16),
-            np.ascontiguousarray(seg[Col.SEQ].to_numpy(), np.uint32),
-            np.ascontiguousarray(seg[Col.ACK].to_numpy(), np.uint32),
-            np.ascontiguousarray(seg[Col.LEN].to_numpy(), np.uint32),
-            np.ascontiguousarray(seg[Col.WIN_RAW].to_numpy(), np.uint16),
-            seg[Col.WSCALE].to_numpy(dtype=np.int16, na_value=-1),
-            np.ascontiguousarray(seg[Col.TS_NS].to_numpy(), np.int64),
-            np.ascontiguousarray(seg[Col.FRAME].to_numpy(), np.int64))
-
-
 def analyze_flags(conn, sender, inputs, reused, sack, *context) -> tuple[np.ndarray, ...]:
     """The compiled cascade: (bits, dup_num, dup_frame, bif, acked, rtt) per row.
     ``context``: (ctx,) to carry it across calls (tcpwatch.live)."""
@@ -85,17 +61,6 @@ def analyze_flags(conn, sender, inputs, reused, sack, *context) -> tuple[np.ndar
            np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.float64))
     _seqwalk.analyze_flags(conn, sender, *inputs, reused, *sack, *out, *context)
     return out
-
-
-def flag_analysis(seg: pd.DataFrame) -> pd.DataFrame:
-    n = len(seg)
-    conn = seg[Col.CONN].to_numpy().astype(np.int32)
-    n_conn = int(conn.max()) + 1 if n else 0
-    out = analyze_flags(conn, (seg[Col.ROLE].cat.codes.to_numpy() == 1).astype(np.int8),
-                        flag_inputs(seg),
-                        _reused(seg, n_conn) if n else np.zeros(0, np.uint8),
-                        sack_arrays(seg))
-    return seg.assign(**flag_columns(*out))
 
 
 def flag_columns(bits, dup_num, dup_frame, bif, acked, rtt) -> dict[str, object]:

@@ -45,7 +45,6 @@ import pandas as pd
 
 from ..decode.quoted import QUOTED_FLAG, QuotedHeaders
 from ..vocab import ROLE_NAMES, Col, TcpFlag
-from .native import _seqwalk
 
 _SYN = int(TcpFlag.SYN)
 _ACK = int(TcpFlag.ACK)
@@ -88,43 +87,6 @@ def walk_inputs(seg: pd.DataFrame) -> tuple[np.ndarray, ...]:
             np.ascontiguousarray(seg[Col.SEQ].to_numpy(), np.uint32),
             np.ascontiguousarray(seg[Col.ACK].to_numpy(), np.uint32),
             seg[Col.WSCALE].to_numpy(dtype=np.int16, na_value=-1))
-
-
-def assign_connections(seg: pd.DataFrame, quoted: QuotedHeaders | None = None
-                       ) -> pd.DataFrame:
-    """Add ``conn``, ``role``, ``rel_seq``, ``rel_ack`` and ``win`` (rows in file order).
-
-    ``quoted``: the TCP headers quoted in ICMP errors (default: the capture summary's,
-    ``seg.attrs["tcpwatch"].quoted``); the walk numbers them between the segments, in
-    frame order, as tshark does, and they get no row (``quoted.py``)."""
-    if quoted is None:
-        quoted = getattr(seg.attrs.get("tcpwatch"), "quoted", None)
-    n = len(seg)
-    src = seg[Col.SRC].cat.codes.to_numpy().astype(np.int64)
-    dst = seg[Col.DST].cat.codes.to_numpy().astype(np.int64)
-    sport, dport = seg[Col.SPORT].to_numpy(), seg[Col.DPORT].to_numpy()
-    flags, seq, ack, wscale = walk_inputs(seg)
-    walk = (src, sport, dst, dport, flags, seq, ack, wscale)
-    at = None  # the segments' positions in the walk, when quotes are mixed in
-    if quoted is not None and len(quoted):
-        walk, at = with_quotes(walk, seg[Col.FRAME].to_numpy(),
-                                seg[Col.SRC].cat.categories, quoted)
-    direction, lo, hi = endpoint_pairs(*walk[:4])
-    m = len(direction)
-    key, n_keys = pair_ids(lo, hi)
-    del lo, hi
-    max_conv = n_keys + int(((walk[4] & _SYN) != 0).sum()) + (m - n)
-    conv = np.empty(m, np.int32)
-    base = np.zeros((max_conv, 2), np.uint32)
-    shift = np.full((max_conv, 2), -1, np.int8)
-    client_dir = np.zeros(max_conv, np.int8)
-    n_conv = _seqwalk.walk_conversations(key, direction, *walk[4:], n_keys,
-                                         conv, base, shift, client_dir)
-    if at is not None:
-        conv, direction = conv[at], direction[at]
-    return seg.assign(**connection_columns(
-        conv, direction, flags, seq, ack, seg[Col.WIN_RAW].to_numpy(),
-        base[:n_conv], shift[:n_conv], client_dir[:n_conv]))
 
 
 def with_quotes(walk: tuple[np.ndarray, ...], frame: np.ndarray, addresses: pd.Index,

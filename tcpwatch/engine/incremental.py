@@ -104,6 +104,10 @@ class IncrementalEngine:
         #: their annotations may differ from a whole-capture analysis
         self.late: set[int] = set()
         self.pinned: set[int] = set()  # never forgotten (see engine/stream.py)
+        #: why a batch failed: the compiled walks check every input before they change
+        #: their contexts, but one that runs out of memory half-way leaves them
+        #: half-updated, so the engine takes no more batches after any failure
+        self.broken: BaseException | None = None
         self.quotes: list[QuotedHeaders] = []  # keep=True: every batch's quoted headers
         self._added = 0  # segments since the last look for connections that are over
         self.last_rows = slice(0, 0)  # the rows of the last batch
@@ -144,6 +148,16 @@ class IncrementalEngine:
                     ) -> pd.DataFrame | None:
         """Annotate one batch of decoded segments (and the headers quoted in ICMP errors
         of the same frames); returns the batch's annotated rows (``frame=True``)."""
+        if self.broken is not None:
+            raise RuntimeError(f"the engine stopped at an earlier batch: {self.broken}")
+        try:
+            return self._add(columns, quoted, frame)
+        except BaseException as exc:  # a walk may have stopped half-way: no more batches
+            self.broken = exc
+            raise
+
+    def _add(self, columns: Columns, quoted: QuotedHeaders, frame: bool
+             ) -> pd.DataFrame | None:
         self.rewalked = np.zeros(0, np.int32)
         self.compaction = None
         if not self.keep and self.auto_forget and self._added >= FORGET_EVERY:

@@ -52,22 +52,6 @@ def segment_class(flags: np.ndarray, length: np.ndarray) -> np.ndarray:
         SegClass.NONE).astype(np.uint8)
 
 
-def first_index(conn: np.ndarray, n_conn: int, mask: np.ndarray | None = None) -> np.ndarray:
-    """Index of each connection's first row (among ``mask`` rows); -1 if none."""
-    rows = np.arange(conn.shape[0]) if mask is None else np.flatnonzero(mask)
-    first = np.full(n_conn, -1, np.int64)
-    first[conn[rows][::-1]] = rows[::-1]  # the last write wins: the earliest row
-    return first
-
-
-def initial_states(conn, sender, cls, n_conn) -> tuple[np.ndarray, np.ndarray]:
-    """(init[n_conn, 2] as uint8 client/server, inferred[n_conn])."""
-    first = first_index(conn, n_conn)
-    first_server = first_index(conn, n_conn, sender == 1)
-    server_cls = np.where(first_server >= 0, cls[np.maximum(first_server, 0)], -1)
-    return initial_states_from(cls[first], sender[first], server_cls)
-
-
 def initial_states_from(first_cls, first_sender, first_server_cls
                         ) -> tuple[np.ndarray, np.ndarray]:
     """The same from each connection's first segment (class, sender) and the class of
@@ -82,17 +66,6 @@ def initial_states_from(first_cls, first_sender, first_server_cls
     return init, ~client_syn
 
 
-def state_inputs(seg: pd.DataFrame) -> tuple[np.ndarray, ...]:
-    """(sender, cls, flags, rel_seq, rel_ack, len, win) as walk_states takes them."""
-    flags = np.ascontiguousarray(seg[Col.FLAGS].to_numpy(), np.uint16)
-    length = np.ascontiguousarray(seg[Col.LEN].to_numpy(), np.uint32)
-    return ((seg[Col.ROLE].cat.codes.to_numpy() == 1).astype(np.int8),
-            segment_class(flags, length), flags,
-            np.ascontiguousarray(seg[Col.REL_SEQ].to_numpy(), np.uint32),
-            np.ascontiguousarray(seg[Col.REL_ACK].to_numpy(), np.uint32), length,
-            np.ascontiguousarray(seg[Col.WIN].to_numpy(), np.uint32))
-
-
 def walk_states(conn, sender, cls, flags, rel_seq, rel_ack, length, win, init,
                 *context) -> np.ndarray:
     """The compiled walk; returns uint8[7, n]: before/after client, before/after server,
@@ -103,16 +76,6 @@ def walk_states(conn, sender, cls, flags, rel_seq, rel_ack, length, win, init,
                          np.ascontiguousarray(init), NEXT, NEXT.shape[1], int(S.SYN_SENT),
                          *out, *context)
     return out
-
-
-def apply_states(seg: pd.DataFrame) -> pd.DataFrame:
-    """Add the RFC 9293 state of both endpoints before and after every segment."""
-    conn = seg[Col.CONN].to_numpy().astype(np.int32, copy=False)
-    n_conn = int(conn.max()) + 1 if len(seg) else 0
-    sender, cls, *rest = state_inputs(seg)
-    init, inferred = initial_states(conn, sender, cls, n_conn)
-    walked = walk_states(conn, sender, cls, *rest, init)
-    return seg.assign(**state_columns(walked, sender, inferred[conn]))
 
 
 def state_columns(walked: np.ndarray, sender: np.ndarray, inferred: np.ndarray

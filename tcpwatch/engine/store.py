@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 
-
 #: capacity (rows) from which a store grows by a quarter instead of doubling
 GROW_SLOWER = 1 << 16
 
