@@ -97,13 +97,13 @@ def test_a_failed_call_leaves_its_context_as_it_was():
                            dirty)
 
     first, second = np.arange(half), np.arange(half, len(seg))
-    for kind, walk in ((_seqwalk.CTX_FLAGS, flags_walk), (_seqwalk.CTX_STATES, states_walk)):
+    for kind, run in ((_seqwalk.CTX_FLAGS, flags_walk), (_seqwalk.CTX_STATES, states_walk)):
         clean, tried = _seqwalk.new_context(kind), _seqwalk.new_context(kind)
-        walk(clean, first)
-        walk(tried, first)
+        run(clean, first)
+        run(tried, first)
         with pytest.raises(ValueError):
-            walk(tried, second, bad)
-        expected, got = walk(clean, second), walk(tried, second)
+            run(tried, second, bad)
+        expected, got = run(clean, second), run(tried, second)
         for e, g in zip(expected, got, strict=True):
             np.testing.assert_array_equal(e, g)
 
