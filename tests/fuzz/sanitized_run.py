@@ -31,14 +31,14 @@ def main() -> int:
 
     import tcpwatch
     from tcpwatch.capture.pcapfile import CaptureReader
-    from tcpwatch.engine import flows
+    from tcpwatch.engine import native
     from tcpwatch.engine.incremental import IncrementalEngine
     from tcpwatch.errors import TcpwatchError
 
     from .mutate import REPO, fuzzed_capture, seed_paths
     from .oracle import check
 
-    assert Path(flows._seqwalk.__file__).resolve() == so, flows._seqwalk.__file__
+    assert Path(native._seqwalk.__file__).resolve() == so, native._seqwalk.__file__
     corpus = sorted((REPO / "tests" / "fuzz" / "corpus").glob("*.pcap*"))
     segments = 0
     for path in [*seed_paths(), *corpus]:
