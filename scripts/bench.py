@@ -160,10 +160,6 @@ def bench_one(path: Path, runs: int, out) -> None:
     out.print("tcpwatch stages in-process: " + ", ".join(
         f"{k} {v:.2f} s" for k, v in stages.items() if k not in ("segments",
                                                               "connections_count")))
-    without = stages["read + decode"] + stages["connections"] + stages["write without states"]
-    added = stages["states"] + stages["write with states"] - stages["write without states"]
-    out.print(f"the states stage (computing it, and writing its columns) adds {added:.2f} s = "
-              f"{100 * added / without:.0f} % to the pipeline without it ({without:.2f} s)")
 
 
 if __name__ == "__main__":

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
 import numpy as np
@@ -31,7 +30,6 @@ import pandas as pd
 
 from ..capture.pcapfile import DEFAULT_CHUNK, CaptureReader
 from ..decode.concat import concat_columns
-from ..decode.segments import decode_with_quotes
 from .incremental import FORGET_EVERY, IncrementalEngine
 from .memory import release_free_memory
 from .pipeline import CaptureSummary, CaptureWarning, Progress, Source, capture_summary
@@ -94,11 +92,8 @@ def _one_pass(source: Source, engine: IncrementalEngine, sink: Sink, chunk_size:
         sink.rows(engine.frame(slice(engine.rows.n - n, engine.rows.n), decoded))
         flushed = engine.total
 
-    for raw, (columns, counts, quoted) in _decoded_ahead(reader):
-        engine.frames = max(engine.frames, int(raw.frame[-1]) if len(raw) else 0)
-        engine.skipped.add(counts)
-        engine.add_decoded(columns, quoted, frame=False)
-        pending.append(columns)
+    for raw in reader:
+        pending.append(engine.add_frames(raw, frame=False))
         if engine.rewalked.size:
             R = engine.rows
             old = np.flatnonzero(np.isin(R["conn"], engine.rewalked) & (R["gid"] < flushed))
@@ -123,23 +118,6 @@ def _one_pass(source: Source, engine: IncrementalEngine, sink: Sink, chunk_size:
     if engine.rows.n:
         sink.closed(engine.rows_table(slice(0, engine.rows.n)))
     return summary
-
-
-def _decoded_ahead(reader: CaptureReader):
-    """(raw, decode_with_quotes(raw)) per chunk, the next chunk read and decoded in a
-    thread while the caller works on this one: the reader's I/O, numpy and the compiled
-    record walk run without the GIL, and the machine has a second core."""
-    with ThreadPoolExecutor(1, thread_name_prefix="decode") as pool:
-        chunks = iter(reader)
-
-        def work():
-            raw = next(chunks, None)
-            return None if raw is None else (raw, decode_with_quotes(raw))
-
-        ahead = pool.submit(work)
-        while (item := ahead.result()) is not None:
-            ahead = pool.submit(work)
-            yield item
 
 
 class Tee:
