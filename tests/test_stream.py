@@ -27,12 +27,15 @@ from .reference.captures import REPO, analysed, capture_id, suite_captures
 CAPTURES = suite_captures() + sorted((REPO / "tests/reference/cases").glob("*.pcap"))
 TINY = {"chunk_size": 64, "flush_rows": 1, "forget_every": 1}  # a frame at a time
 SMALL = {"chunk_size": 4096, "flush_rows": 64, "forget_every": 64}
+MEDIUM = {"chunk_size": 32768, "flush_rows": 512, "forget_every": 512}
 
 
 def settings(path: Path) -> dict[str, int]:
-    """TINY on captures under 10 kB; on larger ones TINY costs a full scan of the rows
-    per frame (forget_every=1), so SMALL: tens of frames per batch."""
-    return TINY if path.stat().st_size < 10_000 else SMALL
+    """TINY on captures under 3 kB; on larger ones TINY costs a scan of the rows and a
+    report per frame, so tens (SMALL) or hundreds (MEDIUM, over 100 kB) of frames per
+    batch: every capture still spans many batches."""
+    size = path.stat().st_size
+    return TINY if size < 3_000 else SMALL if size < 100_000 else MEDIUM
 
 
 class Collect:
