@@ -361,6 +361,9 @@ PyObject *analyze_flags(PyObject *Py_UNUSED(self), PyObject *args) {
         f->sack_bytes = 0;
         for (int32_t k = soff[i]; k + 1 < soff[i + 1]; k += 2)
             f->sack_bytes += sval[k + 1] - sval[k];
+        /* tshark marks fast and spurious retransmissions as retransmissions too:
+         * decided here, once, for every reader of the bits */
+        if (a & (A_FAST_RETRANSMISSION | A_SPURIOUS_RETRANSMISSION)) a |= A_RETRANSMISSION;
         out_flags[i] = (uint16_t)a;
         /* iRTT: the first ACK (no SYN) after a pure SYN */
         if (syn && !(flags & 0x10)) mru_syn[c] = now;

@@ -15,7 +15,7 @@ import pandas as pd
 
 from ..vocab import Col
 from .native import _seqwalk
-from .registry import FLAGS, RETRANSMISSION_FAMILY
+from .registry import FLAGS
 
 
 def sack_arrays(seg: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -32,11 +32,7 @@ def sack_arrays(seg: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
 def event_names(bits: np.ndarray) -> pd.Categorical:
     """The ``events`` text of each row; names are built once per distinct bit pattern."""
     present = np.flatnonzero(np.bincount(bits, minlength=1 << 16))
-    names = []
-    for b in present.tolist():
-        if b & RETRANSMISSION_FAMILY:
-            b |= 0x0001
-        names.append(";".join(f.name for f in FLAGS if b & f.bit))
+    names = [";".join(f.name for f in FLAGS if b & f.bit) for b in present.tolist()]
     cats = list(dict.fromkeys(names))
     lookup = np.zeros(1 << 16, np.int32)
     lookup[present] = [cats.index(n) for n in names]

@@ -28,7 +28,8 @@ numbers are raw, comparisons wrap-aware):
 13. out_of_order           old data within the iRTT (3 ms if unknown) of f's newest
 14. retransmission         any other data that does not advance f.nextseq.
                            Wireshark also sets ``tcp.analysis.retransmission`` on fast
-                           and spurious retransmissions; so does the ``events`` column.
+                           and spurious retransmissions; so does the compiled pass, in
+                           the bits it returns (every reader counts that one bit).
 15. reused_ports           a SYN that opens a new connection on an old 4-tuple
 """
 
@@ -67,5 +68,3 @@ FLAGS: tuple[AnalysisFlag, ...] = (
     AnalysisFlag("reused_ports", 0x2000, "[TCP Port numbers reused]", "note"),
 )
 BY_NAME = {f.name: f for f in FLAGS}
-#: bits whose segments tshark also marks tcp.analysis.retransmission
-RETRANSMISSION_FAMILY = 0x0001 | 0x0400 | 0x4000

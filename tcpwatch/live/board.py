@@ -12,12 +12,13 @@ import numpy as np
 import pandas as pd
 
 from ..engine.incremental import IncrementalEngine, is_over
-from ..engine.registry import BY_NAME, RETRANSMISSION_FAMILY
+from ..engine.registry import BY_NAME
 from ..engine.states import transition_name
 from ..engine.store import Store, last_by
 from ..vocab import STATE_NAMES
 
 _ZERO_WINDOW = BY_NAME["zero_window"].bit
+_RETRANSMISSION = BY_NAME["retransmission"].bit  # fast and spurious included (engine)
 
 _SPEC = {
     "first_row": (np.int64, -1, 0), "last_row": (np.int64, -1, 0),
@@ -64,7 +65,7 @@ class Board:
         bits = R["bits"][idx]
         B.full("segs")[:n] += np.bincount(conn, minlength=n)
         B.full("retrans")[:n] += np.bincount(
-            conn, (bits & RETRANSMISSION_FAMILY) != 0, minlength=n).astype(np.int64)
+            conn, (bits & _RETRANSMISSION) != 0, minlength=n).astype(np.int64)
         B.full("zero_win")[:n] += np.bincount(
             conn, (bits & _ZERO_WINDOW) != 0, minlength=n).astype(np.int64)
         u, first = np.unique(conn, return_index=True)

@@ -124,9 +124,8 @@ def summarize_connections(seg: pd.DataFrame, ep: pd.DataFrame | None = None) -> 
         out["history"] = hist.to_numpy()
     if Col.EVENTS in seg.columns:
         ev = seg[Col.EVENTS]
-        # Wireshark sets retransmission with its fast and spurious kinds
-        out["retransmissions"] = g.sum(has_event(ev, "retransmission", "fast_retransmission",
-                                                 "spurious_retransmission"))
+        # fast and spurious included: the engine sets retransmission with them, as tshark
+        out["retransmissions"] = g.sum(has_event(ev, "retransmission"))
         out["fast_retransmissions"] = g.sum(has_event(ev, "fast_retransmission"))
         out["dup_acks"] = g.sum(has_event(ev, "duplicate_ack"))
         rtt = seg[Col.ACK_RTT].to_numpy().astype(np.float64)

@@ -239,7 +239,8 @@ def cascade(s: Segment, f: Flow, r: Flow, row: FlagRow) -> int:
 
 
 def retransmission(s: Segment, f: Flow, r: Flow, a: int, first_rtt: int) -> int:
-    """Step 11: at most one of spurious, fast, out of order, retransmission."""
+    """Step 11: at most one of spurious, fast, out of order, retransmission (tshark
+    also marks the fast and spurious kinds retransmission)."""
     syn_fin = bool(s.flags & (TcpFlag.SYN | TcpFlag.FIN))
     if not (s.length > 0 or syn_fin) or a & BIT["keep_alive"]:
         return 0
@@ -247,11 +248,11 @@ def retransmission(s: Segment, f: Flow, r: Flow, a: int, first_rtt: int) -> int:
     if s.length > 1 and (f.nextseq - 1) & MASK == s.seq:
         not_advanced = False
     if s.length > 0 and r.lastack and le(s.seq + s.length, r.lastack):
-        return BIT["spurious_retransmission"]
+        return BIT["spurious_retransmission"] | BIT["retransmission"]
     if not not_advanced:
         return 0
     if r.dupacknum >= 2 and r.lastack == s.seq and s.ts_ns - r.lastacktime < FAST_RT_NS:
-        return BIT["fast_retransmission"]
+        return BIT["fast_retransmission"] | BIT["retransmission"]
     threshold = first_rtt or DEFAULT_OOO_NS
     if (s.ts_ns - f.nextseqtime < threshold
             and f.nextseq != (s.seq + s.length + (1 if syn_fin else 0)) & MASK):

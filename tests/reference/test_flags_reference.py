@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tcpwatch.engine.registry import FLAGS, RETRANSMISSION_FAMILY
+from tcpwatch.engine.registry import FLAGS
 from tcpwatch.vocab import Col
 
 from .captures import analysed, capture_id, suite_captures
@@ -42,10 +42,7 @@ def segments_of(seg: pd.DataFrame) -> tuple[list[Segment], list[frozenset]]:
 
 
 def events_text(bits: int) -> str:
-    """Flag names in registry order; fast and spurious retransmissions are also
-    retransmissions (as tshark marks them)."""
-    if bits & RETRANSMISSION_FAMILY:
-        bits |= 0x0001
+    """Flag names in registry order."""
     return ";".join(f.name for f in FLAGS if bits & f.bit)
 
 
