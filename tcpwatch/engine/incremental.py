@@ -109,7 +109,9 @@ class IncrementalEngine:
         #: half-updated, so the engine takes no more batches after any failure
         self.broken: BaseException | None = None
         self.quotes: list[QuotedHeaders] = []  # keep=True: every batch's quoted headers
-        self._added = 0  # segments since the last look for connections that are over
+        #: segments added since the last look for connections that are over (each call of
+        #: :meth:`over_connections` is a look, and sets it back to 0)
+        self.since_look = 0
         self.last_rows = slice(0, 0)  # the rows of the last batch
         # of the last add, when rows were dropped: (old row -> new row or -1, connections)
         self.compaction: tuple[np.ndarray, np.ndarray] | None = None
@@ -160,7 +162,7 @@ class IncrementalEngine:
              ) -> pd.DataFrame | None:
         self.rewalked = np.zeros(0, np.int32)
         self.compaction = None
-        if not self.keep and self.auto_forget and self._added >= FORGET_EVERY:
+        if not self.keep and self.auto_forget and self.since_look >= FORGET_EVERY:
             gone = self.over_connections()
             if gone.size:
                 self.forget(gone)
@@ -168,7 +170,7 @@ class IncrementalEngine:
         rows = self.last_rows = self.rows.extend(len(part))
         self.rows.full("gid")[rows] = np.arange(self.total, self.total + len(part))
         self.total += len(part)
-        self._added += len(part)
+        self.since_look += len(part)
         if len(part) or len(quoted):
             if self.keep and len(part):
                 self.parts.append(columns)
@@ -308,9 +310,10 @@ class IncrementalEngine:
 
     def over_connections(self) -> np.ndarray:
         """Connections with rows here whose ends are both CLOSED or TIME_WAIT, idle for
-        ``linger_s`` of capture time (the last row's clock)."""
+        ``linger_s`` of capture time (the last row's clock).  This is a look:
+        ``since_look`` starts again from 0."""
         R = self.rows
-        self._added = 0
+        self.since_look = 0
         if R.n == 0:
             return np.zeros(0, np.int32)
         u, last = last_by(R["conn"], np.arange(R.n))

@@ -101,7 +101,7 @@ def _one_pass(source: Source, engine: IncrementalEngine, sink: Sink, chunk_size:
                 sink.fix(engine.rows_table(old), R["gid"][old].copy())
         if engine.total - flushed >= flush_rows:
             flush()
-        if engine._added >= forget_every:
+        if engine.since_look >= forget_every:
             flush()  # rows leave the stores only once handed out
             gone = engine.over_connections()
             if gone.size:
