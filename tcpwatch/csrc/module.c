@@ -97,6 +97,8 @@ static PyMethodDef methods[] = {
     {"class_layout", class_layout, METH_VARARGS, "Event class numbers used by walk_states."},
     {"walk_pcap", walk_pcap, METH_VARARGS, "Walk pcap record headers."},
     {"walk_pcapng", walk_pcapng, METH_VARARGS, "Walk pcapng block headers."},
+    {"tcp_headers", tcp_headers, METH_VARARGS,
+     "The TCP header fields and recorded options of a batch of segments."},
     {"walk_conversations", walk_conversations, METH_VARARGS,
      "Assign Wireshark tcp.stream numbers, base seqs and window scales in file order."},
     {NULL, NULL, 0, NULL}};
@@ -128,6 +130,16 @@ PyMODINIT_FUNC PyInit__seqwalk(void) {
         {"A_FAST_RETRANSMISSION", A_FAST_RETRANSMISSION}, {"A_WINDOW_UPDATE", A_WINDOW_UPDATE},
         {"A_WINDOW_FULL", A_WINDOW_FULL}, {"A_REUSED_PORTS", A_REUSED_PORTS},
         {"A_SPURIOUS_RETRANSMISSION", A_SPURIOUS_RETRANSMISSION},
+        {"TCP_COL_THL", TCP_COL_THL}, {"TCP_COL_SPORT", TCP_COL_SPORT},
+        {"TCP_COL_DPORT", TCP_COL_DPORT}, {"TCP_COL_SEQ", TCP_COL_SEQ},
+        {"TCP_COL_ACK", TCP_COL_ACK}, {"TCP_COL_FLAGS", TCP_COL_FLAGS},
+        {"TCP_COL_WIN", TCP_COL_WIN}, {"TCP_COL_MSS", TCP_COL_MSS},
+        {"TCP_COL_WSCALE", TCP_COL_WSCALE}, {"TCP_COL_TSVAL", TCP_COL_TSVAL},
+        {"TCP_COL_TSECR", TCP_COL_TSECR}, {"TCP_COL_HAS", TCP_COL_HAS},
+        {"TCP_COL_SACK_EDGES", TCP_COL_SACK_EDGES}, {"TCP_NCOLS", TCP_NCOLS},
+        {"TCP_HAS_MSS", TCP_HAS_MSS}, {"TCP_HAS_WSCALE", TCP_HAS_WSCALE},
+        {"TCP_HAS_SACK_PERM", TCP_HAS_SACK_PERM}, {"TCP_HAS_TIMESTAMPS", TCP_HAS_TIMESTAMPS},
+        {"TCP_MIN_HEADER", TCP_MIN_HEADER},
     };
     for (size_t i = 0; i < sizeof(consts) / sizeof(consts[0]); i++) {
         if (PyModule_AddIntConstant(m, consts[i].name, consts[i].value) < 0) {

@@ -2,6 +2,7 @@
  * and the entry points each source file defines (module.c registers them).
  *
  *   capture.c        walk_pcap, walk_pcapng: record/block headers of a chunk
+ *   tcpheader.c      tcp_headers: the TCP header fields and options of a batch
  *   conversations.c  walk_conversations: Wireshark's tcp.stream, bases, window scales
  *   states.c         walk_states, class_layout: both endpoints' RFC 9293 states
  *   flags.c          analyze_flags: Wireshark's tcp.analysis cascade
@@ -26,6 +27,18 @@
 #define MAX_CAPLEN 262144u
 #define MAX_BLOCK (16u * 1024u * 1024u)
 #define PCAP_RECORD_HEADER 16
+
+/* tcp_headers: the output's columns (tcpwatch/decode/tcpheader.py names them by these)
+ * and the bits of its HAS column */
+enum { TCP_COL_THL, TCP_COL_SPORT, TCP_COL_DPORT, TCP_COL_SEQ, TCP_COL_ACK, TCP_COL_FLAGS,
+       TCP_COL_WIN, TCP_COL_MSS, TCP_COL_WSCALE, TCP_COL_TSVAL, TCP_COL_TSECR, TCP_COL_HAS,
+       TCP_COL_SACK_EDGES, TCP_NCOLS };
+#define TCP_HAS_MSS 1
+#define TCP_HAS_WSCALE 2
+#define TCP_HAS_SACK_PERM 4
+#define TCP_HAS_TIMESTAMPS 8
+#define TCP_MIN_HEADER 20
+#define TCP_MAX_OPTION_BYTES 40
 
 /* TCP header flags (RFC 9293) and the conversation walk's own bits */
 #define F_FIN 0x01
@@ -115,6 +128,7 @@ extern const CtxOps conv_ops, states_ops, flags_ops;
 /* the entry points (documented above each definition) */
 PyObject *walk_pcap(PyObject *self, PyObject *args);
 PyObject *walk_pcapng(PyObject *self, PyObject *args);
+PyObject *tcp_headers(PyObject *self, PyObject *args);
 PyObject *walk_conversations(PyObject *self, PyObject *args);
 PyObject *class_layout(PyObject *self, PyObject *args);
 PyObject *walk_states(PyObject *self, PyObject *args);

@@ -5,10 +5,10 @@ frame an L3 offset and an IP version (``capture/linktypes.py``); IPv4 and IPv6 h
 give the L4 offset, protocol and the IP-declared segment length (``iplayer.py``), through
 any tunnels tshark decodes by default (``tunnels.py``: the segment is the innermost one,
 with the inner addresses, as tshark's last ``ip.src`` shows); the TCP header fields
-are gathered at fixed offsets (``TCP_FIELDS``) and the options are parsed in lock-step
-(``options.py``).  Lengths come from the IP header, never from the captured bytes, so
-Ethernet padding is not payload (Wireshark computes ``tcp.len`` the same way) and a
-snaplen-truncated segment keeps its header fields and real length, marked ``truncated``.
+and options are read by one compiled pass (``tcpheader.py``).  Lengths come from the IP
+header, never from the captured bytes, so Ethernet padding is not payload (Wireshark
+computes ``tcp.len`` the same way) and a snaplen-truncated segment keeps its header
+fields and real length, marked ``truncated``.
 
 Frames that are not TCP are counted by reason in :class:`DecodeCounts` and skipped.
 IP fragments are counted, not reassembled (Wireshark reassembles IPv4 by default, so
@@ -22,28 +22,17 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
-from ..capture.bytes import bytes16, u8, u16, u32
+from ..capture.bytes import bytes16, u32
 from ..capture.linktypes import LINKTYPES
 from ..capture.pcapfile import RawFrames
-from ..options import parse_options
 from ..vocab import Col, tcpdump_flag_str
 from .quoted import QuotedHeaders, find_quoted, quoted_fields
+from .tcpheader import TCP_MIN_HEADER, tcp_headers
 from .tunnels import peel
 
 IPPROTO_TCP = 6
-
-#: TCP header fields: name -> (offset, width)  (RFC 9293 §3.1)
-TCP_FIELDS = {"sport": (0, 2), "dport": (2, 2), "seq": (4, 4), "ack": (8, 4),
-              "offset_ae": (12, 1), "flags_low": (13, 1), "win": (14, 2)}
-TCP_MIN_HEADER = 20
-
-_READ = {1: u8, 2: u16, 4: u32}
-
-
-def _field(buf, base, spec):
-    offset, width = spec
-    return _READ[width](buf, base + offset)
 
 
 @dataclass(slots=True)
@@ -106,17 +95,15 @@ def decode_with_quotes(raw: RawFrames) -> tuple[Columns, DecodeCounts, QuotedHea
     sel = np.flatnonzero(is_tcp)
     rows, l4, l4_len = idx[sel], l4[sel], l4_len[sel]
     frame_end = end[rows]
-    thl = (_field(buf, l4, TCP_FIELDS["offset_ae"]) >> 4).astype(np.int64) * 4
-    good = (l4 + TCP_MIN_HEADER <= frame_end) & (thl >= TCP_MIN_HEADER) & (l4_len >= thl)
+    tcp = tcp_headers(buf, l4, frame_end)  # the header, options included (tcpheader.py)
+    thl = tcp["thl"]
+    good = (thl >= TCP_MIN_HEADER) & (l4_len >= thl)  # thl 0: the header is not captured
     counts.short_tcp = int((~good).sum())
     keep = np.flatnonzero(good)
     rows, l4, l4_len, thl, frame_end = rows[keep], l4[keep], l4_len[keep], thl[keep], \
         frame_end[keep]
+    tcp = {k: v.take(keep) if isinstance(v, pa.Array) else v[keep] for k, v in tcp.items()}
     ipv = version[rows]
-
-    flags = ((_field(buf, l4, TCP_FIELDS["offset_ae"]) & 1).astype(np.uint16) << 8) | \
-        _field(buf, l4, TCP_FIELDS["flags_low"])
-    opts = parse_options(buf, l4 + TCP_MIN_HEADER, np.minimum(l4 + thl, frame_end))
     src, dst = _addresses(buf, l3[rows], ipv)
 
     table = {
@@ -124,22 +111,22 @@ def decode_with_quotes(raw: RawFrames) -> tuple[Columns, DecodeCounts, QuotedHea
         Col.TS: raw.ts[rows],
         Col.TS_NS: raw.ts_ns[rows],
         Col.SRC: src,
-        Col.SPORT: _field(buf, l4, TCP_FIELDS["sport"]),
+        Col.SPORT: tcp["sport"],
         Col.DST: dst,
-        Col.DPORT: _field(buf, l4, TCP_FIELDS["dport"]),
+        Col.DPORT: tcp["dport"],
         Col.IP_VERSION: ipv.astype(np.uint8),
-        Col.FLAGS: flags,
-        Col.FLAG_STR: _flag_strings(flags),
-        Col.SEQ: _field(buf, l4, TCP_FIELDS["seq"]),
-        Col.ACK: _field(buf, l4, TCP_FIELDS["ack"]),
+        Col.FLAGS: tcp["flags"],
+        Col.FLAG_STR: _flag_strings(tcp["flags"]),
+        Col.SEQ: tcp["seq"],
+        Col.ACK: tcp["ack"],
         Col.LEN: (l4_len - thl).astype(np.uint32),
-        Col.WIN_RAW: _field(buf, l4, TCP_FIELDS["win"]),
-        Col.MSS: opts["mss"],
-        Col.WSCALE: opts["wscale"],
-        Col.SACK_PERM: opts["sack_perm"],
-        Col.SACK: pd.arrays.ArrowExtensionArray(opts["sack"]),
-        Col.TSVAL: opts["tsval"],
-        Col.TSECR: opts["tsecr"],
+        Col.WIN_RAW: tcp["win"],
+        Col.MSS: tcp["mss"],
+        Col.WSCALE: tcp["wscale"],
+        Col.SACK_PERM: tcp["sack_perm"],
+        Col.SACK: pd.arrays.ArrowExtensionArray(tcp["sack"]),
+        Col.TSVAL: tcp["tsval"],
+        Col.TSECR: tcp["tsecr"],
         Col.TRUNCATED: l4 + l4_len > frame_end,
     }
     return table, counts, quoted

@@ -77,6 +77,10 @@ def cases() -> dict[str, tuple[object, list[Arg]]]:
             Arg(np.ascontiguousarray(NEXT), "min"), Arg(NEXT.shape[1]), Arg(int(S.SYN_SENT)),
             *(Arg(np.empty(N, np.uint8)) for _ in range(7)), Arg(None),
             Arg(np.zeros(1, np.uint8), "min", True)]),
+        "tcp_headers": (_seqwalk.tcp_headers, [
+            Arg(np.zeros(64, np.uint8), "free", True), Arg(np.array([0, 20, 44], np.int64), "free"),
+            Arg(np.array([20, 44, 64], np.int64)), Arg(np.empty(N * _seqwalk.TCP_NCOLS, np.uint32)),
+            Arg(np.empty(N, np.int64))]),
         "analyze_flags": (_seqwalk.analyze_flags, [
             Arg(conn, "free"), Arg(sender, "exact", True), Arg(flags), Arg(seq), Arg(ack),
             Arg(np.zeros(N, np.uint32)), Arg(np.full(N, 1000, np.uint16)), Arg(ws),
@@ -173,6 +177,15 @@ def test_walk_positions_outside_the_buffer(pos):
         call("walk_pcap", {1: pos})
     with pytest.raises(ValueError, match="pos outside buf"):
         call("walk_pcapng", {1: pos})
+
+
+@pytest.mark.parametrize(("l4", "end"), [(-1, 20), (0, 65), (0, -1)])
+def test_tcp_header_offsets_outside_the_buffer(l4, end):
+    out = np.full(N * _seqwalk.TCP_NCOLS, 7, np.uint32)
+    with pytest.raises(ValueError, match="outside buf"):
+        call("tcp_headers", {1: np.array([0, l4, 0], np.int64),
+                             2: np.array([20, end, 20], np.int64), 3: out})
+    assert (out == 7).all()  # checked before anything is written
 
 
 def test_pcapng_section_state_out_of_range():
