@@ -20,7 +20,7 @@ class Groups:
         key = np.asarray(key)
         self.n = key.size
         self.order = np.argsort(key, kind="stable") if by is None else \
-            np.lexsort((np.asarray(by), key))
+            _order_by(key, np.asarray(by))
         k = key[self.order]
         self.starts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]]) if self.n else \
             np.zeros(0, np.intp)
@@ -127,3 +127,16 @@ class Groups:
         out = np.empty(self.n, dtype=np.asarray(per_group).dtype)
         out[self.order] = np.repeat(per_group, self.sizes)
         return out
+
+
+def _order_by(key: np.ndarray, by: np.ndarray) -> np.ndarray:
+    """Rows by ``key``, then ``by``, then file order: one stable argsort of a combined
+    integer when both are integers whose ranges multiply below 2**62 (much faster than
+    ``np.lexsort`` on runs that are nearly in order already), else ``np.lexsort``."""
+    if key.size and key.dtype.kind in "iub" and by.dtype.kind in "iub":
+        k0, b0 = int(key.min()), int(by.min())
+        width = int(by.max()) - b0 + 1
+        if (int(key.max()) - k0 + 1) * width < 2**62:
+            return np.argsort((key.astype(np.int64) - k0) * width + (by.astype(np.int64) - b0),
+                              kind="stable")
+    return np.lexsort((by, key))

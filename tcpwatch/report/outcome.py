@@ -181,15 +181,11 @@ def _joined(seg, direction: Groups, found) -> pd.Series:
     ``^`` when the originator did not send the first packet; one Arrow string array
     built straight from the letter bytes (no Python loop)."""
     at = np.concatenate([f[0] for f in found])
-    kinds = np.concatenate([np.full(f[0].size, f[1], np.int8) for f in found])
-    rows = direction.order[at]
-    conn = direction.ids[direction.group[at]] // 2
-    order = np.lexsort((kinds, seg[Col.FRAME].to_numpy()[rows], conn))
-    owners = conn[order]
-    text = np.concatenate([f[2] for f in found])[order]
-    starts = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]]) if owners.size else \
-        np.zeros(0, np.intp)
-    ids = owners[starts]
+    kinds = np.concatenate([np.full(f[0].size, f[1], np.int64) for f in found])
+    frame = seg[Col.FRAME].to_numpy()[direction.order[at]].astype(np.int64)
+    letters = Groups(direction.ids[direction.group[at]] // 2, by=frame * len(_ORDER) + kinds)
+    text = np.concatenate([f[2] for f in found])[letters.order]
+    ids, starts = letters.ids, letters.starts
     # each connection's first row: the earlier of its two directions' first rows
     of_conn = direction.ids // 2
     first_of = np.flatnonzero(np.r_[True, of_conn[1:] != of_conn[:-1]])
@@ -198,7 +194,7 @@ def _joined(seg, direction: Groups, found) -> pd.Series:
     flip = ~client[first_row[np.searchsorted(of_conn[first_of], ids)]]
     # one '^' before the letters of a flipped connection
     text = np.insert(text, starts[flip], ord("^"))
-    ends = np.append(starts[1:], owners.size) + np.cumsum(flip)
+    ends = np.append(starts[1:], letters.n) + np.cumsum(flip)
     offsets = np.r_[0, ends].astype(np.int32)
     arr = pa.StringArray.from_buffers(ids.size, pa.py_buffer(offsets), pa.py_buffer(text))
     return pd.Series(arr.to_numpy(zero_copy_only=False), index=ids, dtype=object)
