@@ -2,9 +2,9 @@
 reduction is one ``ufunc.reduceat`` over the sorted column (no pandas groupby, which
 factorizes the key again for every aggregation).
 
-The running operations (``running_max``, ``previous``, ``ranks``) take and return
-columns already in group order (``g.sorted(x)``), so a chain of them sorts nothing and
-scatters nothing back until the caller needs row numbers (``g.order[position]``)."""
+The running operations (``running_max``, ``previous``, ``heads``, ``ranks``) take and
+return columns already in group order (``g.sorted(x)``), so a chain of them sorts nothing
+and scatters nothing back until the caller needs row numbers (``g.order[position]``)."""
 
 from __future__ import annotations
 
@@ -61,24 +61,32 @@ class Groups:
         v = np.asarray(v, np.int64)
         if not self.n:
             return v
-        lo = np.minimum.reduceat(v, self.starts)
-        hi = np.maximum.reduceat(v, self.starts)
-        if lo.min() < -2**61 or hi.max() >= 2**61 or \
-                (hi.astype(np.float64) - lo + 1).sum() >= 2.0**61:
+        lo = int(v.min())
+        width = int(v.max()) - lo + 1
+        if width * self.ids.size >= 2**62:
             uniq, rank = np.unique(v, return_inverse=True)
             return uniq[self.running_max(rank)]
-        span = hi - lo + 1
-        lift = np.repeat(np.cumsum(span) - span - lo, self.sizes)
-        return np.maximum.accumulate(v + lift) - lift
+        lift = self.group * width
+        out = v - lo
+        out += lift
+        np.maximum.accumulate(out, out=out)
+        out -= lift
+        out += lo
+        return out
+
+    def heads(self, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(group order) The positions where ``mask`` holds, and whether each is the
+        first of them in its group."""
+        at = np.flatnonzero(mask)
+        group = self.group[at]
+        return at, np.r_[True, group[1:] != group[:-1]] if at.size else np.zeros(0, bool)
 
     def ranks(self, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(group order) The positions where ``mask`` holds, and each one's 1-based count
-        among them within its group (1 = the group's first such row)."""
-        at = np.flatnonzero(mask)
-        group = self.group[at]
+        among them within its group."""
+        at, head = self.heads(mask)
         step = np.arange(at.size)
-        new = np.r_[True, group[1:] != group[:-1]] if at.size else np.zeros(0, bool)
-        return at, step - np.maximum.accumulate(np.where(new, step, 0)) + 1
+        return at, step - np.maximum.accumulate(np.where(head, step, 0)) + 1
 
     def sum(self, x) -> np.ndarray:
         x = self._sorted(x)

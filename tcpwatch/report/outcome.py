@@ -38,8 +38,10 @@ ZEEK_ESTABLISHED, ZEEK_CLOSED, ZEEK_RESET = 4, 5, 6
 _ORDER = {"flags": 0, "gap": 1, "retx": 2, "zero": 3}
 
 
-def _flags(seg):
+def _flags(seg, order: np.ndarray | None = None):
+    """SYN, FIN, RST, ACK of each row (of ``seg.iloc[order]`` when given)."""
     f = seg[Col.FLAGS].to_numpy()
+    f = f if order is None else f[order]
     return tuple((f & int(bit)) != 0 for bit in (TcpFlag.SYN, TcpFlag.FIN, TcpFlag.RST,
                                                    TcpFlag.ACK))
 
@@ -124,7 +126,7 @@ def history(seg: pd.DataFrame) -> pd.Series:
     # work below is on columns in that order ("positions"), rows are order[position]
     direction = Groups(conn * 2 + ~client)
     order = direction.order
-    syn, fin, rst, ack = (x[order] for x in _flags(seg))
+    syn, fin, rst, ack = _flags(seg, order)
     client = client[order]
     seq = seg[Col.REL_SEQ].to_numpy()[order].astype(np.int64)
     length = seg[Col.LEN].to_numpy()[order].astype(np.int64)
@@ -135,15 +137,15 @@ def history(seg: pd.DataFrame) -> pd.Series:
                                                   ord(letter.lower())).astype(np.uint8)))
 
     def first(mask):
-        at, count = direction.ranks(mask)
-        return at[count == 1]
+        at, head = direction.heads(mask)
+        return at[head]
 
     def changed(mask, value):
         """Positions of ``mask`` whose ``value`` differs from the previous such row's
         (same direction)."""
-        at, count = direction.ranks(mask)
+        at, head = direction.heads(mask)
         v = value[at]
-        return at[(count == 1) | (v != np.r_[v[:1], v[:-1]])]
+        return at[head | (v != np.r_[v[:1], v[:-1]])]
 
     bits = syn.astype(np.int8) + fin + rst
     one, none = bits == 1, bits == 0
@@ -219,7 +221,7 @@ def _first_hole(seg, direction: Groups, seq, length, syn, fin) -> np.ndarray:
     out = origin.copy()
     out[spans.ids] = np.maximum.reduceat(ends, spans.starts)
     # the first range starting beyond all bytes before it: the hole is where they end
-    at, count = spans.ranks(starts > before)
-    first = at[count == 1]
+    at, head = spans.heads(starts > before)
+    first = at[head]
     out[spans.ids[spans.group[first]]] = before[first]
     return out
