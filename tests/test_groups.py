@@ -56,10 +56,10 @@ def test_running_operations_equal_pandas(rows):
     back = np.empty(len(key), np.intp)
     back[g.order] = np.arange(len(key))  # row -> position in group order
     ref = pd.Series(x, dtype="Int64").groupby(key)  # exact: no float on the way
-    assert g.running_max(g.sorted(x))[back].tolist() == ref.cummax().tolist()
-    prev = g.previous(g.sorted(x), -7)[back]
+    assert g.running_max(g.grouped(x))[back].tolist() == ref.cummax().tolist()
+    prev = g.previous(g.grouped(x), -7)[back]
     assert prev.tolist() == ref.shift(1).fillna(-7).tolist()
-    at, rank = g.ranks(g.sorted(mask))
+    at, rank = g.ranks(g.grouped(mask))
     assert sorted(g.order[at].tolist()) == np.flatnonzero(mask).tolist()
     want = pd.Series(np.ones(mask.sum(), int)).groupby(key[mask]).cumsum().to_numpy()
     got = np.zeros(len(key), np.int64)
@@ -98,9 +98,9 @@ def test_running_operations_per_direction_of_a_capture(name):
     assert len(highest) >= 2 and max(nth) > 0 and data.sum() > 10  # not a trivial case
     g = Groups(key)
     got = np.empty(len(key), np.int64)
-    got[g.order] = g.previous(g.running_max(g.sorted(end)), -1)
+    got[g.order] = g.previous(g.running_max(g.grouped(end)), -1)
     assert got.tolist() == before
-    at, rank = g.ranks(g.sorted(data))
+    at, rank = g.ranks(g.grouped(data))
     got[:] = 0
     got[g.order[at]] = rank
     assert got.tolist() == nth

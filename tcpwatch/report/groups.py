@@ -3,7 +3,7 @@ reduction is one ``ufunc.reduceat`` over the sorted column (no pandas groupby, w
 factorizes the key again for every aggregation).
 
 The running operations (``running_max``, ``previous``, ``heads``, ``ranks``) take and
-return columns already in group order (``g.sorted(x)``), so a chain of them sorts nothing
+return columns already in group order (``g.grouped(x)``), so a chain of them sorts nothing
 and scatters nothing back until the caller needs row numbers (``g.order[position]``)."""
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ class Groups:
     def _sorted(self, x) -> np.ndarray:
         return np.asarray(x)[self.order]
 
-    sorted = _sorted  # a column in group order, for the running operations
+    grouped = _sorted  # a column in group order, for the running operations
 
     def index_of(self, keys: np.ndarray) -> np.ndarray:
         """Group number of each of ``keys`` (an index into ``ids``), -1 where absent."""

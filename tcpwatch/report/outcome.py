@@ -130,6 +130,7 @@ def history(seg: pd.DataFrame) -> pd.Series:
     client = client[order]
     seq = seg[Col.REL_SEQ].to_numpy()[order].astype(np.int64)
     length = seg[Col.LEN].to_numpy()[order].astype(np.int64)
+    end = seq + length
     found: list[tuple[np.ndarray, int, np.ndarray]] = []  # (positions, kind, letters)
 
     def add(at, letter, kind="flags", upper=client):
@@ -153,20 +154,20 @@ def history(seg: pd.DataFrame) -> pd.Series:
     add(first((bits > 1) & ~(fin & rst)), "q")
     add(changed(one & syn & ~ack, seq), "s")
     add(changed(one & syn & ack, seq), "h")
-    add(changed(one & fin, seq + length), "f")
+    add(changed(one & fin, end), "f")
     add(changed(one & rst, seq), "r")
     add(first(none & (length > 0)), "d")
     add(first(none & (length == 0) & ack), "a")
 
     # retransmitted data: nothing new beyond what this direction already sent
-    sent = direction.previous(direction.running_max(seq + length + syn + fin), -1)
-    add(_log_marks((length > 0) & (seq + length <= sent), direction), "t", "retx")
+    sent = direction.previous(direction.running_max(end + syn + fin), -1)
+    add(_log_marks((length > 0) & (end <= sent), direction), "t", "retx")
 
     win0 = (seg[Col.WIN_RAW].to_numpy()[order] == 0) & ~rst
     add(_log_marks(win0, direction), "w", "zero")
 
     # content gaps: the peer acknowledges beyond the first byte the capture lacks
-    hole = _first_hole(seg, direction, seq, length, syn, fin)
+    hole = _first_hole(seg, direction, seq, end, syn, fin)
     peer = direction.index_of(direction.ids ^ 1)
     limit = np.where(peer >= 0, hole[peer], _NEVER)[direction.group]
     ackn = np.where(ack, seg[Col.REL_ACK].to_numpy()[order].astype(np.int64), -1)
@@ -202,12 +203,11 @@ def _joined(seg, direction: Groups, found) -> pd.Series:
     return pd.Series(arr.to_numpy(zero_copy_only=False), index=ids, dtype=object)
 
 
-def _first_hole(seg, direction: Groups, seq, length, syn, fin) -> np.ndarray:
+def _first_hole(seg, direction: Groups, seq, end, syn, fin) -> np.ndarray:
     """Per direction (``direction.ids``; the columns in its group order): the first
     sequence number not held by the capture (SYN and FIN count as one byte each; a
     snaplen-cut segment holds none of its payload)."""
-    held = ~seg[Col.TRUNCATED].to_numpy()[direction.order] & (length > 0)
-    end = seq + length
+    held = ~seg[Col.TRUNCATED].to_numpy()[direction.order] & (end > seq)
     starts = np.concatenate([seq[syn], seq[held], end[fin]])
     ends = np.concatenate([seq[syn] + 1, end[held], end[fin] + 1])
     group = direction.group
@@ -216,7 +216,7 @@ def _first_hole(seg, direction: Groups, seq, length, syn, fin) -> np.ndarray:
     # a direction that sent data but none of it captured: the hole is at its start
     origin = np.minimum.reduceat(seq, direction.starts)
     spans = Groups(which, by=starts)  # a direction's byte ranges by where they start
-    starts, ends = spans.sorted(starts), spans.sorted(ends)
+    starts, ends = spans.grouped(starts), spans.grouped(ends)
     before = spans.previous(spans.running_max(ends), origin[spans.ids])
     out = origin.copy()
     out[spans.ids] = np.maximum.reduceat(ends, spans.starts)
