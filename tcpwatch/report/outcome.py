@@ -198,8 +198,9 @@ def _joined(seg, direction: Groups, found) -> pd.Series:
     # one '^' before the letters of a flipped connection
     text = np.insert(text, starts[flip], ord("^"))
     ends = np.append(starts[1:], letters.n) + np.cumsum(flip)
-    offsets = np.r_[0, ends].astype(np.int32)
-    arr = pa.StringArray.from_buffers(ids.size, pa.py_buffer(offsets), pa.py_buffer(text))
+    offsets = np.r_[0, ends].astype(np.int64)
+    arr = pa.LargeStringArray.from_buffers(ids.size, pa.py_buffer(offsets),
+                                           pa.py_buffer(text))
     return pd.Series(arr.to_numpy(zero_copy_only=False), index=ids, dtype=object)
 
 
