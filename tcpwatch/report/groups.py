@@ -1,6 +1,10 @@
 """Per-group reductions over whole columns: rows sorted by their key once, then each
 reduction is one ``ufunc.reduceat`` over the sorted column (no pandas groupby, which
-factorizes the key again for every aggregation)."""
+factorizes the key again for every aggregation).
+
+The running operations (``running_max``, ``previous``, ``heads``, ``ranks``) take and
+return columns already in group order (``g.grouped(x)``), so a chain of them sorts nothing
+and scatters nothing back until the caller needs row numbers (``g.order[position]``)."""
 
 from __future__ import annotations
 
@@ -10,10 +14,13 @@ import numpy as np
 class Groups:
     """The rows of each distinct ``key``, in ascending key order (``ids``)."""
 
-    def __init__(self, key: np.ndarray):
+    def __init__(self, key: np.ndarray, by: np.ndarray | None = None):
+        """Within a group the rows keep file order, or ascending ``by`` (ties in file
+        order) when it is given."""
         key = np.asarray(key)
         self.n = key.size
-        self.order = np.argsort(key, kind="stable")  # within a group: file order
+        self.order = np.argsort(key, kind="stable") if by is None else \
+            _order_by(key, np.asarray(by))
         k = key[self.order]
         self.starts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]]) if self.n else \
             np.zeros(0, np.intp)
@@ -22,6 +29,64 @@ class Groups:
 
     def _sorted(self, x) -> np.ndarray:
         return np.asarray(x)[self.order]
+
+    grouped = _sorted  # a column in group order, for the running operations
+
+    def index_of(self, keys: np.ndarray) -> np.ndarray:
+        """Group number of each of ``keys`` (an index into ``ids``), -1 where absent."""
+        if not self.ids.size:
+            return np.full(np.shape(keys), -1, np.intp)
+        at = np.minimum(np.searchsorted(self.ids, keys), self.ids.size - 1)
+        return np.where(self.ids[at] == keys, at, -1)
+
+    @property
+    def group(self) -> np.ndarray:
+        """Group number (index into ``ids``) of each row, in group order."""
+        if not hasattr(self, "_group"):
+            self._group = np.repeat(np.arange(self.ids.size), self.sizes)
+        return self._group
+
+    def previous(self, v: np.ndarray, fill) -> np.ndarray:
+        """(group order) The previous row's value of ``v`` in the same group; a group's
+        first row gets ``fill`` (a scalar, or one value per group)."""
+        out = np.empty_like(v)
+        out[1:] = v[:-1]
+        out[self.starts] = fill
+        return out
+
+    def running_max(self, v: np.ndarray) -> np.ndarray:
+        """(group order) Running maximum of the integers ``v`` within each group: one
+        ``np.maximum.accumulate`` over the values lifted so that each group lies above
+        all earlier groups (over dense ranks instead where that could overflow)."""
+        v = np.asarray(v, np.int64)
+        if not self.n:
+            return v
+        lo = int(v.min())
+        width = int(v.max()) - lo + 1
+        if width * self.ids.size >= 2**62:
+            uniq, rank = np.unique(v, return_inverse=True)
+            return uniq[self.running_max(rank)]
+        lift = self.group * width
+        out = v - lo
+        out += lift
+        np.maximum.accumulate(out, out=out)
+        out -= lift
+        out += lo
+        return out
+
+    def heads(self, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(group order) The positions where ``mask`` holds, and whether each is the
+        first of them in its group."""
+        at = np.flatnonzero(mask)
+        group = self.group[at]
+        return at, np.r_[True, group[1:] != group[:-1]] if at.size else np.zeros(0, bool)
+
+    def ranks(self, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(group order) The positions where ``mask`` holds, and each one's 1-based count
+        among them within its group."""
+        at, head = self.heads(mask)
+        step = np.arange(at.size)
+        return at, step - np.maximum.accumulate(np.where(head, step, 0)) + 1
 
     def sum(self, x) -> np.ndarray:
         x = self._sorted(x)
@@ -70,3 +135,16 @@ class Groups:
         out = np.empty(self.n, dtype=np.asarray(per_group).dtype)
         out[self.order] = np.repeat(per_group, self.sizes)
         return out
+
+
+def _order_by(key: np.ndarray, by: np.ndarray) -> np.ndarray:
+    """Rows by ``key``, then ``by``, then file order: one stable argsort of a combined
+    integer when both are integers whose ranges multiply below 2**62 (much faster than
+    ``np.lexsort`` on runs that are nearly in order already), else ``np.lexsort``."""
+    if key.size and key.dtype.kind in "iub" and by.dtype.kind in "iub":
+        k0, b0 = int(key.min()), int(by.min())
+        width = int(by.max()) - b0 + 1
+        if (int(key.max()) - k0 + 1) * width < 2**62:
+            return np.argsort((key.astype(np.int64) - k0) * width + (by.astype(np.int64) - b0),
+                              kind="stable")
+    return np.lexsort((by, key))

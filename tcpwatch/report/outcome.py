@@ -27,9 +27,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from ..vocab import Col, TcpFlag
+from .groups import Groups
 
 ZEEK_INACTIVE, ZEEK_SYN_SENT, ZEEK_SYN_ACK_SENT, ZEEK_PARTIAL = 0, 1, 2, 3
 ZEEK_ESTABLISHED, ZEEK_CLOSED, ZEEK_RESET = 4, 5, 6
@@ -38,35 +38,41 @@ ZEEK_ESTABLISHED, ZEEK_CLOSED, ZEEK_RESET = 4, 5, 6
 _ORDER = {"flags": 0, "gap": 1, "retx": 2, "zero": 3}
 
 
-def _flags(seg):
-    f = seg[Col.FLAGS].to_numpy().astype(np.int64)
-    return ((f & TcpFlag.SYN) != 0, (f & TcpFlag.FIN) != 0, (f & TcpFlag.RST) != 0,
-            (f & TcpFlag.ACK) != 0)
+def _flags(seg, order: np.ndarray | None = None):
+    """SYN, FIN, RST, ACK of each row (of ``seg.iloc[order]`` when given)."""
+    f = seg[Col.FLAGS].to_numpy()
+    f = f if order is None else f[order]
+    return tuple((f & int(bit)) != 0 for bit in (TcpFlag.SYN, TcpFlag.FIN, TcpFlag.RST,
+                                                   TcpFlag.ACK))
+
+
+#: what a connection's packets showed of one endpoint, as bits
+_SENT, _OPENED, _FIN, _RST = 1, 2, 4, 8
 
 
 def zeek_endpoint_states(seg: pd.DataFrame) -> pd.DataFrame:
     """Zeek's final endpoint state of the originator (client) and responder (server)."""
     syn, fin, rst, ack = _flags(seg)
     client = (seg[Col.ROLE] == "client").to_numpy()
-    w = pd.DataFrame({
-        "conn": seg[Col.CONN].to_numpy(),
-        "c_any": client, "s_any": ~client,
-        "c_syn": client & syn & ~ack, "s_synack": ~client & syn & ack,
-        "c_fin": client & fin, "s_fin": ~client & fin,
-        "c_rst": client & rst, "s_rst": ~client & rst,
-    }).groupby("conn").any()
-    hand = w["c_syn"] & w["s_synack"]
+    # opened: a SYN from the originator, a SYN+ACK from the responder
+    bits = (_SENT | (syn & (ack != client)).view(np.uint8) * _OPENED
+            | fin.view(np.uint8) * _FIN | rst.view(np.uint8) * _RST)
+    # the originator's bits low, the responder's high: one OR per connection
+    g = Groups(seg[Col.CONN].to_numpy())
+    both = np.where(client, bits, bits << 4).astype(np.uint8)
+    seen = np.bitwise_or.reduceat(both[g.order], g.starts) if g.n else both
+    orig, resp = seen & 15, seen >> 4
+    hand = ((orig & _OPENED) != 0) & ((resp & _OPENED) != 0)
 
-    def state(any_, opened, fin_, rst_):
-        return np.select([rst_, fin_, hand, opened, any_],
-                         [ZEEK_RESET, ZEEK_CLOSED, ZEEK_ESTABLISHED, -1, ZEEK_PARTIAL],
-                         ZEEK_INACTIVE)
+    def state(side, opened_state):
+        return np.select([(side & _RST) != 0, (side & _FIN) != 0, hand,
+                          (side & _OPENED) != 0, (side & _SENT) != 0],
+                         [ZEEK_RESET, ZEEK_CLOSED, ZEEK_ESTABLISHED, opened_state,
+                          ZEEK_PARTIAL], ZEEK_INACTIVE)
 
-    orig = state(w["c_any"], w["c_syn"], w["c_fin"], w["c_rst"])
-    orig = np.where(orig == -1, ZEEK_SYN_SENT, orig)
-    resp = state(w["s_any"], w["s_synack"], w["s_fin"], w["s_rst"])
-    resp = np.where(resp == -1, ZEEK_SYN_ACK_SENT, resp)
-    return pd.DataFrame({"orig": orig, "resp": resp}, index=w.index)
+    return pd.DataFrame({"orig": state(orig, ZEEK_SYN_SENT),
+                         "resp": state(resp, ZEEK_SYN_ACK_SENT)},
+                        index=pd.Index(g.ids, name=Col.CONN))
 
 
 def conn_state(orig: np.ndarray, resp: np.ndarray, history: pd.Series,
@@ -97,15 +103,16 @@ def conn_state(orig: np.ndarray, resp: np.ndarray, history: pd.Series,
         "OTH")
 
 
-def _log_marks(mask: np.ndarray, key: np.ndarray) -> np.ndarray:
-    """Rows where a per-key count of ``mask`` events reaches 1, 10, 100, ..."""
-    out = np.zeros(mask.shape[0], bool)
-    idx = np.flatnonzero(mask)
-    if idx.size:
-        count = pd.Series(np.ones(idx.size, np.int64)).groupby(key[idx]).cumsum().to_numpy()
-        lg = np.log10(count)
-        out[idx] = lg == np.floor(lg)
-    return out
+#: counts at which a logarithmic letter (t w g) is recorded again
+_POWERS_OF_TEN = 10 ** np.arange(19, dtype=np.int64)
+_NEVER = np.iinfo(np.int64).max
+
+
+def _log_marks(mask: np.ndarray, groups: Groups) -> np.ndarray:
+    """(group order) Positions where a per-group count of ``mask`` events reaches 1, 10,
+    100, ..."""
+    at, count = groups.ranks(mask)
+    return at[np.isin(count, _POWERS_OF_TEN)]
 
 
 def history(seg: pd.DataFrame) -> pd.Series:
@@ -113,110 +120,109 @@ def history(seg: pd.DataFrame) -> pd.Series:
     n = len(seg)
     if n == 0:
         return pd.Series([], dtype=object)
-    syn, fin, rst, ack = _flags(seg)
     conn = seg[Col.CONN].to_numpy().astype(np.int64)
     client = (seg[Col.ROLE] == "client").to_numpy()
-    d = (~client).astype(np.int64)
-    key = conn * 2 + d
-    seq = seg[Col.REL_SEQ].to_numpy().astype(np.int64)
-    ackn = seg[Col.REL_ACK].to_numpy().astype(np.int64)
-    length = seg[Col.LEN].to_numpy().astype(np.int64)
-    frame = seg[Col.FRAME].to_numpy()
-    rows, kinds, letters = [], [], []
+    # one sort for every per-direction step: each direction's rows, in file order; the
+    # work below is on columns in that order ("positions"), rows are order[position]
+    direction = Groups(conn * 2 + ~client)
+    order = direction.order
+    syn, fin, rst, ack = _flags(seg, order)
+    client = client[order]
+    seq = seg[Col.REL_SEQ].to_numpy()[order].astype(np.int64)
+    length = seg[Col.LEN].to_numpy()[order].astype(np.int64)
+    end = seq + length
+    found: list[tuple[np.ndarray, int, np.ndarray]] = []  # (positions, kind, letters)
 
-    def add(mask, letter, kind="flags"):
-        idx = np.flatnonzero(mask)
-        rows.append(idx)
-        kinds.append(np.full(idx.size, _ORDER[kind]))
-        letters.append(np.where(client[idx], letter.upper(), letter.lower()))
+    def add(at, letter, kind="flags", upper=client):
+        found.append((at, _ORDER[kind], np.where(upper[at], ord(letter.upper()),
+                                                  ord(letter.lower())).astype(np.uint8)))
 
-    def first_per_key(mask):
-        out = np.zeros(n, bool)
-        idx = np.flatnonzero(mask)
-        _, first = np.unique(key[idx], return_index=True)
-        out[idx[first]] = True
-        return out
+    def first(mask):
+        at, head = direction.heads(mask)
+        return at[head]
 
-    def changed_per_key(mask, value):
-        """Rows of ``mask`` whose ``value`` differs from the previous such row (same key)."""
-        out = np.zeros(n, bool)
-        idx = np.flatnonzero(mask)
-        if idx.size:
-            s = pd.Series(value[idx])
-            prev = s.groupby(key[idx]).shift(1)
-            out[idx] = prev.isna().to_numpy() | (prev.to_numpy() != s.to_numpy())
-        return out
+    def changed(mask, value):
+        """Positions of ``mask`` whose ``value`` differs from the previous such row's
+        (same direction)."""
+        at, head = direction.heads(mask)
+        v = value[at]
+        return at[head | (v != np.r_[v[:1], v[:-1]])]
 
-    bits = syn.astype(int) + fin + rst
-    add(first_per_key((bits > 1) & fin & rst), "i")
-    add(first_per_key((bits > 1) & ~(fin & rst)), "q")
-    one = bits == 1
-    add(changed_per_key(one & syn & ~ack, seq), "s")
-    add(changed_per_key(one & syn & ack, seq), "h")
-    add(changed_per_key(one & fin, seq + length), "f")
-    add(changed_per_key(one & rst, seq), "r")
-    add(first_per_key((bits == 0) & (length > 0)), "d")
-    add(first_per_key((bits == 0) & (length == 0) & ack), "a")
+    bits = syn.astype(np.int8) + fin + rst
+    one, none = bits == 1, bits == 0
+    add(first((bits > 1) & fin & rst), "i")
+    add(first((bits > 1) & ~(fin & rst)), "q")
+    add(changed(one & syn & ~ack, seq), "s")
+    add(changed(one & syn & ack, seq), "h")
+    add(changed(one & fin, end), "f")
+    add(changed(one & rst, seq), "r")
+    add(first(none & (length > 0)), "d")
+    add(first(none & (length == 0) & ack), "a")
 
     # retransmitted data: nothing new beyond what this direction already sent
-    end = seq + length + syn + fin
-    prev_max = pd.Series(end).groupby(key).cummax().groupby(key).shift(1).to_numpy()
-    retx = (length > 0) & ~np.isnan(prev_max) & (seq + length <= np.nan_to_num(prev_max))
-    add(_log_marks(retx, key), "t", "retx")
+    sent = direction.previous(direction.running_max(end + syn + fin), -1)
+    add(_log_marks((length > 0) & (end <= sent), direction), "t", "retx")
 
-    win0 = (seg[Col.WIN_RAW].to_numpy() == 0) & ~rst
-    add(_log_marks(win0, key), "w", "zero")
+    win0 = (seg[Col.WIN_RAW].to_numpy()[order] == 0) & ~rst
+    add(_log_marks(win0, direction), "w", "zero")
 
     # content gaps: the peer acknowledges beyond the first byte the capture lacks
-    hole = _first_hole(seg, key, seq, length, syn, fin)
-    peer_key = conn * 2 + (1 - d)
-    limit = pd.Series(hole).reindex(peer_key).to_numpy()
-    prev_ack = pd.Series(np.where(ack, ackn, -1)).groupby(key).cummax().groupby(
-        key).shift(1).fillna(-1).to_numpy()
-    gap = ack & ~np.isnan(limit) & (ackn > np.nan_to_num(limit, nan=np.inf)) & (ackn > prev_ack)
-    gap_rows = np.flatnonzero(gap)
-    marks = np.zeros(n, bool)
-    marks[gap_rows] = _log_marks(gap, peer_key)[gap_rows]
-    # a gap belongs to the peer's direction: its letter takes the peer's case
-    idx = np.flatnonzero(marks)
-    rows.append(idx)
-    kinds.append(np.full(idx.size, _ORDER["gap"]))
-    letters.append(np.where(client[idx], "g", "G"))
-
-    allrows = np.concatenate(rows)
-    order = np.lexsort((np.concatenate(kinds), frame[allrows], conn[allrows]))
-    r = allrows[order]
-    # the letters in connection order, joined per connection by Arrow (no Python loop)
-    owners = conn[r]
-    ids, starts = np.unique(owners, return_index=True)
-    offsets = pa.array(np.append(starts, owners.size).astype(np.int32))
-    per_conn = pa.ListArray.from_arrays(offsets, pa.array(np.concatenate(letters)[order]))
-    first_row = np.unique(conn, return_index=True)
-    flip = np.where(pd.Series(client[first_row[1]], index=first_row[0]).reindex(ids)
-                    .to_numpy(), "", "^")
-    text = pc.binary_join_element_wise(pa.array(flip), pc.binary_join(per_conn, ""), "")
-    return pd.Series(text.to_numpy(zero_copy_only=False), index=ids, dtype=object)
+    hole = _first_hole(seg, direction, seq, end, syn, fin)
+    peer = direction.index_of(direction.ids ^ 1)
+    limit = np.where(peer >= 0, hole[peer], _NEVER)[direction.group]
+    ackn = np.where(ack, seg[Col.REL_ACK].to_numpy()[order].astype(np.int64), -1)
+    acked = direction.previous(direction.running_max(ackn), -1)
+    # a gap belongs to the peer's direction (counted there, i.e. per this direction's
+    # packets too): its letter takes the peer's case
+    add(_log_marks(ack & (ackn > limit) & (ackn > acked), direction), "g", "gap",
+        upper=~client)
+    return _joined(seg, direction, found)
 
 
-def _first_hole(seg, key, seq, length, syn, fin) -> pd.Series:
-    """Per direction: the first sequence number not held by the capture (SYN and FIN
-    count as one byte each; a snaplen-cut segment holds none of its payload)."""
-    truncated = seg[Col.TRUNCATED].to_numpy()
-    starts = np.concatenate([seq[syn] - 0, seq[~truncated & (length > 0)],
-                             (seq + length)[fin]])
-    ends = np.concatenate([seq[syn] + 1, (seq + length)[~truncated & (length > 0)],
-                           (seq + length + 1)[fin]])
-    keys = np.concatenate([key[syn], key[~truncated & (length > 0)], key[fin]])
-    # where a direction starts: its SYN, or its first segment (midstream: rel seq 1)
-    origin = pd.Series(seq).groupby(key).min()
-    df = pd.DataFrame({"k": keys, "s": starts, "e": ends}).sort_values(["k", "s"])
-    covered = df.groupby("k")["e"].cummax()
-    prev = covered.groupby(df["k"]).shift(1)
-    df["prev"] = prev.fillna(df["k"].map(origin)).to_numpy()
-    holes = df[df["s"] > df["prev"]].groupby("k")["prev"].first()
-    full = covered.groupby(df["k"]).last()
-    out = origin.astype(float).copy()
-    out.loc[full.index] = full.astype(float)
-    out.loc[holes.index] = holes.astype(float)
+def _joined(seg, direction: Groups, found) -> pd.Series:
+    """Each connection's letters in packet order (a packet's in Zeek's order), after a
+    ``^`` when the originator did not send the first packet; one Arrow string array
+    built straight from the letter bytes (no Python loop)."""
+    at = np.concatenate([f[0] for f in found])
+    kinds = np.concatenate([np.full(f[0].size, f[1], np.int64) for f in found])
+    frame = seg[Col.FRAME].to_numpy()[direction.order[at]].astype(np.int64)
+    letters = Groups(direction.ids[direction.group[at]] // 2, by=frame * len(_ORDER) + kinds)
+    text = np.concatenate([f[2] for f in found])[letters.order]
+    ids, starts = letters.ids, letters.starts
+    # each connection's first row: the earlier of its two directions' first rows
+    of_conn = direction.ids // 2
+    first_of = np.flatnonzero(np.r_[True, of_conn[1:] != of_conn[:-1]])
+    first_row = np.minimum.reduceat(direction.first_row(), first_of)
+    client = (seg[Col.ROLE] == "client").to_numpy()
+    flip = ~client[first_row[np.searchsorted(of_conn[first_of], ids)]]
+    # one '^' before the letters of a flipped connection
+    text = np.insert(text, starts[flip], ord("^"))
+    ends = np.append(starts[1:], letters.n) + np.cumsum(flip)
+    offsets = np.r_[0, ends].astype(np.int64)
+    arr = pa.LargeStringArray.from_buffers(ids.size, pa.py_buffer(offsets),
+                                           pa.py_buffer(text))
+    return pd.Series(arr.to_numpy(zero_copy_only=False), index=ids, dtype=object)
+
+
+def _first_hole(seg, direction: Groups, seq, end, syn, fin) -> np.ndarray:
+    """Per direction (``direction.ids``; the columns in its group order): the first
+    sequence number not held by the capture (SYN and FIN count as one byte each; a
+    snaplen-cut segment holds none of its payload)."""
+    held = ~seg[Col.TRUNCATED].to_numpy()[direction.order] & (end > seq)
+    starts = np.concatenate([seq[syn], seq[held], end[fin]])
+    ends = np.concatenate([seq[syn] + 1, end[held], end[fin] + 1])
+    group = direction.group
+    which = np.concatenate([group[syn], group[held], group[fin]])
+    # where a direction starts: its SYN, or its first segment (midstream: rel seq 1);
     # a direction that sent data but none of it captured: the hole is at its start
+    origin = np.minimum.reduceat(seq, direction.starts)
+    spans = Groups(which, by=starts)  # a direction's byte ranges by where they start
+    starts, ends = spans.grouped(starts), spans.grouped(ends)
+    before = spans.previous(spans.running_max(ends), origin[spans.ids])
+    out = origin.copy()
+    out[spans.ids] = np.maximum.reduceat(ends, spans.starts)
+    # the first range starting beyond all bytes before it: the hole is where they end
+    at, head = spans.heads(starts > before)
+    first = at[head]
+    out[spans.ids[spans.group[first]]] = before[first]
     return out
