@@ -52,8 +52,8 @@ class Collect:
     def fix(self, table, gid):
         self.fixes.append((gid, table))
 
-    def closed(self, table):
-        self.closed_conns.append(np.unique(table["conn"].to_numpy()))
+    def closed(self, rows):
+        self.closed_conns.append(np.unique(rows.conn))
 
     def table(self) -> pd.DataFrame:
         out = pd.concat(self.tables, ignore_index=True).astype(str)

@@ -39,6 +39,7 @@ from ..decode.concat import concat_columns
 from ..decode.quoted import QuotedHeaders
 from ..decode.segments import Columns, DecodeCounts, decode_with_quotes
 from ..vocab import DECODE_COLUMNS, ROLE_NAMES, STATE_NAMES, Col
+from .arrays import SegmentArrays
 from .flags import analyze_flags, flag_columns, sack_arrays
 from .flows import connection_columns, endpoint_pairs, pair_ids, walk_inputs, with_quotes
 from .native import _seqwalk
@@ -366,6 +367,24 @@ class IncrementalEngine:
         cols.update(flag_columns(*(col(name) for name in (
             "bits", "dup_num", "dup_frame", "bif", "acked", "rtt"))))
         return cols
+
+    def arrays(self, idx: np.ndarray | slice) -> SegmentArrays:
+        """Rows ``idx`` as the per-connection reports read them: typed, no text."""
+        R = self.rows
+        if isinstance(idx, slice):  # fancy indexing copies: the stores change later
+            idx = np.arange(*idx.indices(R.n))
+        if len(self._names) != len(self.addresses):
+            self._names = list(self.addresses)
+        walked = R["walked"][idx]
+        return SegmentArrays(
+            conn=R["conn"][idx].astype(np.int64), sender=R["sender"][idx],
+            frame=R["frame"][idx], ts=R["ts"][idx], flags=R["flags"][idx],
+            length=R["len"][idx].astype(np.int64), win=R["win"][idx].astype(np.float64),
+            win_raw=R["win_raw"][idx], rel_seq=R["rel_seq"][idx].astype(np.int64),
+            rel_ack=R["rel_ack"][idx].astype(np.int64), truncated=R["truncated"][idx],
+            src=R["src_id"][idx], sport=R["sport"][idx], dst=R["dst_id"][idx],
+            dport=R["dport"][idx], names=tuple(self._names), bits=R["bits"][idx],
+            rtt=R["rtt"][idx], after_client=walked[:, 1], after_server=walked[:, 3])
 
     def rows_table(self, idx: np.ndarray | slice) -> pd.DataFrame:
         """Rows ``idx`` of the stores with every stage's columns and the decode columns

@@ -10,7 +10,8 @@ is final to a :class:`Sink` as it goes:
   their connection dirty (see incremental.py: a new ISN on a SYN+ACK, a window scale,
   a crossed FIN); rare, and the sink patches them when it closes;
 * ``closed``: every row of connections that are over, once, when they are forgotten
-  (and of all the others at the end of the file), for per-connection reports.
+  (and of all the others at the end of the file), for per-connection reports -- as
+  typed arrays (``engine/arrays.py``: bits and codes, no text).
 
 Exactness.  A whole-capture analysis is the reference (``analyze``).  The one thing
 this pass cannot know on time is a segment that arrives for a connection after its rows
@@ -30,6 +31,7 @@ import pandas as pd
 
 from ..capture.pcapfile import DEFAULT_CHUNK, CaptureReader
 from ..decode.concat import concat_columns
+from .arrays import SegmentArrays
 from .incremental import FORGET_EVERY, IncrementalEngine
 from .memory import release_free_memory
 from .pipeline import CaptureSummary, CaptureWarning, Progress, Source, capture_summary
@@ -43,11 +45,14 @@ LINGER_S = 1.0
 
 
 class Sink(Protocol):
+    #: False: the sink ignores ``rows`` and ``fix`` (no annotated table is built)
+    wants_rows: bool
+
     def rows(self, table: pd.DataFrame) -> None: ...
 
     def fix(self, table: pd.DataFrame, gid: np.ndarray) -> None: ...
 
-    def closed(self, table: pd.DataFrame) -> None: ...
+    def closed(self, rows: SegmentArrays) -> None: ...
 
 
 def stream(source: Source, sink: Callable[[], Sink], *, chunk_size: int = DEFAULT_CHUNK,
@@ -82,19 +87,24 @@ def _one_pass(source: Source, engine: IncrementalEngine, sink: Sink, chunk_size:
     pending: list = []  # decode columns of the rows not yet handed out
     flushed = 0  # gid of the first row not yet handed out
 
+    wants_rows = getattr(sink, "wants_rows", True)
+
     def flush() -> None:
         nonlocal flushed
         n = engine.total - flushed
         if n == 0:
             return
-        decoded = concat_columns(pending)
-        pending.clear()
-        sink.rows(engine.frame(slice(engine.rows.n - n, engine.rows.n), decoded))
+        if wants_rows:
+            decoded = concat_columns(pending)
+            pending.clear()
+            sink.rows(engine.frame(slice(engine.rows.n - n, engine.rows.n), decoded))
         flushed = engine.total
 
     for raw in reader:
-        pending.append(engine.add_frames(raw, frame=False))
-        if engine.rewalked.size:
+        columns = engine.add_frames(raw, frame=False)
+        if wants_rows:
+            pending.append(columns)
+        if engine.rewalked.size and wants_rows:
             R = engine.rows
             old = np.flatnonzero(np.isin(R["conn"], engine.rewalked) & (R["gid"] < flushed))
             if old.size:
@@ -105,18 +115,17 @@ def _one_pass(source: Source, engine: IncrementalEngine, sink: Sink, chunk_size:
             flush()  # rows leave the stores only once handed out
             gone = engine.over_connections()
             if gone.size:
-                sink.closed(engine.rows_table(np.flatnonzero(np.isin(engine.rows["conn"],
-                                                                     gone))))
+                sink.closed(engine.arrays(np.flatnonzero(np.isin(engine.rows["conn"], gone))))
                 engine.forget(gone)
                 release_free_memory()
         if progress is not None:
             progress(reader.stats.bytes_read)
     flush()
-    if engine.total == 0:  # a table with its columns and no rows
+    if engine.total == 0 and wants_rows:  # a table with its columns and no rows
         sink.rows(engine.frame(slice(0, 0), concat_columns([])))
     summary = capture_summary(reader, engine.skipped)
     if engine.rows.n:
-        sink.closed(engine.rows_table(slice(0, engine.rows.n)))
+        sink.closed(engine.arrays(slice(0, engine.rows.n)))
     return summary
 
 
@@ -125,6 +134,7 @@ class Tee:
 
     def __init__(self, *sinks: Sink):
         self.sinks = sinks
+        self.wants_rows = any(getattr(s, "wants_rows", True) for s in sinks)
 
     def rows(self, table: pd.DataFrame) -> None:
         for s in self.sinks:
@@ -134,6 +144,6 @@ class Tee:
         for s in self.sinks:
             s.fix(table, gid)
 
-    def closed(self, table: pd.DataFrame) -> None:
+    def closed(self, rows: SegmentArrays) -> None:
         for s in self.sinks:
-            s.closed(table)
+            s.closed(rows)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..engine.arrays import SegmentArrays
 from .episodes import episodes
 from .summary import summarize_connections
 from .tables import busiest
@@ -28,17 +29,20 @@ class ReportSink:
         self._summary = summarize_connections(pd.DataFrame())
         self._episodes = episodes(pd.DataFrame())
 
+    wants_rows = False  # every row reaches closed() once: counted there
+
     def rows(self, table: pd.DataFrame) -> None:
-        self.segments += len(table)
+        pass
 
     def fix(self, table: pd.DataFrame, gid: np.ndarray) -> None:
         pass  # a connection's report is made from its final rows, in closed()
 
-    def closed(self, table: pd.DataFrame) -> None:
+    def closed(self, rows: SegmentArrays) -> None:
+        self.segments += len(rows)
         if not self.keep:
             return
-        ep = episodes(table)
-        part = summarize_connections(table, ep)
+        ep = episodes(rows)
+        part = summarize_connections(rows, ep)
         self.connections += len(part)
         self.n_episodes += len(ep)
         self._summary = busiest(_concat(self._summary, part), self.top)

@@ -13,8 +13,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..engine.flags import has_event
-from ..vocab import Col, TcpFlag
+from ..engine.arrays import SegmentArrays
+from ..vocab import TcpFlag
 
 EPISODE_COLUMNS = ("conn", "kind", "side", "stalled", "start", "end", "duration", "segments",
                    "probes")
@@ -27,21 +27,20 @@ def _runs(key: np.ndarray, on: np.ndarray):
     return np.flatnonzero(on & ~prev_on), np.flatnonzero(on & ~next_on)
 
 
-def episodes(seg: pd.DataFrame) -> pd.DataFrame:
-    if seg.empty:
+def episodes(seg: pd.DataFrame | SegmentArrays) -> pd.DataFrame:
+    """The episodes of an annotated table (or the engine's typed arrays of one)."""
+    if len(seg) == 0:
         return pd.DataFrame(columns=list(EPISODE_COLUMNS))
-    client = (seg[Col.ROLE] == "client").to_numpy()
-    conn = seg[Col.CONN].to_numpy().astype(np.int64)
-    key = conn * 2 + (~client)
-    order = np.lexsort((seg[Col.FRAME].to_numpy(), key))
+    a = SegmentArrays.from_frame(seg) if isinstance(seg, pd.DataFrame) else seg
+    key = a.conn * 2 + a.sender
+    order = np.lexsort((a.frame, key))
     k = key[order]
-    ts = seg[Col.TS].to_numpy()[order]
-    frame = seg[Col.FRAME].to_numpy()[order]
-    flags = seg[Col.FLAGS].to_numpy().astype(np.int64)[order]
-    sfr = (flags & (TcpFlag.SYN | TcpFlag.FIN | TcpFlag.RST)) != 0
-    zero = (seg[Col.WIN_RAW].to_numpy()[order] == 0) & ~sfr
-    full = has_event(seg[Col.EVENTS], "window_full")[order]
-    probe_rows = has_event(seg[Col.EVENTS], "keep_alive", "zero_window_probe")[order]
+    ts = a.ts[order]
+    frame = a.frame[order]
+    sfr = (a.flags[order] & (TcpFlag.SYN | TcpFlag.FIN | TcpFlag.RST)) != 0
+    zero = (a.win_raw[order] == 0) & ~sfr
+    full = a.has("window_full")[order]
+    probe_rows = a.has("keep_alive", "zero_window_probe")[order]
     out = []
     for kind, on in (("zero_window", zero), ("window_full", full)):
         starts, ends = _runs(k, on)

@@ -55,6 +55,8 @@ class ParquetSink:
     written (``fix``) are patched when the sink closes, row group by row group, so
     memory stays bounded by one row group either way."""
 
+    wants_rows = True
+
     def __init__(self, path: Path):
         self.path = path
         self.writer: pq.ParquetWriter | None = None
@@ -83,7 +85,7 @@ class ParquetSink:
     def fix(self, table: pd.DataFrame, gid: np.ndarray) -> None:
         self.fixes.append((gid, table))
 
-    def closed(self, table: pd.DataFrame) -> None:
+    def closed(self, rows) -> None:
         pass
 
     def close(self) -> None:

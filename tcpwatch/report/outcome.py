@@ -28,7 +28,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from ..vocab import Col, TcpFlag
+from ..engine.arrays import SegmentArrays
+from ..vocab import TcpFlag
 from .groups import Groups
 
 ZEEK_INACTIVE, ZEEK_SYN_SENT, ZEEK_SYN_ACK_SENT, ZEEK_PARTIAL = 0, 1, 2, 3
@@ -38,10 +39,13 @@ ZEEK_ESTABLISHED, ZEEK_CLOSED, ZEEK_RESET = 4, 5, 6
 _ORDER = {"flags": 0, "gap": 1, "retx": 2, "zero": 3}
 
 
-def _flags(seg, order: np.ndarray | None = None):
-    """SYN, FIN, RST, ACK of each row (of ``seg.iloc[order]`` when given)."""
-    f = seg[Col.FLAGS].to_numpy()
-    f = f if order is None else f[order]
+def _arrays(seg: pd.DataFrame | SegmentArrays) -> SegmentArrays:
+    return SegmentArrays.from_frame(seg) if isinstance(seg, pd.DataFrame) else seg
+
+
+def _flags(a: SegmentArrays, order: np.ndarray | None = None):
+    """SYN, FIN, RST, ACK of each row (of rows ``order`` when given)."""
+    f = a.flags if order is None else a.flags[order]
     return tuple((f & int(bit)) != 0 for bit in (TcpFlag.SYN, TcpFlag.FIN, TcpFlag.RST,
                                                    TcpFlag.ACK))
 
@@ -50,15 +54,19 @@ def _flags(seg, order: np.ndarray | None = None):
 _SENT, _OPENED, _FIN, _RST = 1, 2, 4, 8
 
 
-def zeek_endpoint_states(seg: pd.DataFrame) -> pd.DataFrame:
-    """Zeek's final endpoint state of the originator (client) and responder (server)."""
-    syn, fin, rst, ack = _flags(seg)
-    client = (seg[Col.ROLE] == "client").to_numpy()
+def zeek_endpoint_states(seg: pd.DataFrame | SegmentArrays, g: Groups | None = None
+                         ) -> tuple[np.ndarray, np.ndarray]:
+    """Zeek's final endpoint states of the originator (client) and the responder
+    (server), one per connection in ascending order (``g``: the rows grouped by
+    connection, when the caller has them)."""
+    a = _arrays(seg)
+    syn, fin, rst, ack = _flags(a)
+    client = a.sender == 0
     # opened: a SYN from the originator, a SYN+ACK from the responder
     bits = (_SENT | (syn & (ack != client)).view(np.uint8) * _OPENED
             | fin.view(np.uint8) * _FIN | rst.view(np.uint8) * _RST)
     # the originator's bits low, the responder's high: one OR per connection
-    g = Groups(seg[Col.CONN].to_numpy())
+    g = Groups(a.conn) if g is None else g
     both = np.where(client, bits, bits << 4).astype(np.uint8)
     seen = np.bitwise_or.reduceat(both[g.order], g.starts) if g.n else both
     orig, resp = seen & 15, seen >> 4
@@ -70,17 +78,15 @@ def zeek_endpoint_states(seg: pd.DataFrame) -> pd.DataFrame:
                          [ZEEK_RESET, ZEEK_CLOSED, ZEEK_ESTABLISHED, opened_state,
                           ZEEK_PARTIAL], ZEEK_INACTIVE)
 
-    return pd.DataFrame({"orig": state(orig, ZEEK_SYN_SENT),
-                         "resp": state(resp, ZEEK_SYN_ACK_SENT)},
-                        index=pd.Index(g.ids, name=Col.CONN))
+    return state(orig, ZEEK_SYN_SENT), state(resp, ZEEK_SYN_ACK_SENT)
 
 
-def conn_state(orig: np.ndarray, resp: np.ndarray, history: pd.Series,
+def conn_state(orig: np.ndarray, resp: np.ndarray, history: np.ndarray,
                bytes_total: np.ndarray) -> np.ndarray:
     """Zeek's ``conn_state()`` decision list, in its order."""
     o_in = np.isin(orig, (ZEEK_INACTIVE, ZEEK_PARTIAL))
     r_in = np.isin(resp, (ZEEK_INACTIVE, ZEEK_PARTIAL))
-    s0_rst = history.str.match(r"^\^?S[^HAFGIQ]*R").to_numpy()
+    s0_rst = pd.Series(history, dtype=object).str.match(r"^\^?S[^HAFGIQ]*R").to_numpy(bool)
     return np.select(
         [
             (resp == ZEEK_RESET) & (np.isin(orig, (ZEEK_SYN_SENT, ZEEK_SYN_ACK_SENT))
@@ -115,21 +121,24 @@ def _log_marks(mask: np.ndarray, groups: Groups) -> np.ndarray:
     return at[np.isin(count, _POWERS_OF_TEN)]
 
 
-def history(seg: pd.DataFrame) -> pd.Series:
-    """Zeek's history string per connection (index: conn)."""
-    n = len(seg)
-    if n == 0:
-        return pd.Series([], dtype=object)
-    conn = seg[Col.CONN].to_numpy().astype(np.int64)
-    client = (seg[Col.ROLE] == "client").to_numpy()
+def history(seg: pd.DataFrame | SegmentArrays, g: Groups | None = None) -> np.ndarray:
+    """Zeek's history string per connection, in ascending connection order (``g``: the
+    rows grouped by connection, when the caller has them); "" without letters."""
+    a = _arrays(seg)
+    ids = (Groups(a.conn) if g is None else g).ids
+    out = np.full(ids.size, "", dtype=object)
+    if len(a) == 0:
+        return out
+    conn = a.conn
+    client = a.sender == 0
     # one sort for every per-direction step: each direction's rows, in file order; the
     # work below is on columns in that order ("positions"), rows are order[position]
     direction = Groups(conn * 2 + ~client)
     order = direction.order
-    syn, fin, rst, ack = _flags(seg, order)
+    syn, fin, rst, ack = _flags(a, order)
     client = client[order]
-    seq = seg[Col.REL_SEQ].to_numpy()[order].astype(np.int64)
-    length = seg[Col.LEN].to_numpy()[order].astype(np.int64)
+    seq = a.rel_seq[order]
+    length = a.length[order]
     end = seq + length
     found: list[tuple[np.ndarray, int, np.ndarray]] = []  # (positions, kind, letters)
 
@@ -163,29 +172,31 @@ def history(seg: pd.DataFrame) -> pd.Series:
     sent = direction.previous(direction.running_max(end + syn + fin), -1)
     add(_log_marks((length > 0) & (end <= sent), direction), "t", "retx")
 
-    win0 = (seg[Col.WIN_RAW].to_numpy()[order] == 0) & ~rst
+    win0 = (a.win_raw[order] == 0) & ~rst
     add(_log_marks(win0, direction), "w", "zero")
 
     # content gaps: the peer acknowledges beyond the first byte the capture lacks
-    hole = _first_hole(seg, direction, seq, end, syn, fin)
+    hole = _first_hole(a, direction, seq, end, syn, fin)
     peer = direction.index_of(direction.ids ^ 1)
     limit = np.where(peer >= 0, hole[peer], _NEVER)[direction.group]
-    ackn = np.where(ack, seg[Col.REL_ACK].to_numpy()[order].astype(np.int64), -1)
+    ackn = np.where(ack, a.rel_ack[order], -1)
     acked = direction.previous(direction.running_max(ackn), -1)
     # a gap belongs to the peer's direction (counted there, i.e. per this direction's
     # packets too): its letter takes the peer's case
     add(_log_marks(ack & (ackn > limit) & (ackn > acked), direction), "g", "gap",
         upper=~client)
-    return _joined(seg, direction, found)
+    with_letters, text = _joined(a, direction, found)
+    out[np.searchsorted(ids, with_letters)] = text
+    return out
 
 
-def _joined(seg, direction: Groups, found) -> pd.Series:
+def _joined(a: SegmentArrays, direction: Groups, found) -> tuple[np.ndarray, np.ndarray]:
     """Each connection's letters in packet order (a packet's in Zeek's order), after a
     ``^`` when the originator did not send the first packet; one Arrow string array
     built straight from the letter bytes (no Python loop)."""
     at = np.concatenate([f[0] for f in found])
     kinds = np.concatenate([np.full(f[0].size, f[1], np.int64) for f in found])
-    frame = seg[Col.FRAME].to_numpy()[direction.order[at]].astype(np.int64)
+    frame = a.frame[direction.order[at]]
     letters = Groups(direction.ids[direction.group[at]] // 2, by=frame * len(_ORDER) + kinds)
     text = np.concatenate([f[2] for f in found])[letters.order]
     ids, starts = letters.ids, letters.starts
@@ -193,7 +204,7 @@ def _joined(seg, direction: Groups, found) -> pd.Series:
     of_conn = direction.ids // 2
     first_of = np.flatnonzero(np.r_[True, of_conn[1:] != of_conn[:-1]])
     first_row = np.minimum.reduceat(direction.first_row(), first_of)
-    client = (seg[Col.ROLE] == "client").to_numpy()
+    client = a.sender == 0
     flip = ~client[first_row[np.searchsorted(of_conn[first_of], ids)]]
     # one '^' before the letters of a flipped connection
     text = np.insert(text, starts[flip], ord("^"))
@@ -201,14 +212,14 @@ def _joined(seg, direction: Groups, found) -> pd.Series:
     offsets = np.r_[0, ends].astype(np.int64)
     arr = pa.LargeStringArray.from_buffers(ids.size, pa.py_buffer(offsets),
                                            pa.py_buffer(text))
-    return pd.Series(arr.to_numpy(zero_copy_only=False), index=ids, dtype=object)
+    return ids, arr.to_numpy(zero_copy_only=False)
 
 
-def _first_hole(seg, direction: Groups, seq, end, syn, fin) -> np.ndarray:
+def _first_hole(a: SegmentArrays, direction: Groups, seq, end, syn, fin) -> np.ndarray:
     """Per direction (``direction.ids``; the columns in its group order): the first
     sequence number not held by the capture (SYN and FIN count as one byte each; a
     snaplen-cut segment holds none of its payload)."""
-    held = ~seg[Col.TRUNCATED].to_numpy()[direction.order] & (end > seq)
+    held = ~a.truncated[direction.order] & (end > seq)
     starts = np.concatenate([seq[syn], seq[held], end[fin]])
     ends = np.concatenate([seq[syn] + 1, end[held], end[fin] + 1])
     group = direction.group

@@ -27,13 +27,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..engine.flags import has_event
-from ..vocab import Col, TcpFlag
+from ..engine.arrays import SegmentArrays
+from ..vocab import STATE_NAMES, TcpFlag
 from .episodes import episodes
 from .groups import Groups
 from .outcome import conn_state, history, zeek_endpoint_states
 
 _NONE = np.iinfo(np.int64).max  # "no such frame" in min() aggregations
+_STATE_TEXT = np.array(STATE_NAMES, dtype=object)
 
 SUMMARY_COLUMNS = (
     "conn", "client", "server", "start", "duration", "pkts_client", "pkts_server",
@@ -44,28 +45,22 @@ SUMMARY_COLUMNS = (
 )
 
 
-def _endpoint(addr: pd.Series, port: pd.Series) -> pd.Series:
-    a = addr.astype(str)
-    a = a.where(~a.str.contains(":", regex=False), "[" + a + "]")
-    return a + ":" + port.astype(str)
-
-
-def summarize_connections(seg: pd.DataFrame, ep: pd.DataFrame | None = None) -> pd.DataFrame:
-    """One row per connection; see the module docstring for the columns.  ``ep``: the
-    table's flow-control episodes when the caller has them already."""
-    if seg.empty:
+def summarize_connections(seg: pd.DataFrame | SegmentArrays,
+                          ep: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per connection; see the module docstring for the columns.  ``seg``: an
+    annotated table, or the engine's typed arrays of one; ``ep``: the flow-control
+    episodes when the caller has them already."""
+    if len(seg) == 0:
         return pd.DataFrame(columns=list(SUMMARY_COLUMNS))
-    g = Groups(seg[Col.CONN].to_numpy())
-    flags = seg[Col.FLAGS].to_numpy()
-    is_client = (seg[Col.ROLE] == "client").to_numpy()
+    a = SegmentArrays.from_frame(seg) if isinstance(seg, pd.DataFrame) else seg
+    g = Groups(a.conn)
+    flags = a.flags
+    is_client = a.sender == 0
     syn = (flags & int(TcpFlag.SYN)) != 0
     has_ack = (flags & int(TcpFlag.ACK)) != 0
     rst = (flags & int(TcpFlag.RST)) != 0
     fin = (flags & int(TcpFlag.FIN)) != 0
-    frame = seg[Col.FRAME].to_numpy()
-    ts = seg[Col.TS].to_numpy()
-    length = seg[Col.LEN].to_numpy().astype(np.int64)
-    win = seg[Col.WIN].to_numpy().astype(np.float64)
+    frame, ts, length, win = a.frame, a.ts, a.length, a.win
     c_syn, s_synack = g.any(is_client & syn & ~has_ack), g.any(~is_client & syn & has_ack)
     # the client's ACK that completes the handshake: a non-SYN ACK after the SYN+ACK
     first_synack = g.spread(g.min(np.where(~is_client & syn & has_ack, frame, np.inf)))
@@ -75,10 +70,9 @@ def summarize_connections(seg: pd.DataFrame, ep: pd.DataFrame | None = None) -> 
     rst_s = g.min(np.where(~is_client & rst, frame, _NONE))
     start, end = g.min(ts), g.max(ts)
 
-    first = seg.iloc[g.first_row()]
-    sender_is_client = (first[Col.ROLE] == "client").to_numpy()
-    src = _endpoint(first[Col.SRC], first[Col.SPORT]).to_numpy()
-    dst = _endpoint(first[Col.DST], first[Col.DPORT]).to_numpy()
+    first = g.first_row()
+    sender_is_client = is_client[first]
+    src, dst = a.endpoints(first, source=True), a.endpoints(first, source=False)
 
     parts = np.where(c_syn, "SYN", "")
     parts = np.where(s_synack, np.where(parts == "", "SYN+ACK", "SYN, SYN+ACK"), parts)
@@ -87,9 +81,9 @@ def summarize_connections(seg: pd.DataFrame, ep: pd.DataFrame | None = None) -> 
     ended = np.select(
         [any_rst & (rst_c <= rst_s), any_rst, c_fin & s_fin, c_fin, s_fin],
         ["RST by client", "RST by server", "FIN both ways", "FIN by client",
-         "FIN by server"], "open")
-    out = pd.DataFrame({
-        "conn": g.ids,
+         "FIN by server"], "open").astype(object)
+    out = {
+        "conn": g.ids.astype(np.int32),  # as in the segment table
         "client": np.where(sender_is_client, src, dst),
         "server": np.where(sender_is_client, dst, src),
         "start": start,
@@ -100,38 +94,42 @@ def summarize_connections(seg: pd.DataFrame, ep: pd.DataFrame | None = None) -> 
         "bytes_server": g.sum(np.where(is_client, 0, length)),
         "handshake": handshake,
         "ended": ended,
-    })
+    }
     for side, mine in (("client", is_client), ("server", ~is_client)):
         w = np.where(mine & ~rst, win, np.nan)  # an RST's window means nothing
         out[f"win_min_{side}"] = pd.array(g.min(w), dtype="Int64")
         out[f"win_max_{side}"] = pd.array(g.max(w), dtype="Int64")
-    if Col.STATE_AFTER_CLIENT in seg.columns:
-        last = seg.iloc[g.last_row()]
-        out["final_client"] = last[Col.STATE_AFTER_CLIENT].astype(str).to_numpy()
-        out["final_server"] = last[Col.STATE_AFTER_SERVER].astype(str).to_numpy()
-        first_close = g.min(np.where(fin | rst, np.arange(len(seg)), _NONE))
+    if a.after_client is not None:
+        last = g.last_row()
+        out["final_client"] = _STATE_TEXT[a.after_client[last]]
+        out["final_server"] = _STATE_TEXT[a.after_server[last]]
+        first_close = g.min(np.where(fin | rst, np.arange(len(a)), _NONE))
         closed = first_close != _NONE
-        out["closed_first"] = np.where(
+        closed_first = np.where(
             closed, np.where(is_client[np.where(closed, first_close, 0)], "client", "server"),
-            "")
-        both = out["ended"] == "FIN both ways"
-        out.loc[both, "ended"] = "FIN both ways, " + out.loc[both, "closed_first"] + " first"
-        hist = history(seg).reindex(g.ids).fillna("")
-        z = zeek_endpoint_states(seg).reindex(g.ids)
-        total = out["bytes_client"].to_numpy() + out["bytes_server"].to_numpy()
-        out["conn_state"] = conn_state(z["orig"].to_numpy(), z["resp"].to_numpy(), hist,
-                                       total)
-        out["history"] = hist.to_numpy()
-    if Col.EVENTS in seg.columns:
-        ev = seg[Col.EVENTS]
+            "").astype(object)
+        out["closed_first"] = closed_first
+        both = ended == "FIN both ways"
+        ended[both] = "FIN both ways, " + closed_first[both] + " first"
+        hist = history(a, g)
+        orig, resp = zeek_endpoint_states(a, g)
+        total = out["bytes_client"] + out["bytes_server"]
+        out["conn_state"] = conn_state(orig, resp, hist, total)
+        out["history"] = hist
+    if a.bits is not None:
         # fast and spurious included: the engine sets retransmission with them, as tshark
-        out["retransmissions"] = g.sum(has_event(ev, "retransmission"))
-        out["fast_retransmissions"] = g.sum(has_event(ev, "fast_retransmission"))
-        out["dup_acks"] = g.sum(has_event(ev, "duplicate_ack"))
-        rtt = seg[Col.ACK_RTT].to_numpy().astype(np.float64)
-        out["rtt_min"], out["rtt_median"], out["rtt_max"] = g.min(rtt), g.median(rtt), \
-            g.max(rtt)
-        ep = episodes(seg) if ep is None else ep
-        zw = ep[ep["kind"] == "zero_window"].groupby("conn")["duration"].sum()
-        out["zero_window_s"] = zw.reindex(g.ids).fillna(0.0).to_numpy()
-    return out
+        out["retransmissions"] = g.sum(a.has("retransmission"))
+        out["fast_retransmissions"] = g.sum(a.has("fast_retransmission"))
+        out["dup_acks"] = g.sum(a.has("duplicate_ack"))
+        out["rtt_min"], out["rtt_median"], out["rtt_max"] = g.min(a.rtt), g.median(a.rtt), \
+            g.max(a.rtt)
+        ep = episodes(a) if ep is None else ep
+        zero = ep[ep["kind"] == "zero_window"]
+        stalled = Groups(zero["conn"].to_numpy())
+        seconds = np.zeros(g.ids.size)
+        if stalled.n:
+            at = np.searchsorted(g.ids, stalled.ids)
+            open_is_0 = np.nan_to_num(zero["duration"].to_numpy(np.float64))
+            seconds[at] = stalled.sum(open_is_0)
+        out["zero_window_s"] = seconds
+    return pd.DataFrame(out)

@@ -52,8 +52,8 @@ def test_rst_behavior(name, line):
 
 def test_fin_retransmission_endpoint_states():
     """Zeek's expected endpoint states: originator 5 (CLOSED), responder 6 (RESET)."""
-    z = zeek_endpoint_states(tcpwatch.analyze(ZEEK / "fin_retransmission.pcap")).iloc[0]
-    assert (z["orig"], z["resp"]) == (5, 6)
+    orig, resp = zeek_endpoint_states(tcpwatch.analyze(ZEEK / "fin_retransmission.pcap"))
+    assert (orig[0], resp[0]) == (5, 6)
 
 
 def test_every_zeek_expectation_is_covered():
