@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import sys
+
+#: commands that leave without the interpreter's teardown (freeing every object of a
+#: large analysis one by one took 0.3 s on a 600k-segment capture): they own no child
+#: process and no thread once they return, and every file they write is closed by then
+_FAST_EXIT = {"analyze"}
 
 
 def run() -> None:
@@ -14,4 +20,12 @@ def run() -> None:
         return
     from .main import main
 
-    main()
+    try:
+        main()
+    except SystemExit as exc:
+        if sys.argv[1:2] and sys.argv[1] in _FAST_EXIT:
+            code = exc.code if isinstance(exc.code, int) else (exc.code is not None)
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
+        raise
