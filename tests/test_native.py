@@ -62,7 +62,8 @@ def _inputs(seg):
                seg[Col.FRAME].to_numpy().astype(np.int64))
     state_in = (segment_class(flags, length), flags, u32(Col.REL_SEQ), u32(Col.REL_ACK),
                 length, u32(Col.WIN))
-    return conn, sender, flag_in, state_in, sack_arrays(seg)
+    return conn, sender, flag_in, state_in, sack_arrays(
+        seg[Col.SACK].array._pa_array.combine_chunks())
 
 
 def test_a_failed_call_leaves_its_context_as_it_was():

@@ -58,7 +58,22 @@ def test_servers_and_drivers_import_nothing_heavy():
 
 
 def test_the_library_still_loads_its_pipeline_on_use():
-    code = "import tcpwatch; tcpwatch.analyze; import sys; print('pandas' in sys.modules)"
+    code = ("import sys, tcpwatch; tcpwatch.analyze; "
+            "print('tcpwatch.engine.pipeline' in sys.modules)")
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=REPO, timeout=60)
     assert res.stdout.strip() == "True", res.stderr
+
+
+def test_a_streamed_parquet_export_never_imports_pandas(tmp_path):
+    """``analyze FILE -q -o x.parquet``: Arrow straight from the typed columns; pandas is
+    only for the printed report and the whole-table views."""
+    args = ["analyze", "captures/lossy_bulk.pcap", "-q", "-o", str(tmp_path / "x.parquet")]
+    code = (f"import sys\nfrom tcpwatch.cli.main import main\ntry:\n    main({args!r})\n"
+            "except SystemExit:\n    pass\n"
+            f"print(*sorted(m for m in {HEAVY!r} if m in sys.modules))")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=REPO, timeout=60)
+    heavy = res.stdout.split()
+    assert "pandas" not in heavy and "pyarrow" in heavy, res.stdout + res.stderr
+    assert (tmp_path / "x.parquet").stat().st_size > 0

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tcpwatch.decode.columns import to_frame
 from tcpwatch.engine.stream import Tee, stream
 from tcpwatch.report.accumulate import ReportSink
 from tcpwatch.report.episodes import episodes
@@ -47,7 +48,7 @@ class Collect:
         self.closed_conns: list[np.ndarray] = []
 
     def rows(self, table):
-        self.tables.append(table)
+        self.tables.append(to_frame(table))
 
     def fix(self, table, gid):
         self.fixes.append((gid, table))

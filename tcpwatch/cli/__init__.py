@@ -5,10 +5,16 @@ from __future__ import annotations
 import os
 import sys
 
-#: commands that leave without the interpreter's teardown (freeing every object of a
-#: large analysis one by one took 0.3 s on a 600k-segment capture): they own no child
-#: process and no thread once they return, and every file they write is closed by then
-_FAST_EXIT = {"analyze"}
+#: set by a command that analysed a capture: the process then leaves without the
+#: interpreter's teardown (freeing every object of a large analysis one by one took 0.3 s
+#: on a 600k-segment capture).  Only ``analyze`` sets it: it owns no child process and no
+#: thread once it returns, and every file it wrote is closed by then.
+fast_exit = False
+
+
+def leave_fast() -> None:
+    global fast_exit
+    fast_exit = True
 
 
 def run() -> None:
@@ -23,7 +29,7 @@ def run() -> None:
     try:
         main()
     except SystemExit as exc:
-        if sys.argv[1:2] and sys.argv[1] in _FAST_EXIT:
+        if fast_exit:
             code = exc.code if isinstance(exc.code, int) else (exc.code is not None)
             sys.stdout.flush()
             sys.stderr.flush()

@@ -13,6 +13,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 
 from ..report.fit import TOP, console
 from ..vocab import Col
+from . import leave_fast
 
 HELP = """Analyse a pcap/pcapng capture (FILE, or - for stdin): one line per TCP connection
 (conn = Wireshark's tcp.stream), optionally the segment table, optionally written to a file."""
@@ -35,15 +36,8 @@ def analyze(
     explain_: Annotated[bool, typer.Option(
         "--explain", help="one plain-language line per state-changing segment")] = False,
 ) -> None:
-    # the stages are imported here, not at the top: `tcpwatch --help` and `tcpwatch serve`
-    # start without pandas
-    from ..engine.pipeline import analyze as run_pipeline
-    from ..report.episodes import episodes
-    from ..report.explain import explain
-    from ..report.export import write_segments
-    from ..report.summary import summarize_connections
-    from ..report.tables import render_segments
-
+    # the stages are imported where they are used, not at the top: `tcpwatch --help` and
+    # `tcpwatch serve` start without pandas, and so does a streamed -q -o x.parquet
     out = console()
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     size = os.path.getsize(file) if file != "-" and os.path.isfile(file) else 0
@@ -61,12 +55,22 @@ def analyze(
         if streamed:
             report, info = _stream(file, output, progress, quiet, top)
         else:
+            from ..engine.pipeline import analyze as run_pipeline
+
             seg = run_pipeline(file, progress=progress)
             info = seg.attrs.get("tcpwatch")
+    leave_fast()  # the analysis is done: the process may skip the interpreter's teardown
     if streamed:
-        _print_report(out, file, report.segments, report.summary(), report.episodes(),
-                      info, None, top, quiet, report.connections, report.n_episodes)
+        if not quiet:
+            _print_report(out, file, report.segments, report.summary(), report.episodes(),
+                          info, None, top, quiet, report.connections, report.n_episodes)
         return
+    from ..report.episodes import episodes
+    from ..report.explain import explain
+    from ..report.export import write_segments
+    from ..report.summary import summarize_connections
+    from ..report.tables import render_segments
+
     if conn is not None:
         seg = seg[seg[Col.CONN] == conn].reset_index(drop=True)
     if output is not None:

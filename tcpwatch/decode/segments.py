@@ -21,13 +21,12 @@ import ipaddress
 from dataclasses import dataclass, fields
 
 import numpy as np
-import pandas as pd
-import pyarrow as pa
 
 from ..capture.bytes import bytes16, u32
 from ..capture.linktypes import LINKTYPES
 from ..capture.pcapfile import RawFrames
 from ..vocab import Col, tcpdump_flag_str
+from .columns import Coded, Columns, factorize, take
 from .quoted import QuotedHeaders, find_quoted, quoted_fields
 from .tcpheader import TCP_MIN_HEADER, tcp_headers
 from .tunnels import peel
@@ -52,9 +51,6 @@ class DecodeCounts:
 
     def total(self) -> int:
         return sum(getattr(self, f.name) for f in fields(self))
-
-
-Columns = dict[str, object]  # column name -> numpy / pandas / Arrow array, one row per segment
 
 
 def decode(raw: RawFrames) -> tuple[Columns, DecodeCounts]:
@@ -102,7 +98,7 @@ def decode_with_quotes(raw: RawFrames) -> tuple[Columns, DecodeCounts, QuotedHea
     keep = np.flatnonzero(good)
     rows, l4, l4_len, thl, frame_end = rows[keep], l4[keep], l4_len[keep], thl[keep], \
         frame_end[keep]
-    tcp = {k: v.take(keep) if isinstance(v, pa.Array) else v[keep] for k, v in tcp.items()}
+    tcp = {k: take(v, keep) for k, v in tcp.items()}
     ipv = version[rows]
     src, dst = _addresses(buf, l3[rows], ipv)
 
@@ -124,7 +120,7 @@ def decode_with_quotes(raw: RawFrames) -> tuple[Columns, DecodeCounts, QuotedHea
         Col.MSS: tcp["mss"],
         Col.WSCALE: tcp["wscale"],
         Col.SACK_PERM: tcp["sack_perm"],
-        Col.SACK: pd.arrays.ArrowExtensionArray(tcp["sack"]),
+        Col.SACK: tcp["sack"],
         Col.TSVAL: tcp["tsval"],
         Col.TSECR: tcp["tsecr"],
         Col.TRUNCATED: l4 + l4_len > frame_end,
@@ -135,19 +131,20 @@ def decode_with_quotes(raw: RawFrames) -> tuple[Columns, DecodeCounts, QuotedHea
 def _quoted(buf, raw: RawFrames, idx, ip, end) -> QuotedHeaders:
     rows, q3, qver, q4 = find_quoted(buf, ip, end)
     src, dst = _addresses(buf, q3, qver)
-    return QuotedHeaders(raw.frame[idx[rows]], np.asarray(src, dtype=object),
-                         np.asarray(dst, dtype=object), **quoted_fields(buf, q4))
+    text = np.array(src.names, dtype=object)
+    return QuotedHeaders(raw.frame[idx[rows]], text[src.codes], text[dst.codes],
+                         **quoted_fields(buf, q4))
 
 
-def _flag_strings(flags: np.ndarray) -> pd.Categorical:
+def _flag_strings(flags: np.ndarray) -> Coded:
     present = np.flatnonzero(np.bincount(flags, minlength=1 << 9))
     lookup = np.zeros(max(int(present.max()) + 1, 1) if present.size else 1, np.int16)
     lookup[present] = np.arange(present.size)
-    return pd.Categorical.from_codes(lookup[flags], [tcpdump_flag_str(int(f)) for f in present])
+    return Coded(lookup[flags], tuple(tcpdump_flag_str(int(f)) for f in present))
 
 
 def _addresses(buf: np.ndarray, l3: np.ndarray, ipv: np.ndarray):
-    """Source and destination addresses as one pair of categoricals (shared categories).
+    """Source and destination addresses as one pair of categoricals (shared names).
 
     Only distinct addresses are turned into text; rows hold small integer codes.
     """
@@ -158,7 +155,7 @@ def _addresses(buf: np.ndarray, l3: np.ndarray, ipv: np.ndarray):
     r4, r6 = np.flatnonzero(is4), np.flatnonzero(~is4)
     if r4.size:
         both = np.concatenate([u32(buf, l3[r4] + 12), u32(buf, l3[r4] + 16)])
-        c, uniq = pd.factorize(both)
+        c, uniq = factorize(both)
         codes[0, r4], codes[1, r4] = c[: r4.size], c[r4.size:]
         names += [str(ipaddress.IPv4Address(int(a))) for a in uniq]
     if r6.size:
@@ -167,5 +164,6 @@ def _addresses(buf: np.ndarray, l3: np.ndarray, ipv: np.ndarray):
         c = c.reshape(-1) + len(names)
         codes[0, r6], codes[1, r6] = c[: r6.size], c[r6.size:]
         names += [str(ipaddress.IPv6Address(bytes(a))) for a in uniq]
-    return (pd.Categorical.from_codes(codes[0], names, validate=False),
-            pd.Categorical.from_codes(codes[1], names, validate=False))
+    names = tuple(names)
+    return Coded(codes[0], names), Coded(codes[1], names)
+

@@ -12,11 +12,11 @@ the end of the captured bytes when the snaplen cut it.
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 
 from ..capture.bytes import u32
 from ..engine.native import _seqwalk
+from .columns import Masked, list_array
 
 _S = _seqwalk
 TCP_MIN_HEADER = _S.TCP_MIN_HEADER
@@ -27,9 +27,9 @@ def tcp_headers(buf: np.ndarray, l4: np.ndarray, end: np.ndarray) -> dict[str, o
 
     Returns ``thl`` (header length in bytes from the data offset; 0 when the 20 fixed
     bytes are not captured), ``sport``, ``dport``, ``seq``, ``ack``, ``flags`` (AE as bit
-    8), ``win``, and the options: ``mss``, ``wscale``, ``tsval``, ``tsecr`` (pandas
-    nullable integers), ``sack_perm`` (bool), ``sack`` (Arrow list<uint32> of flat block
-    edges, empty without SACK).
+    8), ``win``, and the options: ``mss``, ``wscale``, ``tsval``, ``tsecr`` (Masked:
+    missing where absent), ``sack_perm`` (bool), ``sack`` (Arrow list<uint32> of flat
+    block edges, empty without SACK).
     """
     n = l4.shape[0]
     out = np.empty((n, _S.TCP_NCOLS), np.uint32)
@@ -41,8 +41,8 @@ def tcp_headers(buf: np.ndarray, l4: np.ndarray, end: np.ndarray) -> dict[str, o
     def col(name: str, dtype) -> np.ndarray:
         return out[:, getattr(_S, f"TCP_COL_{name}")].astype(dtype)
 
-    def opt(name: str, dtype, bit: int) -> pd.arrays.IntegerArray:
-        return pd.arrays.IntegerArray(col(name, dtype), (has & bit) == 0)
+    def opt(name: str, dtype, bit: int) -> Masked:
+        return Masked(col(name, dtype), (has & bit) == 0)
 
     has_ts = _S.TCP_HAS_TIMESTAMPS
     return {
@@ -69,4 +69,4 @@ def _sack_column(buf: np.ndarray, edges: np.ndarray, at: np.ndarray) -> pa.Array
         values = u32(buf, np.repeat(at[rows], k) + 4 * ramp)
     else:
         values = np.empty(0, np.uint32)
-    return pa.ListArray.from_arrays(pa.array(offsets), pa.array(values, pa.uint32()))
+    return list_array(offsets, values.astype(np.uint32, copy=False))

@@ -12,12 +12,15 @@ annotated table (``from_frame``: what ``tcpwatch.analyze`` returned, a golden fi
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from ..vocab import ROLE_NAMES, STATE_NAMES, Col
 from .registry import BY_NAME
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(frozen=True, slots=True)

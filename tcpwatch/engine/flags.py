@@ -11,42 +11,32 @@ built once per distinct combination of bits.
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
+import pyarrow as pa
 
+from ..decode.columns import Coded, Masked, numpy_of
 from ..vocab import Col
 from .native import _seqwalk
 from .registry import FLAGS
 
 
-def sack_arrays(seg: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """(offsets int32[n+1], edges uint32) of the SACK column, as one flat Arrow list."""
-    arr = seg[Col.SACK].array._pa_array.combine_chunks()
-    offsets = np.asarray(arr.offsets, dtype=np.int32)
-    values = np.asarray(arr.values.to_numpy(zero_copy_only=False), dtype=np.uint32)
-    if offsets[0] != 0:  # a sliced array: rebase
+def sack_arrays(sack: pa.ListArray) -> tuple[np.ndarray, np.ndarray]:
+    """(offsets int32[n+1], edges uint32) of a SACK column (one flat list per row)."""
+    offsets = numpy_of(sack.offsets)
+    values = numpy_of(sack.values) if len(sack.values) else np.zeros(0, np.uint32)
+    if offsets.size and offsets[0] != 0:  # a sliced array: rebase
         values = values[offsets[0]:]
         offsets = offsets - offsets[0]
-    return np.ascontiguousarray(offsets), np.ascontiguousarray(values)
+    return np.ascontiguousarray(offsets), np.ascontiguousarray(values, np.uint32)
 
 
-def event_names(bits: np.ndarray) -> pd.Categorical:
+def event_names(bits: np.ndarray) -> Coded:
     """The ``events`` text of each row; names are built once per distinct bit pattern."""
     present = np.flatnonzero(np.bincount(bits, minlength=1 << 16))
     names = [";".join(f.name for f in FLAGS if b & f.bit) for b in present.tolist()]
     cats = list(dict.fromkeys(names))
     lookup = np.zeros(1 << 16, np.int32)
     lookup[present] = [cats.index(n) for n in names]
-    return pd.Categorical.from_codes(lookup[bits], cats)
-
-
-def has_event(events: pd.Series, *names: str) -> np.ndarray:
-    """Rows whose ``events`` hold any of ``names`` (whole flag names, not substrings:
-    ``keep_alive`` is not ``keep_alive_ack``).  Decided once per distinct events text --
-    the column is categorical, with a few dozen texts for millions of rows."""
-    ev = events if isinstance(events.dtype, pd.CategoricalDtype) else events.astype("category")
-    want = set(names)
-    hit = [not want.isdisjoint(str(text).split(";")) for text in ev.cat.categories]
-    return np.array([*hit, False], bool)[ev.cat.codes.to_numpy()]  # code -1: no text
+    return Coded(lookup[bits], tuple(cats))
 
 
 def analyze_flags(conn, sender, inputs, reused, sack, *context) -> tuple[np.ndarray, ...]:
@@ -62,9 +52,9 @@ def analyze_flags(conn, sender, inputs, reused, sack, *context) -> tuple[np.ndar
 def flag_columns(bits, dup_num, dup_frame, bif, acked, rtt) -> dict[str, object]:
     return {
         Col.EVENTS: event_names(bits),
-        Col.DUP_ACK_NUM: pd.arrays.IntegerArray(dup_num, dup_num == 0),
-        Col.DUP_ACK_FRAME: pd.arrays.IntegerArray(dup_frame, dup_frame < 0),
-        Col.BYTES_IN_FLIGHT: pd.arrays.IntegerArray(bif, bif < 0),
+        Col.DUP_ACK_NUM: Masked(dup_num, dup_num == 0),
+        Col.DUP_ACK_FRAME: Masked(dup_frame, dup_frame < 0),
+        Col.BYTES_IN_FLIGHT: Masked(bif, bif < 0),
         Col.ACK_RTT: rtt,
-        Col.ACKED_FRAME: pd.arrays.IntegerArray(acked, acked < 0),
+        Col.ACKED_FRAME: Masked(acked, acked < 0),
     }

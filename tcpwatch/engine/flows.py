@@ -41,8 +41,8 @@ client of Follow TCP Stream).
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
+from ..decode.columns import Coded, Columns, factorize
 from ..decode.quoted import QUOTED_FLAG, QuotedHeaders
 from ..vocab import ROLE_NAMES, Col, TcpFlag
 
@@ -68,7 +68,7 @@ def pair_ids(lo: np.ndarray, hi: np.ndarray, known: dict[tuple[int, int], int] |
     and the batch's new pairs are added to it."""
     span = int(hi.max()) + 1 if hi.size else 1
     if span < 2**31:  # the pair fits one int64: factorize a column, not rows
-        codes, combined = pd.factorize(lo * span + hi)
+        codes, combined = factorize(lo * span + hi)
         uniq_lo, uniq_hi = combined // span, combined % span
     else:  # very many addresses: factorize the pair as rows
         rows, codes = np.unique(np.stack([lo, hi], axis=1), axis=0, return_inverse=True)
@@ -81,22 +81,22 @@ def pair_ids(lo: np.ndarray, hi: np.ndarray, known: dict[tuple[int, int], int] |
     return (ids[codes] if ids.size else codes), len(known)
 
 
-def walk_inputs(seg: pd.DataFrame) -> tuple[np.ndarray, ...]:
-    """(flags, seq, ack, wscale) as the compiled walks take them."""
-    return (np.ascontiguousarray(seg[Col.FLAGS].to_numpy(), np.uint16),
-            np.ascontiguousarray(seg[Col.SEQ].to_numpy(), np.uint32),
-            np.ascontiguousarray(seg[Col.ACK].to_numpy(), np.uint32),
-            seg[Col.WSCALE].to_numpy(dtype=np.int16, na_value=-1))
+def walk_inputs(seg: Columns) -> tuple[np.ndarray, ...]:
+    """(flags, seq, ack, wscale) of decoded columns as the compiled walks take them."""
+    ws = seg[Col.WSCALE]
+    return (np.ascontiguousarray(seg[Col.FLAGS], np.uint16),
+            np.ascontiguousarray(seg[Col.SEQ], np.uint32),
+            np.ascontiguousarray(seg[Col.ACK], np.uint32),
+            np.where(ws.missing, -1, ws.values.astype(np.int16)).astype(np.int16))
 
 
-def with_quotes(walk: tuple[np.ndarray, ...], frame: np.ndarray, addresses: pd.Index,
-                 quoted: QuotedHeaders) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
+def with_quotes(walk: tuple[np.ndarray, ...], frame: np.ndarray, addresses: dict[str, int],
+                quoted: QuotedHeaders) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
     """The walk's inputs with the quoted headers merged in frame order (flagged
-    ``QUOTED_FLAG``), and the segments' positions among them."""
-    ids = addresses.get_indexer(np.concatenate([quoted.src, quoted.dst]))
-    unknown = ids < 0
-    ids[unknown] = len(addresses) + pd.factorize(
-        np.concatenate([quoted.src, quoted.dst])[unknown])[0]
+    ``QUOTED_FLAG``), and the segments' positions among them.  ``addresses``: address ->
+    id; an address seen first in a quoted header gets the next id (added to it)."""
+    ids = np.array([addresses.setdefault(a, len(addresses))
+                    for a in np.concatenate([quoted.src, quoted.dst]).tolist()], np.int64)
     q = len(quoted)
     extra = (ids[:q], quoted.sport, ids[q:], quoted.dport, quoted.flags | QUOTED_FLAG,
              quoted.seq, np.zeros(q, np.uint32), np.full(q, -1, np.int16))
@@ -124,7 +124,7 @@ def connection_columns(conv, direction, flags, seq, ack, win_raw, base, shift, c
     role = (direction != client_dir[conv]).astype(np.int8)
     return {
         Col.CONN: conv,
-        Col.ROLE: pd.Categorical.from_codes(role, ROLE_NAMES),
+        Col.ROLE: Coded(role, ROLE_NAMES),
         Col.REL_SEQ: rel_seq.astype(np.uint32),
         Col.REL_ACK: rel_ack.astype(np.uint32),
         Col.WIN: win,

@@ -30,14 +30,16 @@ seen).  A forgotten connection that later turns dirty keeps the annotations it h
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
 
 from ..capture.bytes import PAD
 from ..capture.pcapfile import RawFrames, epoch_seconds
+from ..decode.columns import Coded, Columns, to_frame
 from ..decode.concat import concat_columns
 from ..decode.quoted import QuotedHeaders
-from ..decode.segments import Columns, DecodeCounts, decode_with_quotes
+from ..decode.segments import DecodeCounts, decode_with_quotes
 from ..vocab import DECODE_COLUMNS, ROLE_NAMES, STATE_NAMES, Col
 from .arrays import SegmentArrays
 from .flags import analyze_flags, flag_columns, sack_arrays
@@ -45,6 +47,9 @@ from .flows import connection_columns, endpoint_pairs, pair_ids, walk_inputs, wi
 from .native import _seqwalk
 from .states import initial_states_from, segment_class, state_columns, walk_states
 from .store import Ragged, Store, last_by
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 _CONV, _STATES, _FLAGS = _seqwalk.CTX_CONV, _seqwalk.CTX_STATES, _seqwalk.CTX_FLAGS
 FORGET_EVERY = 50_000  # segments added between two looks for connections that are over
@@ -135,7 +140,7 @@ class IncrementalEngine:
             self.rewalked = np.zeros(0, np.int32)
             self.compaction = None
             self.last_rows = slice(self.rows.n, self.rows.n)
-            return self.frame(self.last_rows, dict(self._empty()))
+            return self.frame(self.last_rows, self._empty())
         return self.add_frames(self._raw(records))
 
     def add_frames(self, raw: RawFrames, *, frame: bool = True) -> pd.DataFrame | Columns:
@@ -154,12 +159,12 @@ class IncrementalEngine:
         if self.broken is not None:
             raise RuntimeError(f"the engine stopped at an earlier batch: {self.broken}")
         try:
-            return self._add(columns, quoted, frame)
+            return self._add(columns, quoted, as_frame=frame)
         except BaseException as exc:  # a walk may have stopped half-way: no more batches
             self.broken = exc
             raise
 
-    def _add(self, columns: Columns, quoted: QuotedHeaders, frame: bool
+    def _add(self, columns: Columns, quoted: QuotedHeaders, as_frame: bool
              ) -> pd.DataFrame | None:
         self.rewalked = np.zeros(0, np.int32)
         self.compaction = None
@@ -167,21 +172,21 @@ class IncrementalEngine:
             gone = self.over_connections()
             if gone.size:
                 self.forget(gone)
-        part = pd.DataFrame(dict(columns), copy=False)[list(DECODE_COLUMNS)]
-        rows = self.last_rows = self.rows.extend(len(part))
-        self.rows.full("gid")[rows] = np.arange(self.total, self.total + len(part))
-        self.total += len(part)
-        self.since_look += len(part)
-        if len(part) or len(quoted):
-            if self.keep and len(part):
+        n = len(columns[Col.FRAME])
+        rows = self.last_rows = self.rows.extend(n)
+        self.rows.full("gid")[rows] = np.arange(self.total, self.total + n)
+        self.total += n
+        self.since_look += n
+        if n or len(quoted):
+            if self.keep and n:
                 self.parts.append(columns)
             if self.keep and len(quoted):
                 self.quotes.append(quoted)
             n_old = self.conns.n
-            self._connections(part, rows, quoted)
-            if len(part):
+            self._connections(columns, rows, quoted)
+            if n:
                 self._annotate(rows, n_old)
-        return self.frame(rows, columns) if frame else None
+        return self.frame(rows, columns) if as_frame else None
 
     def _raw(self, records) -> RawFrames:
         lengths = np.array([len(r[1]) for r in records], np.int64)
@@ -193,41 +198,35 @@ class IncrementalEngine:
                          ts, ts_ns, np.full(len(records), self.linktype, np.int32),
                          np.arange(self.frames + 1, self.frames + len(records) + 1))
 
-    def _address_ids(self, col: pd.Series) -> np.ndarray:
-        cats = col.cat.categories.astype(str)
-        ids = np.array([self.addresses.setdefault(a, len(self.addresses)) for a in cats],
+    def _address_ids(self, col: Coded) -> np.ndarray:
+        ids = np.array([self.addresses.setdefault(a, len(self.addresses)) for a in col.names],
                        np.int64)
-        return ids[col.cat.codes.to_numpy()] if len(ids) else np.zeros(len(col), np.int64)
+        return ids[col.codes] if len(ids) else np.zeros(len(col), np.int64)
 
-    def _connections(self, part: pd.DataFrame, rows: slice, quoted: QuotedHeaders) -> None:
+    def _connections(self, part: Columns, rows: slice, quoted: QuotedHeaders) -> None:
         """Conversation walk of the batch (with the ICMP-quoted headers in frame order,
         as offline), carried over; per-row inputs stored."""
         R = self.rows
         src, dst = self._address_ids(part[Col.SRC]), self._address_ids(part[Col.DST])
-        sport, dport = part[Col.SPORT].to_numpy(), part[Col.DPORT].to_numpy()
+        sport, dport = part[Col.SPORT], part[Col.DPORT]
         flags, seq, ack, wscale = walk_inputs(part)
         walk = (src, sport, dst, dport, flags, seq, ack, wscale)
         at = None
-        if len(quoted):
-            names = pd.Index(list(self.addresses))
-            walk, at = with_quotes(walk, part[Col.FRAME].to_numpy(), names, quoted)
-            for a in pd.unique(np.concatenate([quoted.src, quoted.dst])):
-                self.addresses.setdefault(a, len(self.addresses))  # the ids with_quotes gave
+        if len(quoted):  # addresses seen first in a quoted header get ids here
+            walk, at = with_quotes(walk, part[Col.FRAME], self.addresses, quoted)
         w_direction, lo, hi = endpoint_pairs(*walk[:4])
         key, _ = pair_ids(lo, hi, self.keys)
         direction = w_direction if at is None else w_direction[at]
-        length = np.ascontiguousarray(part[Col.LEN].to_numpy(), np.uint32)
+        length = np.ascontiguousarray(part[Col.LEN], np.uint32)
         for name, values in (("direction", direction), ("flags", flags), ("seq", seq),
                              ("ack", ack), ("len", length), ("wscale", wscale),
-                             ("win_raw", part[Col.WIN_RAW].to_numpy()),
-                             ("ts_ns", part[Col.TS_NS].to_numpy()),
-                             ("ts", part[Col.TS].to_numpy()),
-                             ("truncated", part[Col.TRUNCATED].to_numpy()),
-                             ("frame", part[Col.FRAME].to_numpy()),
+                             ("win_raw", part[Col.WIN_RAW]), ("ts_ns", part[Col.TS_NS]),
+                             ("ts", part[Col.TS]), ("truncated", part[Col.TRUNCATED]),
+                             ("frame", part[Col.FRAME]),
                              ("cls", segment_class(flags, length)), ("src_id", src),
                              ("dst_id", dst), ("sport", sport), ("dport", dport)):
             R.full(name)[rows] = values
-        self.sack.append(*sack_arrays(part))
+        self.sack.append(*sack_arrays(part[Col.SACK]))
 
         C = self.conns
         n_old = C.n
@@ -347,7 +346,7 @@ class IncrementalEngine:
         return out[0], out[1]
 
     # -- tables ------------------------------------------------------------------------
-    def _columns(self, rows: slice | np.ndarray) -> dict[str, object]:
+    def _columns(self, rows: slice | np.ndarray) -> Columns:
         """The stages' columns of ``rows``, copied: later batches write into the stores
         (re-walks, dropped rows), and a frame handed out must not change under its
         reader."""
@@ -359,7 +358,7 @@ class IncrementalEngine:
         conv, sender = col("conn"), col("sender")
         cols = {
             Col.CONN: conv,
-            Col.ROLE: pd.Categorical.from_codes(sender, ROLE_NAMES),
+            Col.ROLE: Coded(sender, ROLE_NAMES),
             Col.REL_SEQ: col("rel_seq"), Col.REL_ACK: col("rel_ack"), Col.WIN: col("win"),
         }
         cols.update(state_columns(np.ascontiguousarray(R["walked"][rows].T), sender,
@@ -395,27 +394,30 @@ class IncrementalEngine:
             idx = np.arange(*idx.indices(R.n))
         if len(self._names) != len(self.addresses):
             self._names = list(self.addresses)
-        names = pd.Index(self._names, dtype=object)
-        cols: dict[str, object] = {
+        names = tuple(self._names)
+        cols: Columns = {
             Col.FRAME: R["frame"][idx], Col.TS: R["ts"][idx], Col.TS_NS: R["ts_ns"][idx],
-            Col.SRC: pd.Categorical.from_codes(R["src_id"][idx], names, validate=False),
-            Col.SPORT: R["sport"][idx],
-            Col.DST: pd.Categorical.from_codes(R["dst_id"][idx], names, validate=False),
+            Col.SRC: Coded(R["src_id"][idx], names), Col.SPORT: R["sport"][idx],
+            Col.DST: Coded(R["dst_id"][idx], names),
             Col.DPORT: R["dport"][idx], Col.FLAGS: R["flags"][idx], Col.SEQ: R["seq"][idx],
             Col.ACK: R["ack"][idx], Col.LEN: R["len"][idx], Col.WIN_RAW: R["win_raw"][idx],
             Col.TRUNCATED: R["truncated"][idx],
         }
         cols.update(self._columns(idx))
-        return pd.DataFrame(cols, copy=False)
+        return to_frame(cols)
 
-    def frame(self, rows: slice, decoded) -> pd.DataFrame:
-        """One DataFrame of the decode columns and the stages' columns of ``rows``
-        (built at once: assigning column by column costs more than the batch)."""
-        return pd.DataFrame({**{c: decoded[c] for c in DECODE_COLUMNS},
-                             **self._columns(rows)}, copy=False)
+    def columns(self, rows: slice, decoded: Columns) -> Columns:
+        """The decode columns and the stages' columns of ``rows``, typed (a Parquet row
+        group is made from these without pandas)."""
+        return {**{c: decoded[c] for c in DECODE_COLUMNS}, **self._columns(rows)}
+
+    def frame(self, rows: slice, decoded: Columns) -> pd.DataFrame:
+        """The same as one DataFrame (built at once: assigning column by column costs
+        more than the batch)."""
+        return to_frame(self.columns(rows, decoded))
 
     @staticmethod
-    def _empty() -> pd.DataFrame:
+    def _empty() -> Columns:
         return concat_columns([])
 
     def table(self) -> pd.DataFrame:

@@ -11,15 +11,15 @@ reader and decoder skipped or warned about is kept in ``frame.attrs["tcpwatch"]`
 
 from __future__ import annotations
 
+import sys
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
-
-import pandas as pd
+from typing import TYPE_CHECKING, BinaryIO
 
 from ..capture.pcapfile import DEFAULT_CHUNK, CaptureReader
+from ..decode.columns import from_frame, to_frame
 from ..decode.concat import concat_columns
 from ..decode.quoted import QuotedHeaders, empty_quotes
 from ..decode.segments import DecodeCounts, decode_with_quotes
@@ -27,6 +27,9 @@ from ..errors import CaptureError
 from ..vocab import DECODE_COLUMNS
 from .incremental import IncrementalEngine
 from .memory import release_free_memory
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 Source = str | Path | BinaryIO
 Progress = Callable[[int], None]  # called with the number of bytes read so far
@@ -83,7 +86,7 @@ def read_segments(source: Source, *, chunk_size: int = DEFAULT_CHUNK,
         if progress is not None:
             progress(reader.stats.bytes_read)
     release_free_memory()
-    seg = concat_columns(parts)
+    seg = to_frame(concat_columns(parts))
     release_free_memory()
     seg.attrs["tcpwatch"] = capture_summary(reader, skipped, QuotedHeaders.concat(quotes))
     return seg
@@ -95,13 +98,13 @@ def analyze(source: Source | pd.DataFrame, *, chunk_size: int = DEFAULT_CHUNK,
     fed to the engine chunk by chunk, as it is read; a decoded table (``read_segments``)
     in one batch."""
     engine = IncrementalEngine(keep=True)
-    if isinstance(source, pd.DataFrame):
+    if _is_frame(source):
         summary = source.attrs.get("tcpwatch") or CaptureSummary()
-        engine.add_decoded({c: _values(source[c]) for c in DECODE_COLUMNS}, summary.quoted)
+        engine.add_decoded(from_frame(source, DECODE_COLUMNS), summary.quoted)
     else:
         reader = CaptureReader(source, chunk_size)
         for raw in reader:
-            engine.add_frames(raw)
+            engine.add_frames(raw, frame=False)
             if progress is not None:
                 progress(reader.stats.bytes_read)
         summary = capture_summary(reader, engine.skipped,
@@ -112,7 +115,8 @@ def analyze(source: Source | pd.DataFrame, *, chunk_size: int = DEFAULT_CHUNK,
     return out
 
 
-def _values(col: pd.Series) -> object:
-    """A column as the decoder gives it: numpy, or the pandas/Arrow array it is."""
-    return col.array if isinstance(col.dtype, pd.api.extensions.ExtensionDtype) else \
-        col.to_numpy()
+
+def _is_frame(source: object) -> bool:
+    """A DataFrame (read_segments' table), without importing pandas for a file."""
+    pd = sys.modules.get("pandas")
+    return pd is not None and isinstance(source, pd.DataFrame)

@@ -20,8 +20,8 @@ Initial states (what the capture cannot show, inferred and marked ``states_infer
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
+from ..decode.columns import Coded
 from ..vocab import (
     N_CLASSES,
     STATE_NAMES,
@@ -35,8 +35,7 @@ from .native import _seqwalk
 from .transitions import NEXT, describe
 
 S = EndpointState
-STATE_DTYPE = pd.CategoricalDtype(list(STATE_NAMES))
-EVENT_DTYPE = pd.CategoricalDtype([event_name(e) for e in range(2 * N_CLASSES)])
+EVENT_NAMES = tuple(event_name(e) for e in range(2 * N_CLASSES))
 
 def segment_class(flags: np.ndarray, length: np.ndarray) -> np.ndarray:
     """Flag-only event class; the list order is the precedence (conntrack-style)."""
@@ -83,17 +82,15 @@ def state_columns(walked: np.ndarray, sender: np.ndarray, inferred: np.ndarray
     """The states stage's columns from the walk's output (``inferred``: per row)."""
     bc, ac, bs, as_, snd_ev, rcv_ev, bad = walked
     return {
-        Col.STATE_BEFORE_CLIENT: pd.Categorical.from_codes(bc, dtype=STATE_DTYPE),
-        Col.STATE_AFTER_CLIENT: pd.Categorical.from_codes(ac, dtype=STATE_DTYPE),
-        Col.STATE_BEFORE_SERVER: pd.Categorical.from_codes(bs, dtype=STATE_DTYPE),
-        Col.STATE_AFTER_SERVER: pd.Categorical.from_codes(as_, dtype=STATE_DTYPE),
+        Col.STATE_BEFORE_CLIENT: Coded(bc, STATE_NAMES),
+        Col.STATE_AFTER_CLIENT: Coded(ac, STATE_NAMES),
+        Col.STATE_BEFORE_SERVER: Coded(bs, STATE_NAMES),
+        Col.STATE_AFTER_SERVER: Coded(as_, STATE_NAMES),
         Col.TRANSITION: _transitions(bc, ac, bs, as_),
         Col.VIOLATION: _violations(bad, sender, bc, bs, snd_ev, rcv_ev),
         Col.STATES_INFERRED: np.asarray(inferred, bool),
-        Col.EVENT_CLIENT: pd.Categorical.from_codes(np.where(sender == 0, snd_ev, rcv_ev),
-                                                    dtype=EVENT_DTYPE),
-        Col.EVENT_SERVER: pd.Categorical.from_codes(np.where(sender == 1, snd_ev, rcv_ev),
-                                                    dtype=EVENT_DTYPE),
+        Col.EVENT_CLIENT: Coded(np.where(sender == 0, snd_ev, rcv_ev), EVENT_NAMES),
+        Col.EVENT_SERVER: Coded(np.where(sender == 1, snd_ev, rcv_ev), EVENT_NAMES),
     }
 
 
@@ -103,7 +100,7 @@ def transition_name(bc: int, ac: int, bs: int, as_: int) -> str:
                      for end, b, a in (("client", bc, ac), ("server", bs, as_)) if b != a)
 
 
-def _transitions(bc, ac, bs, as_) -> pd.Categorical:
+def _transitions(bc, ac, bs, as_) -> Coded:
     """``client SYN_SENT→ESTABLISHED`` (and/or the server's), only where a state changed."""
     changed = np.flatnonzero((bc != ac) | (bs != as_))
     codes = np.zeros(bc.shape[0], np.int32)
@@ -119,14 +116,13 @@ def _transitions(bc, ac, bs, as_) -> pd.Categorical:
                                              (k >> 8) & 255, k & 255), len(index))
             for k in uniq.tolist()], np.int32)
         codes[changed] = code_of_key[inv.reshape(-1)]
-    return pd.Categorical.from_codes(codes, list(index))
+    return Coded(codes, tuple(index))
 
 
-def _violations(bad, sender, bc, bs, snd_ev, rcv_ev) -> pd.Categorical:
+def _violations(bad, sender, bc, bs, snd_ev, rcv_ev) -> Coded:
     """Why a segment breaks the state machine (empty for almost every row)."""
     rows = np.flatnonzero(bad)
     codes = np.zeros(bad.shape[0], np.int32)
-    names = [""]
     index: dict[str, int] = {"": 0}
     for i in rows.tolist():
         before = (EndpointState(int(bc[i])), EndpointState(int(bs[i])))
@@ -139,5 +135,4 @@ def _violations(bad, sender, bc, bs, snd_ev, rcv_ev) -> pd.Categorical:
                          f"{describe(before[1 - s], int(rcv_ev[i]))}")
         text = "; ".join(parts)
         codes[i] = index.setdefault(text, len(index))
-    names = list(index)
-    return pd.Categorical.from_codes(codes, names)
+    return Coded(codes, tuple(index))

@@ -5,7 +5,7 @@ keeps only the rows of connections that are not over (``keep=False``), and hands
 is final to a :class:`Sink` as it goes:
 
 * ``rows``: annotated rows in file order, each once, about ``flush_rows`` at a time
-  (a Parquet row group);
+  (a Parquet row group), as typed columns (``decode/columns.py``: no pandas);
 * ``fix``: rows already handed out whose annotations changed -- a later segment made
   their connection dirty (see incremental.py: a new ISN on a SYN+ACK, a window scale,
   a crossed FIN); rare, and the sink patches them when it closes;
@@ -24,17 +24,20 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
-import pandas as pd
 
 from ..capture.pcapfile import DEFAULT_CHUNK, CaptureReader
+from ..decode.columns import Columns
 from ..decode.concat import concat_columns
 from .arrays import SegmentArrays
 from .incremental import FORGET_EVERY, IncrementalEngine
 from .memory import release_free_memory
 from .pipeline import CaptureSummary, CaptureWarning, Progress, Source, capture_summary
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: rows handed to ``Sink.rows`` at once (the Parquet row group of report/export.py)
 FLUSH_ROWS = 131072
@@ -48,7 +51,7 @@ class Sink(Protocol):
     #: False: the sink ignores ``rows`` and ``fix`` (no annotated table is built)
     wants_rows: bool
 
-    def rows(self, table: pd.DataFrame) -> None: ...
+    def rows(self, table: Columns) -> None: ...
 
     def fix(self, table: pd.DataFrame, gid: np.ndarray) -> None: ...
 
@@ -97,7 +100,7 @@ def _one_pass(source: Source, engine: IncrementalEngine, sink: Sink, chunk_size:
         if wants_rows:
             decoded = concat_columns(pending)
             pending.clear()
-            sink.rows(engine.frame(slice(engine.rows.n - n, engine.rows.n), decoded))
+            sink.rows(engine.columns(slice(engine.rows.n - n, engine.rows.n), decoded))
         flushed = engine.total
 
     for raw in reader:
@@ -122,7 +125,7 @@ def _one_pass(source: Source, engine: IncrementalEngine, sink: Sink, chunk_size:
             progress(reader.stats.bytes_read)
     flush()
     if engine.total == 0 and wants_rows:  # a table with its columns and no rows
-        sink.rows(engine.frame(slice(0, 0), concat_columns([])))
+        sink.rows(engine.columns(slice(0, 0), concat_columns([])))
     summary = capture_summary(reader, engine.skipped)
     if engine.rows.n:
         sink.closed(engine.arrays(slice(0, engine.rows.n)))
@@ -136,7 +139,7 @@ class Tee:
         self.sinks = sinks
         self.wants_rows = any(getattr(s, "wants_rows", True) for s in sinks)
 
-    def rows(self, table: pd.DataFrame) -> None:
+    def rows(self, table: Columns) -> None:
         for s in self.sinks:
             s.rows(table)
 

@@ -6,13 +6,15 @@ how many there are -- memory does not grow with the connections."""
 
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING
 
+import numpy as np
+
+from ..decode.columns import Columns
 from ..engine.arrays import SegmentArrays
-from .episodes import episodes
-from .summary import summarize_connections
-from .tables import busiest
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class ReportSink:
@@ -26,12 +28,13 @@ class ReportSink:
         self.segments = 0
         self.connections = 0
         self.n_episodes = 0
-        self._summary = summarize_connections(pd.DataFrame())
-        self._episodes = episodes(pd.DataFrame())
+        # made at the first report (pandas is imported only by a sink that keeps one)
+        self._summary: pd.DataFrame | None = None
+        self._episodes: pd.DataFrame | None = None
 
     wants_rows = False  # every row reaches closed() once: counted there
 
-    def rows(self, table: pd.DataFrame) -> None:
+    def rows(self, table: Columns) -> None:
         pass
 
     def fix(self, table: pd.DataFrame, gid: np.ndarray) -> None:
@@ -41,6 +44,10 @@ class ReportSink:
         self.segments += len(rows)
         if not self.keep:
             return
+        from .episodes import episodes
+        from .summary import summarize_connections
+        from .tables import busiest
+
         ep = episodes(rows)
         part = summarize_connections(rows, ep)
         self.connections += len(part)
@@ -53,12 +60,28 @@ class ReportSink:
     def summary(self) -> pd.DataFrame:
         """The busiest ``top`` connections' rows (all with top=0), by connection number,
         as summarize_connections gives them."""
+        if self._summary is None:
+            from .summary import SUMMARY_COLUMNS
+
+            return _empty(SUMMARY_COLUMNS)
         return self._summary.reset_index(drop=True)
 
     def episodes(self) -> pd.DataFrame:
         """The first ``episodes_shown`` episodes by connection and start (all with 0)."""
+        if self._episodes is None:
+            from .episodes import EPISODE_COLUMNS
+
+            return _empty(EPISODE_COLUMNS)
         return self._episodes.reset_index(drop=True)
 
 
-def _concat(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
-    return b if a.empty else pd.concat([a, b], ignore_index=True)
+def _empty(columns) -> pd.DataFrame:
+    import pandas as pd
+
+    return pd.DataFrame(columns=list(columns))
+
+
+def _concat(a: pd.DataFrame | None, b: pd.DataFrame) -> pd.DataFrame:
+    import pandas as pd
+
+    return b if a is None or a.empty else pd.concat([a, b], ignore_index=True)

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from ..decode.columns import Columns, table
 from ..errors import TcpwatchError
 from ..vocab import Col
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 FORMATS = (".csv", ".parquet", ".jsonl")
 #: rows per Parquet row group: the writer buffers one group, so memory stays bounded
@@ -67,12 +71,12 @@ class ParquetSink:
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="parquet")
         self._pending: Future | None = None
 
-    def rows(self, table: pd.DataFrame) -> None:
+    def rows(self, columns: Columns) -> None:
         self._wait()
-        self._pending = self._thread.submit(self._write, table)
+        self._pending = self._thread.submit(self._write, columns)
 
-    def _write(self, table: pd.DataFrame) -> None:
-        t = _arrow(table)
+    def _write(self, columns: Columns) -> None:
+        t = table(columns)
         if self.writer is None:
             self.writer = _try(self.path, lambda: _parquet_writer(self.path, t.schema))
         _try(self.path, lambda: self.writer.write_table(t, row_group_size=PARQUET_ROW_GROUP))
@@ -104,6 +108,8 @@ class ParquetSink:
         """Rewrite the file with the fixed rows (the last fix of a row wins), one row
         group at a time, in Arrow."""
         gid = np.concatenate([g for g, _ in self.fixes])
+        import pandas as pd
+
         fixed = _arrow(pd.concat([t for _, t in self.fixes], ignore_index=True))
         last = len(gid) - 1 - np.unique(gid[::-1], return_index=True)[1]
         gid, fixed = gid[last], fixed.take(pa.array(last))  # ascending gid, last fix each
