@@ -67,7 +67,8 @@ def decode_with_quotes(raw: RawFrames) -> tuple[Columns, DecodeCounts, QuotedHea
     n = len(raw)
     l3 = np.zeros(n, np.int64)
     version = np.zeros(n, np.int64)
-    for dlt in np.unique(raw.linktype).tolist():
+    lt = raw.linktype
+    for dlt in ([int(lt[0])] if n and (lt == lt[0]).all() else np.unique(lt).tolist()):
         sel = raw.linktype == dlt
         if dlt not in LINKTYPES:
             counts.unsupported_link += int(sel.sum())

@@ -50,6 +50,8 @@ LINGER_S = 1.0
 class Sink(Protocol):
     #: False: the sink ignores ``rows`` and ``fix`` (no annotated table is built)
     wants_rows: bool
+    #: False: the sink ignores ``closed`` (no arrays are built)
+    wants_closed: bool
 
     def rows(self, table: Columns) -> None: ...
 
@@ -91,6 +93,7 @@ def _one_pass(source: Source, engine: IncrementalEngine, sink: Sink, chunk_size:
     flushed = 0  # gid of the first row not yet handed out
 
     wants_rows = getattr(sink, "wants_rows", True)
+    wants_closed = getattr(sink, "wants_closed", True)
 
     def flush() -> None:
         nonlocal flushed
@@ -117,8 +120,9 @@ def _one_pass(source: Source, engine: IncrementalEngine, sink: Sink, chunk_size:
         if engine.since_look >= forget_every:
             flush()  # rows leave the stores only once handed out
             gone = engine.over_connections()
-            if gone.size:
+            if gone.size and wants_closed:
                 sink.closed(engine.arrays(np.flatnonzero(np.isin(engine.rows["conn"], gone))))
+            if gone.size:
                 engine.forget(gone)
                 release_free_memory()
         if progress is not None:
@@ -127,7 +131,7 @@ def _one_pass(source: Source, engine: IncrementalEngine, sink: Sink, chunk_size:
     if engine.total == 0 and wants_rows:  # a table with its columns and no rows
         sink.rows(engine.columns(slice(0, 0), concat_columns([])))
     summary = capture_summary(reader, engine.skipped)
-    if engine.rows.n:
+    if engine.rows.n and wants_closed:
         sink.closed(engine.arrays(slice(0, engine.rows.n)))
     return summary
 
@@ -138,6 +142,7 @@ class Tee:
     def __init__(self, *sinks: Sink):
         self.sinks = sinks
         self.wants_rows = any(getattr(s, "wants_rows", True) for s in sinks)
+        self.wants_closed = any(getattr(s, "wants_closed", True) for s in sinks)
 
     def rows(self, table: Columns) -> None:
         for s in self.sinks:

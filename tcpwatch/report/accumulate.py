@@ -19,10 +19,12 @@ if TYPE_CHECKING:
 
 class ReportSink:
     """A :class:`tcpwatch.engine.stream.Sink` that keeps only the reports
-    (``top``/``episodes_shown`` 0: all of them; ``keep=False``: none, the count only)."""
+    (``top``/``episodes_shown`` 0: all of them; ``keep=False``: nothing at all, not even
+    the counts -- the run of ``-q``, where no per-connection arrays are made)."""
 
     def __init__(self, keep: bool = True, top: int = 0, episodes_shown: int = 0) -> None:
         self.keep = keep
+        self.wants_closed = keep
         self.top = top
         self.episodes_shown = episodes_shown
         self.segments = 0

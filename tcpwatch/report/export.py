@@ -60,6 +60,7 @@ class ParquetSink:
     memory stays bounded by one row group either way."""
 
     wants_rows = True
+    wants_closed = False
 
     def __init__(self, path: Path):
         self.path = path
