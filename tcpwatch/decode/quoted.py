@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..capture.bytes import u8, u16, u32
+from ..capture.bytes import u8
 from ..engine.native import _seqwalk
 from .iplayer import IpLayer, parse_ip
 
@@ -84,7 +84,11 @@ def find_quoted(buf: np.ndarray, ip: IpLayer, end: np.ndarray
 
 
 def quoted_fields(buf: np.ndarray, l4: np.ndarray) -> dict[str, np.ndarray]:
-    """sport, dport, flags and seq of quoted TCP headers at ``l4``."""
-    flags = ((u8(buf, l4 + 12) & 1).astype(np.uint16) << 8) | u8(buf, l4 + 13)
-    return {"sport": u16(buf, l4), "dport": u16(buf, l4 + 2), "flags": flags,
-            "seq": u32(buf, l4 + 4)}
+    """sport, dport, flags and seq of quoted TCP headers at ``l4`` (read by the same pass
+    as a segment's header; a quote may hold only the 16 bytes through the window, and
+    the pass reads nothing of bytes 16-19 when it is told the header ends at byte 20:
+    no options)."""
+    from .tcpheader import TCP_MIN_HEADER, tcp_headers
+
+    tcp = tcp_headers(buf, l4, np.minimum(l4 + TCP_MIN_HEADER, buf.shape[0]))
+    return {name: tcp[name] for name in ("sport", "dport", "flags", "seq")}
