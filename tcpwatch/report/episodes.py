@@ -20,13 +20,16 @@ EPISODE_COLUMNS = ("conn", "kind", "side", "stalled", "start", "end", "duration"
                    "probes")
 
 
-def _runs(key: np.ndarray, on: np.ndarray):
-    """Start and end row positions (within ``key``-sorted rows) of runs where ``on``."""
-    prev_on = np.r_[False, on[:-1]] & (np.r_[-1, key[:-1]] == key)
-    next_on = np.r_[on[1:], False] & (np.r_[key[1:], -1] == key)
-    return np.flatnonzero(on & ~prev_on), np.flatnonzero(on & ~next_on)
+def _runs(k: np.ndarray, at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """First and last positions of each run of consecutive positions ``at`` (ascending)
+    within one direction (``k``: each position's direction)."""
+    if not at.size:
+        return at, at
+    apart = (at[1:] != at[:-1] + 1) | (k[at[1:]] != k[at[:-1]])
+    return at[np.r_[True, apart]], at[np.r_[apart, True]]
 
 
+_ZERO, _FULL, _PROBE = 1, 2, 4  # a row's marks
 _SIDE = np.array(["client", "server"], dtype=object)
 _STALLED = np.array(["client's window closed: server stalled",
                      "server's window closed: client stalled",
@@ -42,30 +45,39 @@ def episodes(seg: pd.DataFrame | SegmentArrays) -> pd.DataFrame:
     key = a.conn * 2 + a.sender
     order = np.lexsort((a.frame, key))  # each direction's rows in frame order
     k = key[order]
-    ts = a.ts[order]
-    frame = a.frame[order]
-    sfr = (a.flags[order] & (TcpFlag.SYN | TcpFlag.FIN | TcpFlag.RST)) != 0
-    zero = (a.win_raw[order] == 0) & ~sfr
-    full = a.has("window_full")[order]
+    # each row's marks read into that order at once; only the marked rows are looked at
+    closing = (a.flags & (TcpFlag.SYN | TcpFlag.FIN | TcpFlag.RST)) != 0
+    marks = (((a.win_raw == 0) & ~closing).view(np.uint8) * np.uint8(_ZERO)
+             | a.has("window_full").view(np.uint8) * np.uint8(_FULL)
+             | a.has("keep_alive", "zero_window_probe").view(np.uint8) * np.uint8(_PROBE)
+             )[order]
+    marked = np.flatnonzero(marks)
+
+    def ts(positions):
+        return a.ts[order[positions]]
+
+    def kind(bit):
+        return marked[(marks[marked] & bit) != 0]
 
     # zero window: ends at this side's next segment (a window again), if captured
-    z_start, z_last = _runs(k, zero)
+    z_start, z_last = _runs(k, kind(_ZERO))
     nxt = np.minimum(z_last + 1, len(k) - 1)
     closes = (z_last + 1 < len(k)) & (k[nxt] == k[z_start])
-    z_end = np.where(closes, ts[nxt], np.nan)
-    probes = _probes(k, frame, ts, a.has("keep_alive", "zero_window_probe")[order],
-                     k[z_start] ^ 1, frame[z_start], np.where(closes, z_end, np.inf))
+    z_end = np.where(closes, ts(nxt), np.nan)
+    probe = kind(_PROBE)
+    probes = _probes(k[probe], a.frame[order[probe]], ts(probe), k[z_start] ^ 1,
+                     a.frame[order[z_start]], np.where(closes, z_end, np.inf))
     # window full: from its first to its last flagged segment
-    f_start, f_last = _runs(k, full)
+    f_start, f_last = _runs(k, kind(_FULL))
     starts, lasts = np.r_[z_start, f_start], np.r_[z_last, f_last]
-    end = np.r_[z_end, ts[f_last]]
+    start, end = ts(starts), np.r_[z_end, ts(f_last)]
     sender = k[starts] % 2
     is_full = np.r_[np.zeros(z_start.size, bool), np.ones(f_start.size, bool)]
     if starts.size:
         table = pd.DataFrame({
             "conn": k[starts] // 2, "kind": np.where(is_full, "window_full", "zero_window"),
             "side": _SIDE[sender], "stalled": _STALLED[sender + 2 * is_full],
-            "start": ts[starts], "end": end, "duration": end - ts[starts],
+            "start": start, "end": end, "duration": end - start,
             "segments": (lasts - starts + 1).astype(np.int64),
             "probes": np.r_[probes, np.zeros(f_start.size, np.int64)]})
     else:  # as a table built from no rows: every column of object dtype
@@ -73,18 +85,16 @@ def episodes(seg: pd.DataFrame | SegmentArrays) -> pd.DataFrame:
     return table.sort_values(["conn", "start"], kind="stable").reset_index(drop=True)
 
 
-def _probes(k, frame, ts, probe, peer, after_frame, until) -> np.ndarray:
-    """Per zero-window episode: the peer's probes (``probe`` rows of direction ``peer``)
-    after frame ``after_frame`` at a time no later than ``until``.  Over the probe rows
-    only, sorted like the columns (direction, then frame): each episode's candidates run
-    from its peer's first probe after ``after_frame`` to the last one whose own time or
-    any later one's in that direction is within ``until`` (a suffix minimum, so
-    out-of-order timestamps are still counted exactly); those are then checked one by
-    one."""
-    at = np.flatnonzero(probe)
-    if not at.size or not peer.size:
+def _probes(pk, pframe, pts, peer, after_frame, until) -> np.ndarray:
+    """Per zero-window episode: the peer's probes (direction ``peer``) after frame
+    ``after_frame`` at a time no later than ``until``.  ``pk``, ``pframe``, ``pts``: the
+    probes' directions, frames and times, sorted by direction then frame.  Each
+    episode's candidates run from its peer's first probe after ``after_frame`` to the last
+    one whose own time or any later one's in that direction is within ``until`` (a
+    suffix minimum, so out-of-order timestamps are still counted exactly); those are
+    then checked one by one."""
+    if not pk.size or not peer.size:
         return np.zeros(peer.size, np.int64)
-    pk, pframe, pts = k[at], frame[at], ts[at]
     lo = _count_before(pk, pframe, peer, after_frame)
     hi = _count_before(pk, _suffix_min(pk, pts), peer, until)
     size = np.maximum(hi - lo, 0)
