@@ -102,9 +102,12 @@ def summarize_connections(seg: pd.DataFrame | SegmentArrays,
         "handshake": _text(_HANDSHAKE, handshake),
         "ended": None,  # below: with who closed first, when known
     }
-    win = np.where(rst, np.nan, a.win[order])  # an RST's window means nothing
-    for side, mine in (("client", is_client), ("server", ~is_client)):
-        w = np.where(mine, win, np.nan)
+    server_win = a.win[order]
+    np.copyto(server_win, np.nan, where=rst)  # an RST's window means nothing
+    client_win = server_win.copy()
+    np.copyto(client_win, np.nan, where=~is_client)
+    np.copyto(server_win, np.nan, where=is_client)
+    for side, w in (("client", client_win), ("server", server_win)):
         out[f"win_min_{side}"] = pd.array(g.reduce(np.fmin, w), dtype="Int64")
         out[f"win_max_{side}"] = pd.array(g.reduce(np.fmax, w), dtype="Int64")
     if a.after_client is not None:
