@@ -39,6 +39,41 @@ def test_reductions_equal_pandas(rows):
     assert g.spread(g.sum(np.ones(len(key)))).tolist() == ref.transform("size").tolist()
 
 
+
+@settings(max_examples=200, deadline=None)
+@given(values, st.lists(st.booleans(), min_size=60, max_size=60))
+def test_reductions_over_columns_in_group_order(rows, flags):
+    """reduce / reduce_where / first_where / median(grouped=True) take columns already in
+    group order; pandas on the rows where the mask holds."""
+    key = np.array([k for k, _ in rows])
+    x = np.array([v for _, v in rows])
+    mask = np.array(flags[:len(rows)])
+    g = Groups(key)
+    gx, gmask = g.grouped(x), g.grouped(mask)
+    ref = pd.Series(x).groupby(key)
+    np.testing.assert_allclose(g.reduce(np.fmax, gx), ref.max().to_numpy(), equal_nan=True)
+    np.testing.assert_allclose(g.median(gx, grouped=True), ref.median().to_numpy(),
+                               equal_nan=True)
+    kept = pd.Series(x[mask]).groupby(key[mask]).min().reindex(g.ids).to_numpy()
+    has = pd.Series(mask).groupby(key).any().to_numpy()  # else the fill
+    np.testing.assert_allclose(g.reduce_where(np.fmin, gmask, gx, -7.0),
+                               np.where(has, kept, -7.0), equal_nan=True)
+    first = pd.Series(np.flatnonzero(mask)).groupby(key[mask]).min().reindex(g.ids)
+    got = g.first_where(gmask)
+    assert np.where(got >= 0, g.order[np.maximum(got, 0)], -1).tolist() == \
+        first.fillna(-1).astype(int).tolist()
+
+
+def test_median_of_more_groups_than_16_bits():
+    """Past 65,536 groups the median's second sort is not on 16-bit group numbers."""
+    rng = np.random.default_rng(7)
+    key = rng.integers(0, 200_000, 600_000)
+    x = np.where(rng.random(key.size) < 0.3, np.nan, rng.normal(size=key.size).round(2))
+    g = Groups(key)
+    assert g.ids.size > 1 << 16
+    np.testing.assert_array_equal(g.median(x), pd.Series(x).groupby(key).median().to_numpy())
+
+
 ints = st.lists(st.tuples(st.integers(0, 6), st.one_of(st.integers(-50, 50),
                                                         st.integers(-2**62, 2**62)),
                           st.booleans()), min_size=1, max_size=60)

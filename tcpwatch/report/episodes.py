@@ -20,11 +20,21 @@ EPISODE_COLUMNS = ("conn", "kind", "side", "stalled", "start", "end", "duration"
                    "probes")
 
 
-def _runs(key: np.ndarray, on: np.ndarray):
-    """Start and end row positions (within ``key``-sorted rows) of runs where ``on``."""
-    prev_on = np.r_[False, on[:-1]] & (np.r_[-1, key[:-1]] == key)
-    next_on = np.r_[on[1:], False] & (np.r_[key[1:], -1] == key)
-    return np.flatnonzero(on & ~prev_on), np.flatnonzero(on & ~next_on)
+def _runs(k: np.ndarray, at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """First and last positions of each run of consecutive positions ``at`` (ascending)
+    within one direction (``k``: each position's direction)."""
+    if not at.size:
+        return at, at
+    apart = (at[1:] != at[:-1] + 1) | (k[at[1:]] != k[at[:-1]])
+    return at[np.r_[True, apart]], at[np.r_[apart, True]]
+
+
+_ZERO, _FULL, _PROBE = 1, 2, 4  # a row's marks
+_SIDE = np.array(["client", "server"], dtype=object)
+_STALLED = np.array(["client's window closed: server stalled",
+                     "server's window closed: client stalled",
+                     "client filled server's window", "server filled client's window"],
+                    dtype=object)
 
 
 def episodes(seg: pd.DataFrame | SegmentArrays) -> pd.DataFrame:
@@ -33,37 +43,83 @@ def episodes(seg: pd.DataFrame | SegmentArrays) -> pd.DataFrame:
         return pd.DataFrame(columns=list(EPISODE_COLUMNS))
     a = SegmentArrays.from_frame(seg) if isinstance(seg, pd.DataFrame) else seg
     key = a.conn * 2 + a.sender
-    order = np.lexsort((a.frame, key))
+    order = np.lexsort((a.frame, key))  # each direction's rows in frame order
     k = key[order]
-    ts = a.ts[order]
-    frame = a.frame[order]
-    sfr = (a.flags[order] & (TcpFlag.SYN | TcpFlag.FIN | TcpFlag.RST)) != 0
-    zero = (a.win_raw[order] == 0) & ~sfr
-    full = a.has("window_full")[order]
-    probe_rows = a.has("keep_alive", "zero_window_probe")[order]
-    out = []
-    for kind, on in (("zero_window", zero), ("window_full", full)):
-        starts, ends = _runs(k, on)
-        for s, e in zip(starts.tolist(), ends.tolist(), strict=True):
-            c, side_client = int(k[s] // 2), k[s] % 2 == 0
-            side = "client" if side_client else "server"
-            peer = "server" if side_client else "client"
-            if kind == "zero_window":
-                # ends at this side's next segment with a window again
-                nxt = e + 1 if e + 1 < len(k) and k[e + 1] == k[s] else None
-                end_ts = ts[nxt] if nxt is not None else np.nan
-                peer_key = c * 2 + (1 if side_client else 0)
-                lo = np.searchsorted(k, peer_key)
-                hi = np.searchsorted(k, peer_key, side="right")
-                t_end = end_ts if nxt is not None else np.inf
-                between = (frame[lo:hi] > frame[s]) & (ts[lo:hi] <= t_end)
-                probes = int((probe_rows[lo:hi] & between).sum())
-                stalled = f"{side}'s window closed: {peer} stalled"
-            else:
-                end_ts, probes = ts[e], 0
-                stalled = f"{side} filled {peer}'s window"
-            out.append({"conn": c, "kind": kind, "side": side, "stalled": stalled,
-                        "start": ts[s], "end": end_ts, "duration": end_ts - ts[s],
-                        "segments": int(e - s + 1), "probes": probes})
-    return pd.DataFrame(out, columns=list(EPISODE_COLUMNS)).sort_values(
-        ["conn", "start"], kind="stable").reset_index(drop=True)
+    # each row's marks read into that order at once; only the marked rows are looked at
+    closing = (a.flags & (TcpFlag.SYN | TcpFlag.FIN | TcpFlag.RST)) != 0
+    marks = (((a.win_raw == 0) & ~closing).view(np.uint8) * np.uint8(_ZERO)
+             | a.has("window_full").view(np.uint8) * np.uint8(_FULL)
+             | a.has("keep_alive", "zero_window_probe").view(np.uint8) * np.uint8(_PROBE)
+             )[order]
+    marked = np.flatnonzero(marks)
+
+    def ts(positions):
+        return a.ts[order[positions]]
+
+    def kind(bit):
+        return marked[(marks[marked] & bit) != 0]
+
+    # zero window: ends at this side's next segment (a window again), if captured
+    z_start, z_last = _runs(k, kind(_ZERO))
+    nxt = np.minimum(z_last + 1, len(k) - 1)
+    closes = (z_last + 1 < len(k)) & (k[nxt] == k[z_start])
+    z_end = np.where(closes, ts(nxt), np.nan)
+    probe = kind(_PROBE)
+    probes = _probes(k[probe], a.frame[order[probe]], ts(probe), k[z_start] ^ 1,
+                     a.frame[order[z_start]], np.where(closes, z_end, np.inf))
+    # window full: from its first to its last flagged segment
+    f_start, f_last = _runs(k, kind(_FULL))
+    starts, lasts = np.r_[z_start, f_start], np.r_[z_last, f_last]
+    start, end = ts(starts), np.r_[z_end, ts(f_last)]
+    sender = k[starts] % 2
+    is_full = np.r_[np.zeros(z_start.size, bool), np.ones(f_start.size, bool)]
+    if starts.size:
+        table = pd.DataFrame({
+            "conn": k[starts] // 2, "kind": np.where(is_full, "window_full", "zero_window"),
+            "side": _SIDE[sender], "stalled": _STALLED[sender + 2 * is_full],
+            "start": start, "end": end, "duration": end - start,
+            "segments": (lasts - starts + 1).astype(np.int64),
+            "probes": np.r_[probes, np.zeros(f_start.size, np.int64)]})
+    else:  # as a table built from no rows: every column of object dtype
+        table = pd.DataFrame([], columns=list(EPISODE_COLUMNS))
+    return table.sort_values(["conn", "start"], kind="stable").reset_index(drop=True)
+
+
+def _probes(pk, pframe, pts, peer, after_frame, until) -> np.ndarray:
+    """Per zero-window episode: the peer's probes (direction ``peer``) after frame
+    ``after_frame`` at a time no later than ``until``.  ``pk``, ``pframe``, ``pts``: the
+    probes' directions, frames and times, sorted by direction then frame.  Each
+    episode's candidates run from its peer's first probe after ``after_frame`` to the last
+    one whose own time or any later one's in that direction is within ``until`` (a
+    suffix minimum, so out-of-order timestamps are still counted exactly); those are
+    then checked one by one."""
+    if not pk.size or not peer.size:
+        return np.zeros(peer.size, np.int64)
+    lo = _count_before(pk, pframe, peer, after_frame)
+    hi = _count_before(pk, _suffix_min(pk, pts), peer, until)
+    size = np.maximum(hi - lo, 0)
+    which = np.repeat(np.arange(peer.size), size)
+    step = np.arange(which.size) - np.repeat(np.cumsum(size) - size, size)
+    within = pts[lo[which] + step] <= until[which]
+    return np.bincount(which[within], minlength=peer.size).astype(np.int64)
+
+
+def _count_before(key, value, q_key, q_value) -> np.ndarray:
+    """For each query: how many rows (sorted by ``key``, then ``value``) are at or
+    before it in (key, value) order; one merge of rows and queries."""
+    n = key.size
+    tie = np.r_[np.zeros(n, np.int8), np.ones(q_key.size, np.int8)]  # rows first on ties
+    merged = np.lexsort((tie, np.r_[value, q_value], np.r_[key, q_key]))
+    query = merged >= n
+    out = np.empty(q_key.size, np.intp)
+    out[merged[query] - n] = np.cumsum(~query)[query]
+    return out
+
+
+def _suffix_min(key, value) -> np.ndarray:
+    """Within each run of equal ``key``: the minimum of ``value`` from each row on."""
+    rank_of, rank = np.unique(value, return_inverse=True)
+    rank = rank.ravel()[::-1].astype(np.int64)
+    head = np.r_[True, key[::-1][1:] != key[::-1][:-1]]
+    lift = np.cumsum(head) * rank_of.size  # each later run lies below all earlier ones
+    return rank_of[(np.minimum.accumulate(rank - lift) + lift)[::-1]]

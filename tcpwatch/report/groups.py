@@ -114,20 +114,50 @@ class Groups:
     def last_row(self) -> np.ndarray:
         return self.order[self.starts + self.sizes - 1]
 
-    def median(self, x) -> np.ndarray:
-        """Median of each group's non-NaN values (NaN where there are none)."""
-        x = np.asarray(x, dtype=np.float64)
-        group = np.repeat(np.arange(self.ids.size), self.sizes)
-        v = x[self.order]
-        inner = np.lexsort((v, group))  # NaN sorts last within its group
-        v = v[inner]
-        count = np.add.reduceat((~np.isnan(v)).astype(np.int64), self.starts) if self.n \
-            else np.zeros(0, np.int64)
-        have = count > 0
-        lo = self.starts + np.maximum(count - 1, 0) // 2
-        hi = self.starts + count // 2
+    def median(self, x, *, grouped: bool = False) -> np.ndarray:
+        """Median of each group's non-NaN values (NaN where there are none); ``x`` in
+        group order when ``grouped``.  Only the non-NaN rows are sorted: by value (any
+        order among equal values gives the same median), then stably by group."""
+        v = np.asarray(x, dtype=np.float64)
+        v = v if grouped else v[self.order]
+        at = np.flatnonzero(~np.isnan(v))
         out = np.full(self.ids.size, np.nan)
-        out[have] = (v[lo[have]] + v[np.minimum(hi, self.n - 1)[have]]) / 2
+        if not at.size:
+            return out
+        v, group = v[at], self.group[at]
+        by_value = np.argsort(v)
+        # a stable sort of 16-bit integers is a radix sort
+        small = group.astype(np.uint16) if self.ids.size <= 1 << 16 else group
+        inner = by_value[np.argsort(small[by_value], kind="stable")]
+        v, group = v[inner], group[inner]
+        head = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
+        count = np.diff(np.r_[head, v.size])
+        out[group[head]] = (v[head + (count - 1) // 2] + v[head + count // 2]) / 2
+        return out
+
+    def reduce(self, ufunc: np.ufunc, v: np.ndarray) -> np.ndarray:
+        """(group order) ``ufunc`` over each group's values of ``v`` (one reduceat)."""
+        return ufunc.reduceat(v, self.starts) if self.n else v[:0]
+
+    def reduce_where(self, ufunc: np.ufunc, mask: np.ndarray, v: np.ndarray,
+                     fill) -> np.ndarray:
+        """(group order) ``ufunc`` over each group's values of ``v`` on the rows where
+        ``mask`` holds, ``fill`` for a group without such rows: one reduceat over those
+        rows only (cheap when they are few)."""
+        out = np.full(self.ids.size, fill, dtype=v.dtype)
+        at = np.flatnonzero(mask)
+        if at.size:
+            group = self.group[at]
+            head = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
+            out[group[head]] = ufunc.reduceat(v[at], head)
+        return out
+
+    def first_where(self, mask: np.ndarray) -> np.ndarray:
+        """(group order) Position of each group's first row where ``mask`` holds, -1
+        where there is none."""
+        at, head = self.heads(mask)
+        out = np.full(self.ids.size, -1, np.intp)
+        out[self.group[at[head]]] = at[head]
         return out
 
     def spread(self, per_group: np.ndarray) -> np.ndarray:

@@ -26,15 +26,21 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..engine.arrays import SegmentArrays
+from ..engine.registry import BY_NAME
 from ..vocab import STATE_NAMES, TcpFlag
 from .episodes import episodes
 from .groups import Groups
 from .outcome import conn_state, history, zeek_endpoint_states
 
 _NONE = np.iinfo(np.int64).max  # "no such frame" in min() aggregations
-_STATE_TEXT = np.array(STATE_NAMES, dtype=object)
+_HANDSHAKE = ("no", "SYN", "SYN+ACK", "SYN, SYN+ACK", "yes")
+_ENDED = ("RST by client", "RST by server", "FIN both ways", "FIN by client", "FIN by server",
+          "open", "FIN both ways, client first", "FIN both ways, server first")
+_CLOSER = ("client", "server", "")
 
 SUMMARY_COLUMNS = (
     "conn", "client", "server", "start", "duration", "pkts_client", "pkts_server",
@@ -53,64 +59,66 @@ def summarize_connections(seg: pd.DataFrame | SegmentArrays,
     if len(seg) == 0:
         return pd.DataFrame(columns=list(SUMMARY_COLUMNS))
     a = SegmentArrays.from_frame(seg) if isinstance(seg, pd.DataFrame) else seg
+    # every column read once into connection order; masks and reductions work there
     g = Groups(a.conn)
-    flags = a.flags
-    is_client = a.sender == 0
+    order = g.order
+    flags = a.flags[order]
+    is_client = a.sender[order] == 0
     syn = (flags & int(TcpFlag.SYN)) != 0
     has_ack = (flags & int(TcpFlag.ACK)) != 0
     rst = (flags & int(TcpFlag.RST)) != 0
     fin = (flags & int(TcpFlag.FIN)) != 0
-    frame, ts, length, win = a.frame, a.ts, a.length, a.win
-    c_syn, s_synack = g.any(is_client & syn & ~has_ack), g.any(~is_client & syn & has_ack)
+    frame, length = a.frame[order], a.length[order]
+    synack = ~is_client & syn & has_ack
+    seen = g.reduce(np.bitwise_or, _bit(is_client & syn & ~has_ack, 1) | _bit(synack, 2)
+                    | _bit(is_client & fin, 4) | _bit(~is_client & fin, 8))
+    c_syn, s_synack, c_fin, s_fin = ((seen & bit) != 0 for bit in (1, 2, 4, 8))
     # the client's ACK that completes the handshake: a non-SYN ACK after the SYN+ACK
-    first_synack = g.spread(g.min(np.where(~is_client & syn & has_ack, frame, np.inf)))
-    c_ack3 = g.any(is_client & has_ack & ~syn & (frame > first_synack))
-    c_fin, s_fin = g.any(is_client & fin), g.any(~is_client & fin)
-    rst_c = g.min(np.where(is_client & rst, frame, _NONE))
-    rst_s = g.min(np.where(~is_client & rst, frame, _NONE))
-    start, end = g.min(ts), g.max(ts)
+    first_synack = g.reduce_where(np.minimum, synack, frame, _NONE)
+    c_ack3 = g.reduce(np.maximum, np.where(is_client & has_ack & ~syn, frame, -1)) \
+        > first_synack
+    rst_c = g.reduce_where(np.minimum, is_client & rst, frame, _NONE)
+    rst_s = g.reduce_where(np.minimum, ~is_client & rst, frame, _NONE)
+    ts = a.ts[order]
+    start, end = g.reduce(np.fmin, ts), g.reduce(np.fmax, ts)
 
-    first = g.first_row()
-    sender_is_client = is_client[first]
-    src, dst = a.endpoints(first, source=True), a.endpoints(first, source=False)
-
-    parts = np.where(c_syn, "SYN", "")
-    parts = np.where(s_synack, np.where(parts == "", "SYN+ACK", "SYN, SYN+ACK"), parts)
-    handshake = np.where(c_syn & s_synack & c_ack3, "yes", np.where(parts == "", "no", parts))
+    client, server = _endpoints(a, g.first_row())
+    handshake = np.where(c_syn & s_synack & c_ack3, 4, c_syn + 2 * s_synack)
     any_rst = (rst_c != _NONE) | (rst_s != _NONE)
-    ended = np.select(
-        [any_rst & (rst_c <= rst_s), any_rst, c_fin & s_fin, c_fin, s_fin],
-        ["RST by client", "RST by server", "FIN both ways", "FIN by client",
-         "FIN by server"], "open").astype(object)
+    ended = np.select([any_rst & (rst_c <= rst_s), any_rst, c_fin & s_fin, c_fin, s_fin],
+                      [0, 1, 2, 3, 4], 5)
+    pkts_client = g.reduce(np.add, is_client.astype(np.int64))
+    bytes_client = g.reduce(np.add, np.where(is_client, length, 0))
     out = {
         "conn": g.ids.astype(np.int32),  # as in the segment table
-        "client": np.where(sender_is_client, src, dst),
-        "server": np.where(sender_is_client, dst, src),
+        "client": client,
+        "server": server,
         "start": start,
         "duration": end - start,
-        "pkts_client": g.sum(is_client),
-        "pkts_server": g.sum(~is_client),
-        "bytes_client": g.sum(np.where(is_client, length, 0)),
-        "bytes_server": g.sum(np.where(is_client, 0, length)),
-        "handshake": handshake,
-        "ended": ended,
+        "pkts_client": pkts_client,
+        "pkts_server": g.sizes - pkts_client,
+        "bytes_client": bytes_client,
+        "bytes_server": g.reduce(np.add, length) - bytes_client,
+        "handshake": _text(_HANDSHAKE, handshake),
+        "ended": None,  # below: with who closed first, when known
     }
-    for side, mine in (("client", is_client), ("server", ~is_client)):
-        w = np.where(mine & ~rst, win, np.nan)  # an RST's window means nothing
-        out[f"win_min_{side}"] = pd.array(g.min(w), dtype="Int64")
-        out[f"win_max_{side}"] = pd.array(g.max(w), dtype="Int64")
+    server_win = a.win[order]
+    np.copyto(server_win, np.nan, where=rst)  # an RST's window means nothing
+    client_win = server_win.copy()
+    np.copyto(client_win, np.nan, where=~is_client)
+    np.copyto(server_win, np.nan, where=is_client)
+    for side, w in (("client", client_win), ("server", server_win)):
+        out[f"win_min_{side}"] = pd.array(g.reduce(np.fmin, w), dtype="Int64")
+        out[f"win_max_{side}"] = pd.array(g.reduce(np.fmax, w), dtype="Int64")
     if a.after_client is not None:
         last = g.last_row()
-        out["final_client"] = _STATE_TEXT[a.after_client[last]]
-        out["final_server"] = _STATE_TEXT[a.after_server[last]]
-        first_close = g.min(np.where(fin | rst, np.arange(len(a)), _NONE))
-        closed = first_close != _NONE
-        closed_first = np.where(
-            closed, np.where(is_client[np.where(closed, first_close, 0)], "client", "server"),
-            "").astype(object)
-        out["closed_first"] = closed_first
-        both = ended == "FIN both ways"
-        ended[both] = "FIN both ways, " + closed_first[both] + " first"
+        out["final_client"] = _text(STATE_NAMES, a.after_client[last])
+        out["final_server"] = _text(STATE_NAMES, a.after_server[last])
+        first_close = g.first_where(fin | rst)
+        closed = first_close >= 0
+        closer = np.where(closed, ~is_client[np.maximum(first_close, 0)], 2)  # 0/1/none
+        out["closed_first"] = _text(_CLOSER, closer)
+        ended = np.where((ended == 2) & closed, 6 + closer, ended)
         hist = history(a, g)
         orig, resp = zeek_endpoint_states(a, g)
         total = out["bytes_client"] + out["bytes_server"]
@@ -118,11 +126,16 @@ def summarize_connections(seg: pd.DataFrame | SegmentArrays,
         out["history"] = hist
     if a.bits is not None:
         # fast and spurious included: the engine sets retransmission with them, as tshark
-        out["retransmissions"] = g.sum(a.has("retransmission"))
-        out["fast_retransmissions"] = g.sum(a.has("fast_retransmission"))
-        out["dup_acks"] = g.sum(a.has("duplicate_ack"))
-        out["rtt_min"], out["rtt_median"], out["rtt_max"] = g.min(a.rtt), g.median(a.rtt), \
-            g.max(a.rtt)
+        bits = a.bits[order]
+        for name, flag in (("retransmissions", "retransmission"),
+                           ("fast_retransmissions", "fast_retransmission"),
+                           ("dup_acks", "duplicate_ack")):
+            out[name] = g.reduce(np.add, ((bits & BY_NAME[flag].bit) != 0).astype(np.int64))
+        rtt = a.rtt[order]
+        known = ~np.isnan(rtt)
+        out["rtt_min"] = g.reduce_where(np.minimum, known, rtt, np.nan)
+        out["rtt_median"] = g.median(rtt, grouped=True)
+        out["rtt_max"] = g.reduce_where(np.maximum, known, rtt, np.nan)
         ep = episodes(a) if ep is None else ep
         zero = ep[ep["kind"] == "zero_window"]
         stalled = Groups(zero["conn"].to_numpy())
@@ -132,4 +145,29 @@ def summarize_connections(seg: pd.DataFrame | SegmentArrays,
             open_is_0 = np.nan_to_num(zero["duration"].to_numpy(np.float64))
             seconds[at] = stalled.sum(open_is_0)
         out["zero_window_s"] = seconds
+    out["ended"] = _text(_ENDED, ended)
     return pd.DataFrame(out)
+
+
+def _text(vocabulary: tuple[str, ...], codes: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    """A text column from codes into a small vocabulary (Arrow, no Python string per
+    row)."""
+    return pd.array(pa.array(vocabulary).take(pa.array(codes)), dtype="str")
+
+
+def _endpoints(a: SegmentArrays, first: np.ndarray):
+    """``addr:port`` of each connection's client and server, from its first row."""
+    by_client = a.sender[first] == 0
+    text = pa.array([f"[{n}]" if ":" in n else n for n in a.names])
+
+    def column(addr: np.ndarray, port: np.ndarray):
+        return pd.array(pc.binary_join_element_wise(
+            text.take(pa.array(addr)), pc.cast(pa.array(port), pa.string()), ":"), dtype="str")
+
+    src, dst, sport, dport = a.src[first], a.dst[first], a.sport[first], a.dport[first]
+    return (column(np.where(by_client, src, dst), np.where(by_client, sport, dport)),
+            column(np.where(by_client, dst, src), np.where(by_client, dport, sport)))
+
+
+def _bit(mask: np.ndarray, bit: int) -> np.ndarray:
+    return mask.view(np.uint8) * np.uint8(bit)
