@@ -23,8 +23,9 @@ COMMANDS = {
     "tcpwatch serve --help": [TCPWATCH, "serve", "--help"],
     "import tcpwatch.lab.scenarios.drivers": [sys.executable, "-c",
                                           "import tcpwatch.lab.scenarios.drivers"],
-    "import tcpwatch; tcpwatch.analyze (pandas)": [sys.executable, "-c",
-                                                   "import tcpwatch; tcpwatch.analyze"],
+    "import tcpwatch; tcpwatch.analyze (numpy, pyarrow)": [
+        sys.executable, "-c", "import tcpwatch; tcpwatch.analyze"],
+    "import pandas (what a DataFrame adds)": [sys.executable, "-c", "import pandas"],
 }
 
 

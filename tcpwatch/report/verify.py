@@ -19,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 from rich.table import Table
 
+from ..engine.arrays import event_bits
 from ..engine.registry import FLAGS
 from ..errors import TcpwatchError
 from ..vocab import Col
@@ -106,10 +107,10 @@ class Verdict:
 def compare(seg: pd.DataFrame, ref: pd.DataFrame, show: int = 5) -> Verdict:
     ref = ref.assign(frame=ref["frame.number"].astype(int))
     m = seg.merge(ref, on=Col.FRAME, how="outer", indicator=True)
-    ours_names = m[Col.EVENTS].astype(str).str.split(";")
+    bits = event_bits(m[Col.EVENTS])  # one parse per distinct text, then bits per row
     rows, notes = [], []
     for flag in FLAGS:
-        ours = ours_names.apply(lambda names, n=flag.name: n in names).to_numpy()
+        ours = (bits & flag.bit) != 0
         theirs = (m[flag.field].fillna("") != "").to_numpy()
         tp = int((ours & theirs).sum())
         differ = m.loc[ours != theirs, Col.FRAME].tolist()
