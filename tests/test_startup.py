@@ -65,15 +65,23 @@ def test_the_library_still_loads_its_pipeline_on_use():
     assert res.stdout.strip() == "True", res.stderr
 
 
-def test_a_streamed_parquet_export_never_imports_pandas(tmp_path):
-    """``analyze FILE -q -o x.parquet``: Arrow straight from the typed columns; pandas is
-    only for the printed report and the whole-table views."""
-    args = ["analyze", "captures/lossy_bulk.pcap", "-q", "-o", str(tmp_path / "x.parquet")]
+@pytest.mark.parametrize("extra", [["-q", "-o", "x.parquet"], ["-o", "x.parquet"], []],
+                         ids=["-q -o x.parquet", "-o x.parquet", "report"])
+def test_a_streamed_analysis_never_imports_pandas(tmp_path, extra):
+    """``analyze FILE`` with its printed report, ``-o x.parquet``, ``-q``: typed columns
+    from the decoder to the Parquet row groups and the printed tables; pandas is only for
+    the whole-table views (--segments, --explain, --conn, CSV, JSON Lines) and the
+    library's DataFrames."""
+    args = ["analyze", "captures/zero_window.pcap",
+            *[str(tmp_path / a) if a.endswith(".parquet") else a for a in extra]]
     code = (f"import sys\nfrom tcpwatch.cli.main import main\ntry:\n    main({args!r})\n"
             "except SystemExit:\n    pass\n"
-            f"print(*sorted(m for m in {HEAVY!r} if m in sys.modules))")
+            f"print('IMPORTED', *sorted(m for m in {HEAVY!r} if m in sys.modules))")
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=REPO, timeout=60)
-    heavy = res.stdout.split()
+    heavy = res.stdout.split("IMPORTED")[-1].split()
     assert "pandas" not in heavy and "pyarrow" in heavy, res.stdout + res.stderr
-    assert (tmp_path / "x.parquet").stat().st_size > 0
+    if extra:
+        assert (tmp_path / "x.parquet").stat().st_size > 0
+    else:
+        assert "TCP connections in" in res.stdout and "Flow-control episodes" in res.stdout

@@ -62,8 +62,9 @@ def analyze(
     leave_fast()  # the analysis is done: the process may skip the interpreter's teardown
     if streamed:
         if not quiet:
-            _print_report(out, file, report.segments, report.summary(), report.episodes(),
-                          info, None, top, quiet, report.connections, report.n_episodes)
+            _print_report(out, file, report.segments, report.summary_table(),
+                          report.episode_table(), info, None, top, quiet,
+                          report.connections, report.n_episodes)
         return
     from ..report.episodes import episodes
     from ..report.explain import explain
@@ -125,9 +126,8 @@ def _print_report(out, file: str, n_segments: int, summary, ep, info, conn, top:
     out.print(render_connections(summary, title=f"TCP connections in {file}", top=top,
                                  width=out.width, total=n_conns))
     if n_episodes:
-        out.print(render_episodes(ep.head(EPISODES_SHOWN),
-                                  title=f"Flow-control episodes ({n_episodes})",
-                                  width=out.width))
+        out.print(render_episodes(ep, title=f"Flow-control episodes ({n_episodes})",
+                                  width=out.width, limit=EPISODES_SHOWN))
     if info is not None and info.skipped.total():
         s = info.skipped
         parts = [f"{v} {k.replace('_', ' ')}" for k, v in

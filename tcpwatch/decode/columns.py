@@ -174,8 +174,10 @@ def from_frame(df: pd.DataFrame, names) -> Columns:
                               tuple(str(c) for c in col.cat.categories))
         elif isinstance(col.array, pd.arrays.IntegerArray):
             out[name] = Masked(col.array._data, col.array._mask)
-        elif isinstance(col.array, pd.arrays.ArrowExtensionArray):
+        elif isinstance(col.dtype, pd.ArrowDtype) and pa.types.is_list(col.dtype.pyarrow_dtype):
             out[name] = col.array._pa_array.combine_chunks()
+        elif isinstance(col.dtype, pd.StringDtype):
+            out[name] = col.to_numpy(dtype=object)
         else:
             out[name] = col.to_numpy()
     return out

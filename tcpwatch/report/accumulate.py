@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..decode.columns import Columns
+from ..decode.columns import Columns, concat, to_frame
 from ..engine.arrays import SegmentArrays
+from .tables import busiest_index, take_table
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -30,9 +31,9 @@ class ReportSink:
         self.segments = 0
         self.connections = 0
         self.n_episodes = 0
-        # made at the first report (pandas is imported only by a sink that keeps one)
-        self._summary: pd.DataFrame | None = None
-        self._episodes: pd.DataFrame | None = None
+        # typed columns, made at the first report (no pandas)
+        self._summary: Columns | None = None
+        self._episodes: Columns | None = None
 
     wants_rows = False  # every row reaches closed() once: counted there
 
@@ -46,18 +47,27 @@ class ReportSink:
         self.segments += len(rows)
         if not self.keep:
             return
-        from .episodes import episodes
-        from .summary import summarize_connections
-        from .tables import busiest
+        from .episodes import episode_table
+        from .summary import connection_table
 
-        ep = episodes(rows)
-        part = summarize_connections(rows, ep)
-        self.connections += len(part)
-        self.n_episodes += len(ep)
-        self._summary = busiest(_concat(self._summary, part), self.top)
-        if len(ep):
-            ep = _concat(self._episodes, ep).sort_values(["conn", "start"], kind="stable")
-            self._episodes = ep.head(self.episodes_shown) if self.episodes_shown else ep
+        ep = episode_table(rows)
+        part = connection_table(rows, ep)
+        self.connections += len(part["conn"])
+        self.n_episodes += len(ep["conn"])
+        both = _concat(self._summary, part)
+        self._summary = take_table(both, busiest_index(both["conn"], _segments(both),
+                                                       self.top))
+        if len(ep["conn"]):
+            both = _concat(self._episodes, ep)
+            by = np.lexsort((both["start"], both["conn"]))  # stable: conn, then start
+            self._episodes = take_table(both, by[:self.episodes_shown or None])
+
+    def summary_table(self) -> Columns | None:
+        """The busiest ``top`` connections' summary rows as typed columns (None: none)."""
+        return self._summary
+
+    def episode_table(self) -> Columns | None:
+        return self._episodes
 
     def summary(self) -> pd.DataFrame:
         """The busiest ``top`` connections' rows (all with top=0), by connection number,
@@ -66,7 +76,7 @@ class ReportSink:
             from .summary import SUMMARY_COLUMNS
 
             return _empty(SUMMARY_COLUMNS)
-        return self._summary.reset_index(drop=True)
+        return to_frame(self._summary)
 
     def episodes(self) -> pd.DataFrame:
         """The first ``episodes_shown`` episodes by connection and start (all with 0)."""
@@ -74,7 +84,11 @@ class ReportSink:
             from .episodes import EPISODE_COLUMNS
 
             return _empty(EPISODE_COLUMNS)
-        return self._episodes.reset_index(drop=True)
+        return to_frame(self._episodes)
+
+
+def _segments(table: Columns) -> np.ndarray:
+    return table["pkts_client"] + table["pkts_server"]
 
 
 def _empty(columns) -> pd.DataFrame:
@@ -83,7 +97,5 @@ def _empty(columns) -> pd.DataFrame:
     return pd.DataFrame(columns=list(columns))
 
 
-def _concat(a: pd.DataFrame | None, b: pd.DataFrame) -> pd.DataFrame:
-    import pandas as pd
-
-    return b if a is None or a.empty else pd.concat([a, b], ignore_index=True)
+def _concat(a: Columns | None, b: Columns) -> Columns:
+    return b if a is None else {name: concat([a[name], b[name]]) for name in b}

@@ -10,11 +10,16 @@
 
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING
 
+import numpy as np
+
+from ..decode.columns import Columns, to_frame
 from ..engine.arrays import SegmentArrays
 from ..vocab import TcpFlag
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 EPISODE_COLUMNS = ("conn", "kind", "side", "stalled", "start", "end", "duration", "segments",
                    "probes")
@@ -31,6 +36,7 @@ def _runs(k: np.ndarray, at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 _ZERO, _FULL, _PROBE = 1, 2, 4  # a row's marks
 _SIDE = np.array(["client", "server"], dtype=object)
+_KIND = np.array(["zero_window", "window_full"], dtype=object)
 _STALLED = np.array(["client's window closed: server stalled",
                      "server's window closed: client stalled",
                      "client filled server's window", "server filled client's window"],
@@ -39,9 +45,20 @@ _STALLED = np.array(["client's window closed: server stalled",
 
 def episodes(seg: pd.DataFrame | SegmentArrays) -> pd.DataFrame:
     """The episodes of an annotated table (or the engine's typed arrays of one)."""
+    import pandas as pd
+
     if len(seg) == 0:
         return pd.DataFrame(columns=list(EPISODE_COLUMNS))
     a = SegmentArrays.from_frame(seg) if isinstance(seg, pd.DataFrame) else seg
+    table = episode_table(a)
+    if len(table["conn"]) == 0:  # as a table built from no rows: every column object
+        return pd.DataFrame([], columns=list(EPISODE_COLUMNS))
+    return to_frame(table)
+
+
+def episode_table(a: SegmentArrays) -> Columns:
+    """The episodes as typed columns (text as object arrays), by connection and start:
+    what the streamed report keeps and prints, without pandas."""
     key = a.conn * 2 + a.sender
     order = np.lexsort((a.frame, key))  # each direction's rows in frame order
     k = key[order]
@@ -73,16 +90,14 @@ def episodes(seg: pd.DataFrame | SegmentArrays) -> pd.DataFrame:
     start, end = ts(starts), np.r_[z_end, ts(f_last)]
     sender = k[starts] % 2
     is_full = np.r_[np.zeros(z_start.size, bool), np.ones(f_start.size, bool)]
-    if starts.size:
-        table = pd.DataFrame({
-            "conn": k[starts] // 2, "kind": np.where(is_full, "window_full", "zero_window"),
-            "side": _SIDE[sender], "stalled": _STALLED[sender + 2 * is_full],
-            "start": start, "end": end, "duration": end - start,
-            "segments": (lasts - starts + 1).astype(np.int64),
-            "probes": np.r_[probes, np.zeros(f_start.size, np.int64)]})
-    else:  # as a table built from no rows: every column of object dtype
-        table = pd.DataFrame([], columns=list(EPISODE_COLUMNS))
-    return table.sort_values(["conn", "start"], kind="stable").reset_index(drop=True)
+    conn = k[starts] // 2
+    by = np.lexsort((start, conn))  # stable: by connection, then start
+    table = {
+        "conn": conn, "kind": _KIND[is_full.astype(np.int8)], "side": _SIDE[sender],
+        "stalled": _STALLED[sender + 2 * is_full], "start": start, "end": end,
+        "duration": end - start, "segments": (lasts - starts + 1).astype(np.int64),
+        "probes": np.r_[probes, np.zeros(f_start.size, np.int64)]}
+    return {name: col[by] for name, col in table.items()}
 
 
 def _probes(pk, pframe, pts, peer, after_frame, until) -> np.ndarray:

@@ -24,13 +24,21 @@ Relative sequence numbers are compared as plain integers here (a history over mo
 
 from __future__ import annotations
 
+import re
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 
 from ..engine.arrays import SegmentArrays
 from ..vocab import TcpFlag
 from .groups import Groups
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+#: the originator's SYN, then its RST before any other letter of the originator (Zeek)
+_S0_RST = re.compile(r"^\^?S[^HAFGIQ]*R")
 
 ZEEK_INACTIVE, ZEEK_SYN_SENT, ZEEK_SYN_ACK_SENT, ZEEK_PARTIAL = 0, 1, 2, 3
 ZEEK_ESTABLISHED, ZEEK_CLOSED, ZEEK_RESET = 4, 5, 6
@@ -40,7 +48,7 @@ _ORDER = {"flags": 0, "gap": 1, "retx": 2, "zero": 3}
 
 
 def _arrays(seg: pd.DataFrame | SegmentArrays) -> SegmentArrays:
-    return SegmentArrays.from_frame(seg) if isinstance(seg, pd.DataFrame) else seg
+    return seg if isinstance(seg, SegmentArrays) else SegmentArrays.from_frame(seg)
 
 
 def _flags(a: SegmentArrays, order: np.ndarray | None = None):
@@ -86,7 +94,7 @@ def conn_state(orig: np.ndarray, resp: np.ndarray, history: np.ndarray,
     """Zeek's ``conn_state()`` decision list, in its order."""
     o_in = np.isin(orig, (ZEEK_INACTIVE, ZEEK_PARTIAL))
     r_in = np.isin(resp, (ZEEK_INACTIVE, ZEEK_PARTIAL))
-    s0_rst = pd.Series(history, dtype=object).str.match(r"^\^?S[^HAFGIQ]*R").to_numpy(bool)
+    s0_rst = np.array([_S0_RST.match(h) is not None for h in history.tolist()], bool)
     return np.select(
         [
             (resp == ZEEK_RESET) & (np.isin(orig, (ZEEK_SYN_SENT, ZEEK_SYN_ACK_SENT))
@@ -212,7 +220,7 @@ def _joined(a: SegmentArrays, direction: Groups, found) -> tuple[np.ndarray, np.
     offsets = np.r_[0, ends].astype(np.int64)
     arr = pa.LargeStringArray.from_buffers(ids.size, pa.py_buffer(offsets),
                                            pa.py_buffer(text))
-    return ids, arr.to_numpy(zero_copy_only=False)
+    return ids, np.array(arr.to_pylist(), dtype=object)
 
 
 def _first_hole(a: SegmentArrays, direction: Groups, seq, end, syn, fin) -> np.ndarray:

@@ -24,17 +24,20 @@ Vocabulary of the summary columns:
 
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
+from typing import TYPE_CHECKING
 
+import numpy as np
+
+from ..decode.columns import Columns, Masked, from_frame, to_frame
 from ..engine.arrays import SegmentArrays
 from ..engine.registry import BY_NAME
 from ..vocab import STATE_NAMES, TcpFlag
-from .episodes import episodes
+from .episodes import episode_table
 from .groups import Groups
 from .outcome import conn_state, history, zeek_endpoint_states
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 _NONE = np.iinfo(np.int64).max  # "no such frame" in min() aggregations
 _HANDSHAKE = ("no", "SYN", "SYN+ACK", "SYN, SYN+ACK", "yes")
@@ -56,9 +59,18 @@ def summarize_connections(seg: pd.DataFrame | SegmentArrays,
     """One row per connection; see the module docstring for the columns.  ``seg``: an
     annotated table, or the engine's typed arrays of one; ``ep``: the flow-control
     episodes when the caller has them already."""
+    import pandas as pd
+
     if len(seg) == 0:
         return pd.DataFrame(columns=list(SUMMARY_COLUMNS))
     a = SegmentArrays.from_frame(seg) if isinstance(seg, pd.DataFrame) else seg
+    return to_frame(connection_table(a, None if ep is None else from_frame(ep, ep.columns)))
+
+
+def connection_table(a: SegmentArrays, ep: Columns | None = None) -> Columns:
+    """The summary as typed columns (text as object arrays, windows with a missing mask):
+    what the streamed report keeps and prints, without pandas.  ``ep``: the episodes'
+    columns (``episode_table``) when the caller has them already."""
     # every column read once into connection order; masks and reductions work there
     g = Groups(a.conn)
     order = g.order
@@ -108,8 +120,8 @@ def summarize_connections(seg: pd.DataFrame | SegmentArrays,
     np.copyto(client_win, np.nan, where=~is_client)
     np.copyto(server_win, np.nan, where=is_client)
     for side, w in (("client", client_win), ("server", server_win)):
-        out[f"win_min_{side}"] = pd.array(g.reduce(np.fmin, w), dtype="Int64")
-        out[f"win_max_{side}"] = pd.array(g.reduce(np.fmax, w), dtype="Int64")
+        out[f"win_min_{side}"] = _masked(g.reduce(np.fmin, w))
+        out[f"win_max_{side}"] = _masked(g.reduce(np.fmax, w))
     if a.after_client is not None:
         last = g.last_row()
         out["final_client"] = _text(STATE_NAMES, a.after_client[last])
@@ -136,37 +148,35 @@ def summarize_connections(seg: pd.DataFrame | SegmentArrays,
         out["rtt_min"] = g.reduce_where(np.minimum, known, rtt, np.nan)
         out["rtt_median"] = g.median(rtt, grouped=True)
         out["rtt_max"] = g.reduce_where(np.maximum, known, rtt, np.nan)
-        ep = episodes(a) if ep is None else ep
-        zero = ep[ep["kind"] == "zero_window"]
-        stalled = Groups(zero["conn"].to_numpy())
+        ep = episode_table(a) if ep is None else ep
+        zero = ep["kind"] == "zero_window"
+        stalled = Groups(np.asarray(ep["conn"][zero], np.int64))
         seconds = np.zeros(g.ids.size)
         if stalled.n:
             at = np.searchsorted(g.ids, stalled.ids)
-            open_is_0 = np.nan_to_num(zero["duration"].to_numpy(np.float64))
+            open_is_0 = np.nan_to_num(np.asarray(ep["duration"][zero], np.float64))
             seconds[at] = stalled.sum(open_is_0)
         out["zero_window_s"] = seconds
     out["ended"] = _text(_ENDED, ended)
-    return pd.DataFrame(out)
+    return out
 
 
-def _text(vocabulary: tuple[str, ...], codes: np.ndarray) -> pd.api.extensions.ExtensionArray:
-    """A text column from codes into a small vocabulary (Arrow, no Python string per
-    row)."""
-    return pd.array(pa.array(vocabulary).take(pa.array(codes)), dtype="str")
+def _text(vocabulary: tuple[str, ...], codes: np.ndarray) -> np.ndarray:
+    """A text column from codes into a small vocabulary (the same few strings shared)."""
+    return np.array(vocabulary, dtype=object)[codes]
 
 
-def _endpoints(a: SegmentArrays, first: np.ndarray):
+def _masked(values: np.ndarray) -> Masked:
+    """Whole numbers from a float reduction, missing where it is NaN."""
+    missing = np.isnan(values)
+    return Masked(np.where(missing, 0, values).astype(np.int64), missing)
+
+
+def _endpoints(a: SegmentArrays, first: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``addr:port`` of each connection's client and server, from its first row."""
     by_client = a.sender[first] == 0
-    text = pa.array([f"[{n}]" if ":" in n else n for n in a.names])
-
-    def column(addr: np.ndarray, port: np.ndarray):
-        return pd.array(pc.binary_join_element_wise(
-            text.take(pa.array(addr)), pc.cast(pa.array(port), pa.string()), ":"), dtype="str")
-
-    src, dst, sport, dport = a.src[first], a.dst[first], a.sport[first], a.dport[first]
-    return (column(np.where(by_client, src, dst), np.where(by_client, sport, dport)),
-            column(np.where(by_client, dst, src), np.where(by_client, dport, sport)))
+    src, dst = a.endpoints(first, source=True), a.endpoints(first, source=False)
+    return np.where(by_client, src, dst), np.where(by_client, dst, src)
 
 
 def _bit(mask: np.ndarray, bit: int) -> np.ndarray:

@@ -3,38 +3,79 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
+from collections import namedtuple
+from typing import TYPE_CHECKING
 
-import pandas as pd
+import numpy as np
 from rich.table import Table
 
+from ..decode.columns import Columns, Masked, from_frame, take
 from ..vocab import Col
 from .fit import PIPE_WIDTH, TOP, Column, fitted_table
 
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+def _none(x) -> bool:
+    """No value: None (a missing integer) or NaN."""
+    return x is None or (isinstance(x, float) and math.isnan(x))
+
 
 def _clock(ts: float) -> str:
-    if pd.isna(ts):
+    if _none(ts):
         return "-"
     return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%H:%M:%S.%f")
 
 
 def _win(lo, hi) -> str:
-    if pd.isna(lo):
+    if _none(lo):
         return "-"
     return f"{int(lo):,}" if lo == hi else f"{int(lo):,}–{int(hi):,}"
 
 
+def busiest_index(conn: np.ndarray, segs: np.ndarray, top: int) -> np.ndarray:
+    """Positions of the ``top`` connections with the most segments (of two with as many,
+    the later), in connection order; all of them when ``top`` is 0.  A total order, so the
+    busiest of the busiest of each part are the busiest of the whole
+    (report/accumulate.py)."""
+    by_conn = np.argsort(conn, kind="stable")
+    if not 0 < top < by_conn.size:
+        return by_conn
+    return by_conn[np.sort(segs[by_conn].argsort(kind="stable")[::-1][:top])]
+
+
 def busiest(summary: pd.DataFrame, top: int) -> pd.DataFrame:
-    """The ``top`` connections with the most segments (of two with as many, the later),
-    in connection order; all of them when ``top`` is 0.  A total order, so the busiest of
-    the busiest of each part are the busiest of the whole (report/accumulate.py)."""
-    summary = summary.sort_values("conn", kind="stable")
-    if not 0 < top < len(summary):
-        return summary
+    """The same rows of a summary DataFrame."""
     segs = (summary["pkts_client"] + summary["pkts_server"]).to_numpy()
-    return summary.iloc[sorted(segs.argsort(kind="stable")[::-1][:top])]
+    return summary.iloc[busiest_index(summary["conn"].to_numpy(), segs, top)]
 
 
-def render_connections(summary: pd.DataFrame, title: str = "TCP connections",
+def take_table(table: Columns, rows: np.ndarray) -> Columns:
+    return {name: take(col, rows) for name, col in table.items()}
+
+
+def _typed(table: pd.DataFrame | Columns) -> Columns:
+    return table if isinstance(table, dict) else from_frame(table, table.columns)
+
+
+def _records(table: Columns) -> list:
+    """The rows of typed columns as named tuples (a missing integer is None)."""
+    names = list(table)
+    values = []
+    for col in table.values():
+        if isinstance(col, Masked):
+            v = col.values.astype(object)
+            v[col.missing] = None
+            values.append(v.tolist())
+        else:
+            values.append(np.asarray(col).tolist())
+    row = namedtuple("Row", names)  # type: ignore[misc]
+    return [row(*r) for r in zip(*values, strict=True)]
+
+
+def render_connections(summary: pd.DataFrame | Columns, title: str = "TCP connections",
                        top: int = TOP, width: int | None = None,
                        total: int | None = None) -> Table:
     """The summary as a table no wider than ``width`` (the less important columns are left
@@ -42,13 +83,18 @@ def render_connections(summary: pd.DataFrame, title: str = "TCP connections",
     only the busiest ``top`` (most segments), in connection order, and a caption saying so.
     ``total``: how many connections there are when ``summary`` holds the busiest only."""
     caption = None
-    total = len(summary) if total is None else total
+    summary = _typed(summary)
+    n = len(summary["conn"]) if "conn" in summary else 0
+    total = n if total is None else total
     if 0 < top < total:
         caption = (f"the {top} busiest of {total:,} connections "
                    f"(--top 0: all; -o FILE: every segment)")
-        summary = busiest(summary, top)
-    has_states = "final_client" in summary.columns
-    rows = list(summary.itertuples(index=False))
+        if n:
+            summary = take_table(summary, busiest_index(
+                np.asarray(summary["conn"]), np.asarray(summary["pkts_client"])
+                + np.asarray(summary["pkts_server"]), top))
+    has_states = "final_client" in summary
+    rows = _records(summary) if n else []
 
     def col(header: str, rank: int, cell, numeric: bool = True) -> Column:
         return Column(header, [cell(r) for r in rows], numeric=numeric, rank=rank)
@@ -75,20 +121,23 @@ def render_connections(summary: pd.DataFrame, title: str = "TCP connections",
 
 
 def _rtt(r) -> str:
-    if pd.isna(r.rtt_min):
+    if _none(r.rtt_min):
         return "-"
     return f"{1e3 * r.rtt_min:.3f}/{1e3 * r.rtt_median:.3f}/{1e3 * r.rtt_max:.3f}"
 
 
-def render_episodes(ep: pd.DataFrame, title: str = "Flow-control episodes",
-                    width: int | None = None) -> Table:
-    rows = list(ep.itertuples(index=False))
+def render_episodes(ep: pd.DataFrame | Columns, title: str = "Flow-control episodes",
+                    width: int | None = None, limit: int = 0) -> Table:
+    """The episodes (the first ``limit``; 0: all) as a table no wider than ``width``."""
+    ep = _typed(ep)
+    rows = _records(ep) if "conn" in ep else []
+    rows = rows[:limit] if limit else rows
     columns = [
         Column("conn", [str(r.conn) for r in rows], numeric=True),
         Column("kind", [r.kind for r in rows]),
         Column("who", [r.stalled for r in rows], rank=1),
         Column("start UTC", [_clock(r.start) for r in rows], numeric=True, rank=2),
-        Column("duration s", ["open" if pd.isna(r.duration) else f"{r.duration:.6f}"
+        Column("duration s", ["open" if _none(r.duration) else f"{r.duration:.6f}"
                               for r in rows], numeric=True),
         Column("segments", [str(r.segments) for r in rows], numeric=True, rank=1),
         Column("probes", [str(r.probes) for r in rows], numeric=True, rank=1),
