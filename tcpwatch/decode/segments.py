@@ -28,7 +28,7 @@ from ..capture.pcapfile import RawFrames
 from ..vocab import Col, tcpdump_flag_str
 from .columns import Coded, Columns, factorize, take
 from .quoted import QuotedHeaders, find_quoted, quoted_fields
-from .tcpheader import TCP_MIN_HEADER, tcp_headers
+from .tcpheader import TCP_MIN_HEADER, sack_column, tcp_headers
 from .tunnels import peel
 
 IPPROTO_TCP = 6
@@ -121,7 +121,7 @@ def decode_with_quotes(raw: RawFrames) -> tuple[Columns, DecodeCounts, QuotedHea
         Col.MSS: tcp["mss"],
         Col.WSCALE: tcp["wscale"],
         Col.SACK_PERM: tcp["sack_perm"],
-        Col.SACK: tcp["sack"],
+        Col.SACK: sack_column(buf, tcp["sack_edges"], tcp["sack_at"]),
         Col.TSVAL: tcp["tsval"],
         Col.TSECR: tcp["tsecr"],
         Col.TRUNCATED: l4 + l4_len > frame_end,

@@ -28,8 +28,9 @@ def tcp_headers(buf: np.ndarray, l4: np.ndarray, end: np.ndarray) -> dict[str, o
     Returns ``thl`` (header length in bytes from the data offset; 0 when the 20 fixed
     bytes are not captured), ``sport``, ``dport``, ``seq``, ``ack``, ``flags`` (AE as bit
     8), ``win``, and the options: ``mss``, ``wscale``, ``tsval``, ``tsecr`` (Masked:
-    missing where absent), ``sack_perm`` (bool), ``sack`` (Arrow list<uint32> of flat
-    block edges, empty without SACK).
+    missing where absent), ``sack_perm`` (bool), and where the SACK blocks are:
+    ``sack_edges`` (edges of the last SACK option, 0 without) and ``sack_at`` (the offset
+    of its first edge) -- :func:`sack_column` reads them, once the rows are chosen.
     """
     n = l4.shape[0]
     out = np.empty((n, _S.TCP_NCOLS), np.uint32)
@@ -53,12 +54,12 @@ def tcp_headers(buf: np.ndarray, l4: np.ndarray, end: np.ndarray) -> dict[str, o
         "mss": opt("MSS", np.uint16, _S.TCP_HAS_MSS),
         "wscale": opt("WSCALE", np.uint8, _S.TCP_HAS_WSCALE),
         "sack_perm": (has & _S.TCP_HAS_SACK_PERM) != 0,
-        "sack": _sack_column(buf, out[:, _S.TCP_COL_SACK_EDGES], sack_at),
+        "sack_edges": col("SACK_EDGES", np.int64), "sack_at": sack_at,
         "tsval": opt("TSVAL", np.uint32, has_ts), "tsecr": opt("TSECR", np.uint32, has_ts),
     }
 
 
-def _sack_column(buf: np.ndarray, edges: np.ndarray, at: np.ndarray) -> pa.Array:
+def sack_column(buf: np.ndarray, edges: np.ndarray, at: np.ndarray) -> pa.Array:
     """Flat ``[left1, right1, left2, right2, ...]`` per segment, empty when no SACK."""
     offsets = np.zeros(edges.shape[0] + 1, np.int32)
     np.cumsum(edges, out=offsets[1:])

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ..decode.columns import Columns, table
@@ -147,6 +146,8 @@ def _try(path: Path, action):
 def sack_text(sack: pd.Series) -> list[str]:
     """SACK blocks as ``left-right`` pairs separated by spaces (CSV has no lists)."""
     arr = sack.array._pa_array  # an ArrowExtensionArray
+    import pyarrow.compute as pc  # here: its import wraps every kernel (0.2 s)
+
     if not pc.sum(pc.list_value_length(arr)).as_py():
         return [""] * len(sack)
     return [" ".join(f"{v[i]}-{v[i + 1]}" for i in range(0, len(v), 2)) if v else ""
