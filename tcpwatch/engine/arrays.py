@@ -66,6 +66,11 @@ class SegmentArrays:
         return text[addr[rows]] + ":" + port[rows].astype(str).astype(object)
 
     @classmethod
+    def of(cls, seg: pd.DataFrame | SegmentArrays) -> SegmentArrays:
+        """The arrays themselves, or those of an annotated table."""
+        return seg if isinstance(seg, SegmentArrays) else cls.from_frame(seg)
+
+    @classmethod
     def from_frame(cls, seg: pd.DataFrame) -> SegmentArrays:
         """The same from an annotated table (its stages' columns present or not)."""
         src, dst = seg[Col.SRC].astype("category"), seg[Col.DST].astype("category")

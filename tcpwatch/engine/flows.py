@@ -42,9 +42,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..decode.columns import Coded, Columns, factorize
+from ..decode.columns import Columns, factorize
 from ..decode.quoted import QUOTED_FLAG, QuotedHeaders
-from ..vocab import ROLE_NAMES, Col, TcpFlag
+from ..vocab import Col, TcpFlag
 
 _SYN = int(TcpFlag.SYN)
 _ACK = int(TcpFlag.ACK)
@@ -110,8 +110,9 @@ def with_quotes(walk: tuple[np.ndarray, ...], frame: np.ndarray, addresses: dict
 
 def connection_columns(conv, direction, flags, seq, ack, win_raw, base, shift, client_dir
                        ) -> dict[str, object]:
-    """The connection stage's columns from the walk's per-conversation results (rows in
-    file order; all rows of a connection whose base a SYN+ACK moved)."""
+    """The connection stage's per-row values from the walk's per-conversation results
+    (rows in file order; all rows of a connection whose base a SYN+ACK moved): the
+    sender's role code (``ROLE_NAMES``), rel_seq, rel_ack and the scaled window."""
     own, other = bases_in_effect(conv, direction, flags, seq, base)
     rel_seq = seq - own
     has_ack = (flags & _ACK) != 0
@@ -121,10 +122,8 @@ def connection_columns(conv, direction, flags, seq, ack, win_raw, base, shift, c
     scaled = ((flags & _SYN) == 0) & (s >= 0)
     # at most 65535 << 14: fits in 32 bits
     win = win_raw.astype(np.uint32) << np.where(scaled, s, 0).astype(np.uint32)
-    role = (direction != client_dir[conv]).astype(np.int8)
     return {
-        Col.CONN: conv,
-        Col.ROLE: Coded(role, ROLE_NAMES),
+        "sender": (direction != client_dir[conv]).astype(np.int8),  # role code, 0: client
         Col.REL_SEQ: rel_seq.astype(np.uint32),
         Col.REL_ACK: rel_ack.astype(np.uint32),
         Col.WIN: win,

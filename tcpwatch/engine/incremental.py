@@ -290,7 +290,7 @@ class IncrementalEngine:
         flags = R["flags"][idx]
         cols = connection_columns(conv, direction, flags, R["seq"][idx], R["ack"][idx],
                                   R["win_raw"][idx], C["base"], C["shift"], C["client_dir"])
-        sender = (direction != C["client_dir"][conv]).astype(np.int8)
+        sender = cols["sender"]
         for name, col in (("sender", sender), ("rel_seq", cols[Col.REL_SEQ]),
                           ("rel_ack", cols[Col.REL_ACK]), ("win", cols[Col.WIN])):
             R.full(name)[idx] = col

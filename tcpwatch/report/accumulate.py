@@ -12,7 +12,7 @@ import numpy as np
 
 from ..decode.columns import Columns, concat, to_frame
 from ..engine.arrays import SegmentArrays
-from .tables import busiest_index, take_table
+from .tables import busiest_rows, take_table
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -55,8 +55,7 @@ class ReportSink:
         self.connections += len(part["conn"])
         self.n_episodes += len(ep["conn"])
         both = _concat(self._summary, part)
-        self._summary = take_table(both, busiest_index(both["conn"], _segments(both),
-                                                       self.top))
+        self._summary = take_table(both, busiest_rows(both, self.top))
         if len(ep["conn"]):
             both = _concat(self._episodes, ep)
             by = np.lexsort((both["start"], both["conn"]))  # stable: conn, then start
@@ -85,10 +84,6 @@ class ReportSink:
 
             return _empty(EPISODE_COLUMNS)
         return to_frame(self._episodes)
-
-
-def _segments(table: Columns) -> np.ndarray:
-    return table["pkts_client"] + table["pkts_server"]
 
 
 def _empty(columns) -> pd.DataFrame:

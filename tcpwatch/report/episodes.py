@@ -49,7 +49,7 @@ def episodes(seg: pd.DataFrame | SegmentArrays) -> pd.DataFrame:
 
     if len(seg) == 0:
         return pd.DataFrame(columns=list(EPISODE_COLUMNS))
-    a = SegmentArrays.from_frame(seg) if isinstance(seg, pd.DataFrame) else seg
+    a = SegmentArrays.of(seg)
     table = episode_table(a)
     if len(table["conn"]) == 0:  # as a table built from no rows: every column object
         return pd.DataFrame([], columns=list(EPISODE_COLUMNS))

@@ -47,10 +47,6 @@ ZEEK_ESTABLISHED, ZEEK_CLOSED, ZEEK_RESET = 4, 5, 6
 _ORDER = {"flags": 0, "gap": 1, "retx": 2, "zero": 3}
 
 
-def _arrays(seg: pd.DataFrame | SegmentArrays) -> SegmentArrays:
-    return seg if isinstance(seg, SegmentArrays) else SegmentArrays.from_frame(seg)
-
-
 def _flags(a: SegmentArrays, order: np.ndarray | None = None):
     """SYN, FIN, RST, ACK of each row (of rows ``order`` when given)."""
     f = a.flags if order is None else a.flags[order]
@@ -67,7 +63,7 @@ def zeek_endpoint_states(seg: pd.DataFrame | SegmentArrays, g: Groups | None = N
     """Zeek's final endpoint states of the originator (client) and the responder
     (server), one per connection in ascending order (``g``: the rows grouped by
     connection, when the caller has them)."""
-    a = _arrays(seg)
+    a = SegmentArrays.of(seg)
     syn, fin, rst, ack = _flags(a)
     client = a.sender == 0
     # opened: a SYN from the originator, a SYN+ACK from the responder
@@ -132,7 +128,7 @@ def _log_marks(mask: np.ndarray, groups: Groups) -> np.ndarray:
 def history(seg: pd.DataFrame | SegmentArrays, g: Groups | None = None) -> np.ndarray:
     """Zeek's history string per connection, in ascending connection order (``g``: the
     rows grouped by connection, when the caller has them); "" without letters."""
-    a = _arrays(seg)
+    a = SegmentArrays.of(seg)
     ids = (Groups(a.conn) if g is None else g).ids
     out = np.full(ids.size, "", dtype=object)
     if len(a) == 0:

@@ -63,7 +63,7 @@ def summarize_connections(seg: pd.DataFrame | SegmentArrays,
 
     if len(seg) == 0:
         return pd.DataFrame(columns=list(SUMMARY_COLUMNS))
-    a = SegmentArrays.from_frame(seg) if isinstance(seg, pd.DataFrame) else seg
+    a = SegmentArrays.of(seg)
     return to_frame(connection_table(a, None if ep is None else from_frame(ep, ep.columns)))
 
 

@@ -46,10 +46,15 @@ def busiest_index(conn: np.ndarray, segs: np.ndarray, top: int) -> np.ndarray:
     return by_conn[np.sort(segs[by_conn].argsort(kind="stable")[::-1][:top])]
 
 
+def busiest_rows(summary: pd.DataFrame | Columns, top: int) -> np.ndarray:
+    """:func:`busiest_index` of a summary (typed columns or a DataFrame)."""
+    segs = np.asarray(summary["pkts_client"]) + np.asarray(summary["pkts_server"])
+    return busiest_index(np.asarray(summary["conn"]), segs, top)
+
+
 def busiest(summary: pd.DataFrame, top: int) -> pd.DataFrame:
     """The same rows of a summary DataFrame."""
-    segs = (summary["pkts_client"] + summary["pkts_server"]).to_numpy()
-    return summary.iloc[busiest_index(summary["conn"].to_numpy(), segs, top)]
+    return summary.iloc[busiest_rows(summary, top)]
 
 
 def take_table(table: Columns, rows: np.ndarray) -> Columns:
@@ -90,9 +95,7 @@ def render_connections(summary: pd.DataFrame | Columns, title: str = "TCP connec
         caption = (f"the {top} busiest of {total:,} connections "
                    f"(--top 0: all; -o FILE: every segment)")
         if n:
-            summary = take_table(summary, busiest_index(
-                np.asarray(summary["conn"]), np.asarray(summary["pkts_client"])
-                + np.asarray(summary["pkts_server"]), top))
+            summary = take_table(summary, busiest_rows(summary, top))
     has_states = "final_client" in summary
     rows = _records(summary) if n else []
 
