@@ -24,6 +24,12 @@ def run() -> None:
 
         print(f"tcpwatch {__version__}")
         return
+    # Arrow's allocations (the Parquet encoders' pages, dictionaries) from the system
+    # allocator, not pyarrow's default mimalloc, which keeps what it freed: a streamed
+    # `analyze -o x.parquet` of 600k segments peaked 20-30 MB lower at the same speed.
+    # Read when Arrow makes its first allocation, so here; the C++ Parquet writer takes
+    # no pool argument and ignores pyarrow.set_memory_pool().  A user's setting wins.
+    os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
     from .main import main
 
     try:
