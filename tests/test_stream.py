@@ -26,9 +26,10 @@ from tcpwatch.report.tables import busiest
 from .reference.captures import REPO, analysed, capture_id, suite_captures
 
 CAPTURES = suite_captures() + sorted((REPO / "tests/reference/cases").glob("*.pcap"))
-TINY = {"chunk_size": 64, "flush_rows": 1, "forget_every": 1}  # a frame at a time
-SMALL = {"chunk_size": 4096, "flush_rows": 64, "forget_every": 64}
-MEDIUM = {"chunk_size": 32768, "flush_rows": 512, "forget_every": 512}
+# a frame at a time; the closed connections reported one or a few at a time
+TINY = {"chunk_size": 64, "flush_rows": 1, "forget_every": 1, "closed_rows": 1}
+SMALL = {"chunk_size": 4096, "flush_rows": 64, "forget_every": 64, "closed_rows": 16}
+MEDIUM = {"chunk_size": 32768, "flush_rows": 512, "forget_every": 512, "closed_rows": 128}
 
 
 def settings(path: Path) -> dict[str, int]:
@@ -46,6 +47,7 @@ class Collect:
         self.tables: list[pd.DataFrame] = []
         self.fixes: list[tuple[np.ndarray, pd.DataFrame]] = []
         self.closed_conns: list[np.ndarray] = []
+        self.closed_rows: list[int] = []
 
     def rows(self, table):
         self.tables.append(to_frame(table))
@@ -55,6 +57,7 @@ class Collect:
 
     def closed(self, rows):
         self.closed_conns.append(np.unique(rows.conn))
+        self.closed_rows.append(len(rows))
 
     def table(self) -> pd.DataFrame:
         out = pd.concat(self.tables, ignore_index=True).astype(str)
@@ -142,3 +145,19 @@ def test_parquet_sink_writes_what_write_segments_writes(name, tmp_path):
     same(a, b, name)
     if name != "lossy_bulk.pcap":
         assert sink.patched  # the capture makes the streamed run patch its file
+
+
+@pytest.mark.parametrize("most", [1, 40, 10**9])
+def test_closed_connections_reach_the_reports_in_parts(most):
+    """Connections found over at one look reach ``closed`` whole, about ``most`` rows at
+    a time (one connection larger than that alone), and the reports are the same."""
+    path = next(p for p in CAPTURES if p.name == "many_short.pcap")  # 400 connections
+    rows, report, _ = run(path, closed_rows=most)
+    ref = analysed(path)
+    same(report.summary(), summarize_connections(ref), "summary")
+    same(report.episodes(), episodes(ref), "episodes")
+    calls = list(zip(rows.closed_conns, rows.closed_rows, strict=True))
+    assert all(n <= most or conns.size == 1 for conns, n in calls)
+    if most == 40:  # several connections per call, and more calls than looks
+        assert any(conns.size > 1 for conns, _ in calls)
+        assert len(calls) > len(run(path)[0].closed_rows)

@@ -118,16 +118,21 @@ def connection_columns(conv, direction, flags, seq, ack, win_raw, base, shift, c
     has_ack = (flags & _ACK) != 0
     # without the ACK bit Wireshark shows the raw field (usually 0)
     rel_ack = np.where(has_ack, ack - other, ack)
-    s = shift[conv, direction].astype(np.int64)
-    scaled = ((flags & _SYN) == 0) & (s >= 0)
-    # at most 65535 << 14: fits in 32 bits
-    win = win_raw.astype(np.uint32) << np.where(scaled, s, 0).astype(np.uint32)
     return {
         "sender": (direction != client_dir[conv]).astype(np.int8),  # role code, 0: client
         Col.REL_SEQ: rel_seq.astype(np.uint32),
         Col.REL_ACK: rel_ack.astype(np.uint32),
-        Col.WIN: win,
+        Col.WIN: scaled_window(conv, direction, flags, win_raw, shift),
     }
+
+
+def scaled_window(conv, direction, flags, win_raw, shift) -> np.ndarray:
+    """``win``: the window field scaled by its direction's final shift, except on SYNs
+    and while the shift is unknown or unused (see the module docstring)."""
+    s = shift[conv, direction].astype(np.int64)
+    scaled = ((flags & _SYN) == 0) & (s >= 0)
+    # at most 65535 << 14: fits in 32 bits
+    return win_raw.astype(np.uint32) << np.where(scaled, s, 0).astype(np.uint32)
 
 
 def bases_in_effect(conv, direction, flags, seq, base) -> tuple[np.ndarray, np.ndarray]:

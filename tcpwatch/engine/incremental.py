@@ -21,11 +21,17 @@ segments are walked again (rare: a few per capture at most; the test captures in
 every case).  Everything else is decided on arrival and never revisited.
 
 Memory.  With ``keep=True`` every segment's row stays, for :meth:`table`.  With
-``keep=False`` (``tcpwatch live`` without ``-o``) the rows of connections that are over
--- both ends CLOSED or TIME_WAIT, and idle for ``linger_s`` of capture time -- are
-dropped every ``FORGET_EVERY`` segments, so a capture that runs for hours holds only its
-open connections' rows (plus a few dozen bytes of walk state per connection ever
-seen).  A forgotten connection that later turns dirty keeps the annotations it had.
+``keep=False`` (``tcpwatch live`` without ``-o``, the streamed ``analyze``) the rows of
+connections that are over -- both ends CLOSED or TIME_WAIT, and idle for ``linger_s`` of
+capture time -- are dropped every ``FORGET_EVERY`` segments, so a capture that runs for
+hours holds only its open connections' rows (plus a few dozen bytes of walk state per
+connection ever seen).  A forgotten connection that later turns dirty keeps the
+annotations it had.  What a row keeps is only what a re-walk reads and what the
+per-connection reports read (``_ROW_SPEC``: 77 bytes); addresses and ports are kept
+once per connection, the scaled window is computed when read, and the rest of the
+stages' output (``_OUT_SPEC``: the states' other columns, duplicate-ACK numbers, bytes in
+flight, acked frames) is kept only for the rows of the last batch and of its re-walks
+(``keep=False``): the caller takes them from :meth:`columns` before the next batch.
 """
 
 from __future__ import annotations
@@ -43,10 +49,17 @@ from ..decode.segments import DecodeCounts, decode_with_quotes
 from ..vocab import DECODE_COLUMNS, ROLE_NAMES, STATE_NAMES, Col
 from .arrays import SegmentArrays
 from .flags import analyze_flags, flag_columns, sack_arrays
-from .flows import connection_columns, endpoint_pairs, pair_ids, walk_inputs, with_quotes
+from .flows import (
+    connection_columns,
+    endpoint_pairs,
+    pair_ids,
+    scaled_window,
+    walk_inputs,
+    with_quotes,
+)
 from .native import _seqwalk
 from .states import initial_states_from, segment_class, state_columns, walk_states
-from .store import Ragged, Store, last_by
+from .store import Ragged, Recent, Store, last_by
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -56,32 +69,35 @@ FORGET_EVERY = 50_000  # segments added between two looks for connections that a
 _DONE = (STATE_NAMES.index("CLOSED"), STATE_NAMES.index("TIME_WAIT"))
 
 
-def is_over(walked: np.ndarray) -> np.ndarray:
-    """Per walked row (before/after client, before/after server, ...): both ends are
-    CLOSED or TIME_WAIT after it."""
-    return np.isin(walked[:, 1], _DONE) & np.isin(walked[:, 3], _DONE)
+def is_over(after: np.ndarray) -> np.ndarray:
+    """Per row's states after it (client, server): both ends are CLOSED or TIME_WAIT."""
+    return np.isin(after[:, 0], _DONE) & np.isin(after[:, 1], _DONE)
 
-# Per row, as flat arrays over all batches: what the compiled walks take (also in the
-# batches' decode columns, but a connection walked again needs its rows from every batch
-# without concatenating them) and what they gave.
+# Per row, as flat arrays over all batches, while its connection is not over: what the
+# compiled walks take (also in the batches' decode columns, but a connection walked
+# again needs its rows from every batch without concatenating them) and what the
+# per-connection reports read of what they gave.
 _ROW_SPEC = {
     # inputs of the walks
     "direction": (np.int8, 0, 0), "flags": (np.uint16, 0, 0), "seq": (np.uint32, 0, 0),
     "ack": (np.uint32, 0, 0), "len": (np.uint32, 0, 0), "win_raw": (np.uint16, 0, 0),
     "wscale": (np.int16, -1, 0), "ts_ns": (np.int64, 0, 0), "frame": (np.int64, 0, 0),
-    "cls": (np.uint8, 0, 0), "src_id": (np.int32, 0, 0), "dst_id": (np.int32, 0, 0),
-    "sport": (np.uint16, 0, 0), "dport": (np.uint16, 0, 0),
-    # for the report of a connection that is over, once its rows leave (keep=False)
+    "conn": (np.int32, -1, 0),
     "gid": (np.int64, -1, 0),  # the row's number in the whole table (file order)
+    # for the report of a connection that is over, once its rows leave (keep=False)
     "ts": (np.float64, 0, 0), "truncated": (np.bool_, False, 0),
-    # connection stage
-    "conn": (np.int32, -1, 0), "sender": (np.int8, 0, 0), "rel_seq": (np.uint32, 0, 0),
-    "rel_ack": (np.uint32, 0, 0), "win": (np.uint32, 0, 0),
+    "sender": (np.int8, 0, 0), "rel_seq": (np.uint32, 0, 0), "rel_ack": (np.uint32, 0, 0),
+    "after": (np.uint8, 0, 2),  # both ends' states after the row: client, server
+    "bits": (np.uint16, 0, 0), "rtt": (np.float64, np.nan, 0),
+}
+# The rest of the stages' output: in the stores with keep=True; else only for the last
+# batch's rows and its re-walks (see the module docstring).
+_OUT_SPEC = {
     # states stage: before/after client, before/after server, events, violation bits
     "walked": (np.uint8, 0, 7),
     # analysis stage
-    "bits": (np.uint16, 0, 0), "dup_num": (np.int32, 0, 0), "dup_frame": (np.int64, -1, 0),
-    "bif": (np.int64, -1, 0), "acked": (np.int64, -1, 0), "rtt": (np.float64, np.nan, 0),
+    "dup_num": (np.int32, 0, 0), "dup_frame": (np.int64, -1, 0), "bif": (np.int64, -1, 0),
+    "acked": (np.int64, -1, 0),
 }
 
 _CONN_SPEC = {
@@ -91,6 +107,8 @@ _CONN_SPEC = {
     "first_cls": (np.int16, -1, 2),  # class of the first segment sent each way (-1 none)
     "init": (np.uint8, 0, 2), "inferred": (np.bool_, False, 0),
     "forgotten": (np.uint8, 0, 0),  # its rows were dropped (keep=False)
+    # the endpoints (address id, port): [0] sends direction 0, [1] direction 1
+    "addr": (np.int32, 0, 2), "port": (np.uint16, 0, 2),
 }
 
 
@@ -122,7 +140,11 @@ class IncrementalEngine:
         # of the last add, when rows were dropped: (old row -> new row or -1, connections)
         self.compaction: tuple[np.ndarray, np.ndarray] | None = None
         self.parts: list[Columns] = []  # each batch's decode columns, for table()
-        self.rows = Store(_ROW_SPEC)
+        self.rows = Store({**_ROW_SPEC, **_OUT_SPEC} if keep else _ROW_SPEC)
+        #: keep=False: the _OUT_SPEC columns of the last batch's rows and re-walks, and
+        #: of every row from gid ``outputs_from`` on (the stream's rows not yet handed out)
+        self.recent = Recent(_OUT_SPEC)
+        self.outputs_from: int | None = None
         self.sack = Ragged()
         self.conns = Store(_CONN_SPEC)  # n: connections so far
         self.addresses: dict[str, int] = {}
@@ -168,6 +190,10 @@ class IncrementalEngine:
              ) -> pd.DataFrame | None:
         self.rewalked = np.zeros(0, np.int32)
         self.compaction = None
+        if self.outputs_from is None:
+            self.recent.clear()
+        else:
+            self.recent.drop_before(int(np.searchsorted(self.rows["gid"], self.outputs_from)))
         if not self.keep and self.auto_forget and self.since_look >= FORGET_EVERY:
             gone = self.over_connections()
             if gone.size:
@@ -222,9 +248,7 @@ class IncrementalEngine:
                              ("ack", ack), ("len", length), ("wscale", wscale),
                              ("win_raw", part[Col.WIN_RAW]), ("ts_ns", part[Col.TS_NS]),
                              ("ts", part[Col.TS]), ("truncated", part[Col.TRUNCATED]),
-                             ("frame", part[Col.FRAME]),
-                             ("cls", segment_class(flags, length)), ("src_id", src),
-                             ("dst_id", dst), ("sport", sport), ("dport", dport)):
+                             ("frame", part[Col.FRAME])):
             R.full(name)[rows] = values
         self.sack.append(*sack_arrays(part[Col.SACK]))
 
@@ -241,12 +265,18 @@ class IncrementalEngine:
         if at is not None:
             conv = conv[at]
         R.full("conn")[rows] = conv
+        # the endpoints, once per connection: the same for every row of it
+        up = direction == 0
+        for name, a, b in (("addr", src, dst), ("port", sport, dport)):
+            ends = C.full(name)
+            ends[conv, 0] = np.where(up, a, b)
+            ends[conv, 1] = np.where(up, b, a)
         if not self.keep and len(conv):
             late = np.unique(conv[C["forgotten"][conv] == 1])
             self.late.update(late.tolist())
 
         # each new connection's first segment; the first segment sent each way
-        cls = R.full("cls")[rows]
+        cls = segment_class(flags, length)
         new = np.flatnonzero(conv >= n_old)
         u, i = np.unique(conv[new], return_index=True)
         C.full("first_dir")[u] = direction[new[i]]
@@ -272,7 +302,7 @@ class IncrementalEngine:
         dirty[touched[changed & (touched < n_old)]] = 1
         C.full("init")[touched] = init
         C.full("inferred")[touched] = inferred
-        self._walk(np.arange(rows.start, rows.stop))
+        self._walk(rows)
         dirty = np.flatnonzero((dirty | C["dirty"]) & (C["forgotten"] == 0)  # + crossed FINs
                                ).astype(np.int32)
         if dirty.size:  # only connections with segments in earlier batches get here
@@ -281,32 +311,58 @@ class IncrementalEngine:
             self._walk(np.flatnonzero(np.isin(R["conn"], dirty)))
             self.rewalked = dirty
 
-    def _walk(self, idx: np.ndarray) -> None:
-        """Connection columns, states and flags of rows ``idx`` (file order)."""
+    def _walk(self, idx: np.ndarray | slice) -> None:
+        """Connection columns, states and flags of rows ``idx`` (file order; a batch is a
+        slice, so its inputs are read as views, not copied)."""
         R, C = self.rows, self.conns
-        self.walked_rows += idx.size
+        self.walked_rows += len(R["conn"][idx])
         conv = R["conn"][idx]
         direction = R["direction"][idx]
         flags = R["flags"][idx]
+        length = np.ascontiguousarray(R["len"][idx])
         cols = connection_columns(conv, direction, flags, R["seq"][idx], R["ack"][idx],
                                   R["win_raw"][idx], C["base"], C["shift"], C["client_dir"])
         sender = cols["sender"]
         for name, col in (("sender", sender), ("rel_seq", cols[Col.REL_SEQ]),
-                          ("rel_ack", cols[Col.REL_ACK]), ("win", cols[Col.WIN])):
+                          ("rel_ack", cols[Col.REL_ACK])):
             R.full(name)[idx] = col
         C.full("dirty")[:] = 0
         walked = walk_states(
-            conv, sender, R["cls"][idx], flags, cols[Col.REL_SEQ], cols[Col.REL_ACK],
-            np.ascontiguousarray(R["len"][idx]), cols[Col.WIN], C["init"],
-            self.ctx[_STATES], C.full("dirty"))
-        R.full("walked")[idx] = walked.T
+            conv, sender, segment_class(flags, length), flags, cols[Col.REL_SEQ],
+            cols[Col.REL_ACK], length, cols[Col.WIN], C["init"], self.ctx[_STATES],
+            C.full("dirty"))
+        R.full("after")[idx] = walked[[1, 3]].T
         inputs = tuple(np.ascontiguousarray(R[name][idx]) for name in (
             "flags", "seq", "ack", "len", "win_raw", "wscale", "ts_ns", "frame"))
-        out = analyze_flags(conv, sender, inputs, C["reused"], self.sack.take(idx),
-                            self.ctx[_FLAGS])
-        for name, col in zip(("bits", "dup_num", "dup_frame", "bif", "acked", "rtt"), out,
-                             strict=True):
-            R.full(name)[idx] = col
+        rows = np.arange(*idx.indices(R.n)) if isinstance(idx, slice) else idx
+        bits, dup_num, dup_frame, bif, acked, rtt = analyze_flags(
+            conv, sender, inputs, C["reused"], self.sack.take(rows), self.ctx[_FLAGS])
+        R.full("bits")[idx] = bits
+        R.full("rtt")[idx] = rtt
+        self._outputs(idx, {"walked": walked.T, "dup_num": dup_num, "dup_frame": dup_frame,
+                             "bif": bif, "acked": acked})
+
+    def _outputs(self, rows: slice | np.ndarray, out: dict[str, np.ndarray]) -> None:
+        """Keep the _OUT_SPEC columns of walked ``rows``: in the stores (keep=True), or
+        in ``recent`` (a batch is a slice; a re-walk's rows replace what it had)."""
+        if self.keep:
+            for name, col in out.items():
+                self.rows.full(name)[rows] = col
+        else:
+            self.recent.add(rows, out)
+
+    def outputs_of(self, name: str, idx: np.ndarray | slice) -> np.ndarray:
+        """Column ``name`` of ``_OUT_SPEC`` (the states' walk output, dup_num,
+        dup_frame, bif, acked) for rows ``idx``, copied; keep=False: rows of the last
+        batch and of its re-walks only."""
+        if self.keep:
+            return self.rows[name][idx].copy()
+        rows = np.arange(*idx.indices(self.rows.n)) if isinstance(idx, slice) else idx
+        try:
+            return self.recent.get(name, rows)
+        except KeyError as exc:
+            raise RuntimeError(f"IncrementalEngine(keep=False) keeps the stages' output of "
+                               f"the last batch and of outputs_from on: {exc}") from None
 
     def over_connections(self) -> np.ndarray:
         """Connections with rows here whose ends are both CLOSED or TIME_WAIT, idle for
@@ -318,7 +374,7 @@ class IncrementalEngine:
             return np.zeros(0, np.int32)
         u, last = last_by(R["conn"], np.arange(R.n))
         idle = R["ts_ns"][R.n - 1] - R["ts_ns"][last]
-        over = is_over(R["walked"][last]) & (idle >= self.linger_ns)
+        over = is_over(R["after"][last]) & (idle >= self.linger_ns)
         if self.pinned:
             over &= ~np.isin(u, list(self.pinned))
         return u[over].astype(np.int32)
@@ -330,6 +386,7 @@ class IncrementalEngine:
         keep = ~np.isin(R["conn"], gone)
         R.compact(keep)
         self.sack.compact(keep)
+        self.recent.clear()  # its row numbers are gone
         self.conns.full("forgotten")[gone] = 1
         _seqwalk.trim_conns(self.ctx[_FLAGS], gone.astype(np.int32))
         self.compaction = (np.where(keep, np.cumsum(keep) - 1, -1), gone)
@@ -338,9 +395,11 @@ class IncrementalEngine:
         """(sender, receiver) of a row as ``addr:port`` (``[v6]:port``)."""
         if len(self._names) != len(self.addresses):
             self._names = list(self.addresses)
-        R = self.rows
+        R, C = self.rows, self.conns
+        c, d = int(R["conn"][row]), int(R["direction"][row])
         out = []
-        for a, p in ((R["src_id"][row], R["sport"][row]), (R["dst_id"][row], R["dport"][row])):
+        for a, p in ((C["addr"][c, d], C["port"][c, d]),
+                     (C["addr"][c, 1 - d], C["port"][c, 1 - d])):
             name = self._names[int(a)]
             out.append(f"[{name}]:{int(p)}" if ":" in name else f"{name}:{int(p)}")
         return out[0], out[1]
@@ -359,13 +418,26 @@ class IncrementalEngine:
         cols = {
             Col.CONN: conv,
             Col.ROLE: Coded(sender, ROLE_NAMES),
-            Col.REL_SEQ: col("rel_seq"), Col.REL_ACK: col("rel_ack"), Col.WIN: col("win"),
+            Col.REL_SEQ: col("rel_seq"), Col.REL_ACK: col("rel_ack"), Col.WIN: self.window(rows),
         }
-        cols.update(state_columns(np.ascontiguousarray(R["walked"][rows].T), sender,
+        cols.update(state_columns(np.ascontiguousarray(self.outputs_of("walked", rows).T), sender,
                                   C["inferred"][conv]))
-        cols.update(flag_columns(*(col(name) for name in (
-            "bits", "dup_num", "dup_frame", "bif", "acked", "rtt"))))
+        cols.update(flag_columns(col("bits"), *(self.outputs_of(name, rows) for name in (
+            "dup_num", "dup_frame", "bif", "acked")), col("rtt")))
         return cols
+
+    def window(self, idx: np.ndarray | slice) -> np.ndarray:
+        """The scaled window of rows ``idx`` (from the connection's final shift)."""
+        R = self.rows
+        return scaled_window(R["conn"][idx], R["direction"][idx], R["flags"][idx],
+                             R["win_raw"][idx], self.conns["shift"])
+
+    def _ends(self, idx: np.ndarray) -> tuple[np.ndarray, ...]:
+        """(src, sport, dst, dport) of rows ``idx``: address ids and ports."""
+        R, C = self.rows, self.conns
+        conv, d = R["conn"][idx], R["direction"][idx].astype(np.intp)
+        addr, port = C["addr"], C["port"]
+        return addr[conv, d], port[conv, d], addr[conv, 1 - d], port[conv, 1 - d]
 
     def arrays(self, idx: np.ndarray | slice) -> SegmentArrays:
         """Rows ``idx`` as the per-connection reports read them: typed, no text."""
@@ -374,16 +446,17 @@ class IncrementalEngine:
             idx = np.arange(*idx.indices(R.n))
         if len(self._names) != len(self.addresses):
             self._names = list(self.addresses)
-        walked = R["walked"][idx]
+        after = R["after"][idx]
+        src, sport, dst, dport = self._ends(idx)
         return SegmentArrays(
             conn=R["conn"][idx].astype(np.int64), sender=R["sender"][idx],
             frame=R["frame"][idx], ts=R["ts"][idx], flags=R["flags"][idx],
-            length=R["len"][idx].astype(np.int64), win=R["win"][idx].astype(np.float64),
+            length=R["len"][idx].astype(np.int64), win=self.window(idx).astype(np.float64),
             win_raw=R["win_raw"][idx], rel_seq=R["rel_seq"][idx].astype(np.int64),
             rel_ack=R["rel_ack"][idx].astype(np.int64), truncated=R["truncated"][idx],
-            src=R["src_id"][idx], sport=R["sport"][idx], dst=R["dst_id"][idx],
-            dport=R["dport"][idx], names=tuple(self._names), bits=R["bits"][idx],
-            rtt=R["rtt"][idx], after_client=walked[:, 1], after_server=walked[:, 3])
+            src=src, sport=sport, dst=dst, dport=dport, names=tuple(self._names),
+            bits=R["bits"][idx], rtt=R["rtt"][idx], after_client=after[:, 0],
+            after_server=after[:, 1])
 
     def rows_table(self, idx: np.ndarray | slice) -> pd.DataFrame:
         """Rows ``idx`` of the stores with every stage's columns and the decode columns
@@ -395,11 +468,11 @@ class IncrementalEngine:
         if len(self._names) != len(self.addresses):
             self._names = list(self.addresses)
         names = tuple(self._names)
+        src, sport, dst, dport = self._ends(idx)
         cols: Columns = {
             Col.FRAME: R["frame"][idx], Col.TS: R["ts"][idx], Col.TS_NS: R["ts_ns"][idx],
-            Col.SRC: Coded(R["src_id"][idx], names), Col.SPORT: R["sport"][idx],
-            Col.DST: Coded(R["dst_id"][idx], names),
-            Col.DPORT: R["dport"][idx], Col.FLAGS: R["flags"][idx], Col.SEQ: R["seq"][idx],
+            Col.SRC: Coded(src, names), Col.SPORT: sport, Col.DST: Coded(dst, names),
+            Col.DPORT: dport, Col.FLAGS: R["flags"][idx], Col.SEQ: R["seq"][idx],
             Col.ACK: R["ack"][idx], Col.LEN: R["len"][idx], Col.WIN_RAW: R["win_raw"][idx],
             Col.TRUNCATED: R["truncated"][idx],
         }

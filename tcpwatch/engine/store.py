@@ -27,9 +27,10 @@ class Store:
         while cap < need:  # doubling while small; then by a quarter, so that a store
             cap += cap if cap < GROW_SLOWER else cap // 4  # just past a peak wastes little
         for name, (dtype, fill, width) in self.spec.items():
-            arr = np.full((cap, width) if width else cap, fill, dtype)
+            arr = np.empty((cap, width) if width else cap, dtype)
             if self.cap:
                 arr[:self.n] = self.arrays[name][:self.n]
+            arr[self.n:] = fill  # rows past n hold the fill value until written
             self.arrays[name] = arr
         self.cap = cap
 
@@ -89,3 +90,53 @@ def last_by(keys: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     """(each distinct key, its last row); ``rows`` ascending, aligned with ``keys``."""
     u, i = np.unique(keys[::-1], return_index=True)
     return u, rows[::-1][i]
+
+
+class Recent:
+    """Columns kept for some rows only: contiguous runs of rows (a batch each) and, over
+    them, single rows whose values changed later (a re-walk: the latest wins).  ``spec``
+    as :class:`Store`'s; rows are a store's row numbers."""
+
+    def __init__(self, spec: dict[str, tuple[type, int, int]]):
+        self.spec = spec
+        self.clear()
+
+    def clear(self) -> None:
+        self.parts: list[tuple[int, int, dict[str, np.ndarray]]] = []  # (first, end, cols)
+        self.rows = np.zeros(0, np.int64)  # rows changed later, ascending
+        self.changed: dict[str, np.ndarray] = {}
+
+    def add(self, rows: slice | np.ndarray, cols: dict[str, np.ndarray]) -> None:
+        if isinstance(rows, slice):
+            self.parts.append((rows.start, rows.stop, cols))
+            return
+        merged = np.concatenate([self.rows, rows])
+        u, last = last_by(merged, np.arange(merged.size))
+        self.rows = u
+        self.changed = {k: np.concatenate([self.changed[k], v])[last] if self.changed else
+                        v[last] for k, v in cols.items()}
+
+    def drop_before(self, row: int) -> None:
+        """Forget every row before ``row``."""
+        self.parts = [p for p in self.parts if p[1] > row]
+        keep = self.rows >= row
+        self.rows = self.rows[keep]
+        self.changed = {k: v[keep] for k, v in self.changed.items()}
+
+    def get(self, name: str, rows: np.ndarray) -> np.ndarray:
+        """Column ``name`` of ``rows`` (ascending or not); every row must be kept."""
+        dtype, _, width = self.spec[name]
+        out = np.empty((rows.size, width) if width else rows.size, dtype)
+        found = np.zeros(rows.size, bool)
+        for first, end, cols in self.parts:
+            sel = (rows >= first) & (rows < end)
+            out[sel] = cols[name][rows[sel] - first]
+            found |= sel
+        if self.rows.size:
+            at = np.minimum(np.searchsorted(self.rows, rows), self.rows.size - 1)
+            hit = self.rows[at] == rows
+            out[hit] = self.changed[name][at[hit]]
+            found |= hit
+        if not found.all():
+            raise KeyError(f"{int((~found).sum())} rows are not kept")
+        return out

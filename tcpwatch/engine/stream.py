@@ -41,6 +41,9 @@ if TYPE_CHECKING:
 
 #: rows handed to ``Sink.rows`` at once (the Parquet row group of report/export.py)
 FLUSH_ROWS = 131072
+#: rows handed to ``Sink.closed`` at once at most (whole connections, so a larger one
+#: goes alone): the per-connection reports sort and copy their columns several times
+CLOSED_ROWS = 65536
 #: capture seconds a closed connection's rows stay after its last segment: shorter holds
 #: fewer rows; a segment after that (a late retransmission) costs a second pass, never
 #: exactness
@@ -62,8 +65,8 @@ class Sink(Protocol):
 
 def stream(source: Source, sink: Callable[[], Sink], *, chunk_size: int = DEFAULT_CHUNK,
            progress: Progress | None = None, flush_rows: int = FLUSH_ROWS,
-           forget_every: int = FORGET_EVERY, linger_s: float = LINGER_S
-           ) -> tuple[Sink, CaptureSummary]:
+           forget_every: int = FORGET_EVERY, linger_s: float = LINGER_S,
+           closed_rows: int = CLOSED_ROWS) -> tuple[Sink, CaptureSummary]:
     """Run the engine over ``source`` into a sink made by ``sink()``; returns the sink
     and the capture's summary.  A second pass (a new sink) only when a connection got
     segments after it was forgotten (see the module docstring)."""
@@ -73,7 +76,7 @@ def stream(source: Source, sink: Callable[[], Sink], *, chunk_size: int = DEFAUL
         engine = IncrementalEngine(keep=False, auto_forget=False, linger_s=linger_s)
         engine.pinned = pinned
         summary = _one_pass(source, engine, out, chunk_size, progress, flush_rows,
-                            forget_every)
+                            forget_every, closed_rows)
         if not engine.late:
             return out, summary
         if (not isinstance(source, str) and not hasattr(source, "__fspath__")) or source == "-":
@@ -86,14 +89,15 @@ def stream(source: Source, sink: Callable[[], Sink], *, chunk_size: int = DEFAUL
 
 
 def _one_pass(source: Source, engine: IncrementalEngine, sink: Sink, chunk_size: int,
-              progress: Progress | None, flush_rows: int, forget_every: int
-              ) -> CaptureSummary:
+              progress: Progress | None, flush_rows: int, forget_every: int,
+              closed_rows: int) -> CaptureSummary:
     reader = CaptureReader(source, chunk_size)
     pending: list = []  # decode columns of the rows not yet handed out
     flushed = 0  # gid of the first row not yet handed out
 
     wants_rows = getattr(sink, "wants_rows", True)
     wants_closed = getattr(sink, "wants_closed", True)
+    engine.outputs_from = 0  # the engine keeps the stages' output of rows not handed out
 
     def flush() -> None:
         nonlocal flushed
@@ -105,6 +109,7 @@ def _one_pass(source: Source, engine: IncrementalEngine, sink: Sink, chunk_size:
             pending.clear()
             sink.rows(engine.columns(slice(engine.rows.n - n, engine.rows.n), decoded))
         flushed = engine.total
+        engine.outputs_from = flushed  # the stages' output of rows handed out may go
 
     for raw in reader:
         columns = engine.add_frames(raw, frame=False)
@@ -121,7 +126,8 @@ def _one_pass(source: Source, engine: IncrementalEngine, sink: Sink, chunk_size:
             flush()  # rows leave the stores only once handed out
             gone = engine.over_connections()
             if gone.size and wants_closed:
-                sink.closed(engine.arrays(np.flatnonzero(np.isin(engine.rows["conn"], gone))))
+                _closed(sink, engine, np.flatnonzero(np.isin(engine.rows["conn"], gone)),
+                        closed_rows)
             if gone.size:
                 engine.forget(gone)
                 release_free_memory()
@@ -132,8 +138,25 @@ def _one_pass(source: Source, engine: IncrementalEngine, sink: Sink, chunk_size:
         sink.rows(engine.columns(slice(0, 0), concat_columns([])))
     summary = capture_summary(reader, engine.skipped)
     if engine.rows.n and wants_closed:
-        sink.closed(engine.arrays(slice(0, engine.rows.n)))
+        _closed(sink, engine, np.arange(engine.rows.n), closed_rows)
     return summary
+
+
+def _closed(sink: Sink, engine: IncrementalEngine, rows: np.ndarray, most: int) -> None:
+    """``sink.closed`` for the connections of ``rows`` (file order), whole connections
+    about ``most`` rows at a time."""
+    if rows.size <= most:
+        sink.closed(engine.arrays(rows))
+        return
+    conn = engine.rows["conn"][rows]
+    by_conn = np.argsort(conn, kind="stable")
+    conn = conn[by_conn]
+    starts = np.flatnonzero(np.r_[True, conn[1:] != conn[:-1]])  # each connection's first
+    # cut at the first connection that starts at or past each multiple of ``most``
+    at = np.searchsorted(starts, np.arange(most, rows.size, most))
+    cuts = np.unique(starts[at[at < starts.size]])
+    for part in np.split(by_conn, cuts):
+        sink.closed(engine.arrays(rows[np.sort(part)]))
 
 
 class Tee:

@@ -1,8 +1,9 @@
 """The live view's board: one line of state per connection, kept up to date from each
-batch's rows only (counters add up, "last" columns point at rows), so a refresh costs
-what the batch costs.  Connections the session walked again are rebuilt from their
-rows; connections whose rows the session dropped (over, ``keep=False``) go into the
-folded total for good.  Rendering reads the few rows the board points at."""
+batch's rows only (counters add up, "last" values are copied, the first and last rows
+are pointed at), so a refresh costs what the batch costs.  Connections the session
+walked again are rebuilt from their rows; connections whose rows the session dropped
+(over, ``keep=False``) go into the folded total for good.  Rendering reads the few rows
+the board points at."""
 
 from __future__ import annotations
 
@@ -23,12 +24,13 @@ _RETRANSMISSION = BY_NAME["retransmission"].bit  # fast and spurious included (e
 _SPEC = {
     "first_row": (np.int64, -1, 0), "last_row": (np.int64, -1, 0),
     "segs": (np.int64, 0, 0), "retrans": (np.int64, 0, 0), "zero_win": (np.int64, 0, 0),
-    "trans_row": (np.int64, -1, 0),  # the last row that changed a state
-    "sent_row": (np.int64, -1, 2),  # the last row sent by the client / by the server
-    "bif_row": (np.int64, -1, 2),  # the last row with bytes in flight, by sender
+    # the last state change: both ends' states before/after it, and when (-1: none)
+    "trans": (np.uint8, 0, 4), "trans_ns": (np.int64, -1, 0),
+    "win": (np.int64, -1, 2),  # the last window the client / the server sent (-1: none)
+    "bif": (np.int64, -1, 2),  # the last bytes in flight, by sender (-1: none)
     "gone": (np.uint8, 0, 0),  # its rows were dropped: counted in the folded total
 }
-_POINTERS = ("first_row", "last_row", "trans_row", "sent_row", "bif_row")
+_POINTERS = ("first_row", "last_row")
 
 BOARD_COLUMNS = ("conn", "client → server", "client / server", "last transition",
                  "window c→s / s→c", "in flight c→s / s→c", "retrans", "zero win", "segs",
@@ -73,20 +75,22 @@ class Board:
         fr[u] = np.where(fr[u] < 0, idx[first], fr[u])
         u, last = last_by(conn, idx)
         B.full("last_row")[u] = last
-        walked = R["walked"][idx]
-        changed = (walked[:, 0] != walked[:, 1]) | (walked[:, 2] != walked[:, 3])
-        if changed.any():
-            u, last = last_by(conn[changed], idx[changed])
-            B.full("trans_row")[u] = last
+        # the session keeps these of its last batch only (keep=False): copied here
+        walked = self.s.outputs_of("walked", idx)
+        changed = np.flatnonzero((walked[:, 0] != walked[:, 1]) | (walked[:, 2] != walked[:, 3]))
+        if changed.size:
+            u, at = last_by(conn[changed], changed)  # positions in idx
+            B.full("trans")[u] = walked[at, :4]
+            B.full("trans_ns")[u] = R["ts_ns"][idx[at]]
         sender = R["sender"][idx]
-        has_bif = R["bif"][idx] >= 0
+        win, bif = self.s.window(idx), self.s.outputs_of("bif", idx)
         for d in (0, 1):
-            mine = sender == d
-            u, last = last_by(conn[mine], idx[mine])
-            B.full("sent_row")[u, d] = last
-            mine &= has_bif
-            u, last = last_by(conn[mine], idx[mine])
-            B.full("bif_row")[u, d] = last
+            mine = np.flatnonzero(sender == d)
+            u, at = last_by(conn[mine], mine)
+            B.full("win")[u, d] = win[at]
+            mine = mine[bif[mine] >= 0]
+            u, at = last_by(conn[mine], mine)
+            B.full("bif")[u, d] = bif[at]
 
     def _dropped(self, remap: np.ndarray, gone: np.ndarray) -> None:
         B = self.b
@@ -109,41 +113,36 @@ class Board:
         R, B = self.s.rows, self.b
         seen = np.flatnonzero((B["last_row"] >= 0) & (B["gone"] == 0))
         last = B["last_row"][seen]
-        walked = R["walked"][last]
+        after = R["after"][last]
         idle = (now_ns - R["ts_ns"][last]) / 1e9
-        folded = is_over(walked) & (idle >= linger_s)
+        folded = is_over(after) & (idle >= linger_s)
         show = seen[~folded]
         by_conn = dict(zip(seen.tolist(), range(seen.size), strict=True))
         order = show[np.argsort(-B["last_row"][show], kind="stable")]
         hidden = max(0, order.size - limit)
         order = order[:limit]
-        rows = [self._row(c, walked[by_conn[c]], idle[by_conn[c]]) for c in order.tolist()]
+        rows = [self._row(c, after[by_conn[c]], idle[by_conn[c]]) for c in order.tolist()]
         return (pd.DataFrame(rows, columns=list(BOARD_COLUMNS)),
                 int(folded.sum()) + self.gone_conns,
                 int(B["segs"][seen[folded]].sum()) + self.gone_segs, hidden)
 
-    def _row(self, c: int, walked: np.ndarray, idle: float) -> list:
+    def _row(self, c: int, after: np.ndarray, idle: float) -> list:
         R, B = self.s.rows, self.b
         first = int(B["first_row"][c])
         ends = self.s.endpoints(first)
         if R["sender"][first]:  # the first segment came from the server
             ends = ends[::-1]
-        trans = int(B["trans_row"][c])
         trans_text = "-"
-        if trans >= 0:
-            states = (int(v) for v in R["walked"][trans, :4])
-            trans_text = f"{transition_name(*states)} at {_clock(R['ts_ns'][trans])}"
+        if B["trans_ns"][c] >= 0:
+            states = (int(v) for v in B["trans"][c])
+            trans_text = f"{transition_name(*states)} at {_clock(B['trans_ns'][c])}"
 
-        def per_way(col: str, pointer: str) -> str:
-            vals = []
-            for d in (0, 1):
-                r = int(B[pointer][c, d])
-                vals.append("-" if r < 0 else f"{int(R[col][r]):,}")
-            return " / ".join(vals)
+        def per_way(col: str) -> str:
+            return " / ".join("-" if v < 0 else f"{v:,}" for v in B[col][c].tolist())
 
         return [c, f"{ends[0]} → {ends[1]}",
-                f"{STATE_NAMES[walked[1]]} / {STATE_NAMES[walked[3]]}", trans_text,
-                per_way("win", "sent_row"), per_way("bif", "bif_row"),
+                f"{STATE_NAMES[after[0]]} / {STATE_NAMES[after[1]]}", trans_text,
+                per_way("win"), per_way("bif"),
                 int(B["retrans"][c]), int(B["zero_win"][c]), int(B["segs"][c]),
                 f"{idle:.1f}"]
 
