@@ -127,10 +127,7 @@ def test_bad_output_extension(tmp_path):
 
 
 def _commands():
-    import typer.main
-
-    group = typer.main.get_command(app)
-    return group.commands
+    return app.commands
 
 
 def test_every_command_has_help_and_is_in_the_readme():
