@@ -8,7 +8,6 @@ from pathlib import Path
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
 from ..report.fit import TOP, console
 from ..vocab import Col
@@ -43,8 +42,10 @@ def analyze(file: str, segments: bool, output: Path | None, conn: int | None, qu
     size = os.path.getsize(file) if file != "-" and os.path.isfile(file) else 0
     bar = None
     if size >= PROGRESS_MIN_BYTES and err.is_terminal and not quiet:
-        bar = Progress(TextColumn("reading"), BarColumn(), DownloadColumn(),
-                       TimeRemainingColumn(), console=err, transient=True)
+        from rich import progress as rp  # only here: 20 ms of imports
+
+        bar = rp.Progress(rp.TextColumn("reading"), rp.BarColumn(), rp.DownloadColumn(),
+                          rp.TimeRemainingColumn(), console=err, transient=True)
     # the summary and the episodes need no whole table: stream, memory bounded by the
     # open connections, unless a view of single segments is asked for
     streamed = not (segments or explain_ or conn is not None) and (

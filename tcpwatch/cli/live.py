@@ -9,7 +9,6 @@ import time
 from pathlib import Path
 
 import click
-from rich.live import Live
 
 from ..capture.packetsock import BUFFER_KIB
 from ..errors import TcpwatchError
@@ -136,6 +135,8 @@ def _write(writer, batch, stop) -> None:
 
 
 def _loop(cap, writer, session, out, stop, duration, count, kernel=False) -> None:
+    from rich.live import Live
+
     from ..live import view
     from ..live.board import Board
 
