@@ -5,9 +5,15 @@ from __future__ import annotations
 import io
 import json
 import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pandas as pd
 import pytest
+from click.testing import CliRunner
 from rich.console import Console
 
 import tcpwatch
@@ -127,10 +133,7 @@ def test_bad_output_extension(tmp_path):
 
 
 def _commands():
-    import typer.main
-
-    group = typer.main.get_command(app)
-    return group.commands
+    return app.commands
 
 
 def test_every_command_has_help_and_is_in_the_readme():
@@ -152,3 +155,34 @@ def test_explain_tells_the_handshake_and_teardown():
         lines[2])
     assert lines[-1].startswith("#14") and "server LAST_ACK→CLOSED (last ACK received)" in (
         lines[-1])
+
+
+def test_ctrl_c_is_one_line_and_exit_130():
+    """Ctrl-C while analyze waits for a capture on stdin: one line, exit 130."""
+    proc = subprocess.Popen([sys.executable, "-m", "tcpwatch", "analyze", "-"], cwd=REPO,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    # the kernel's word that the command is blocked in read(0, ...), not still starting
+    while not Path(f"/proc/{proc.pid}/syscall").read_text().startswith("0 0x0 "):
+        assert time.monotonic() < deadline and proc.poll() is None, proc.communicate()
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert err.strip() == "tcpwatch: interrupted" and out == ""
+
+
+@pytest.mark.parametrize("name", ["", *sorted(app.commands)])
+def test_help_fits_80_columns_and_says_everything(name):
+    """-h is --help; at 80 columns no line is wider, and every help text is there."""
+    runner = CliRunner()
+    args = [name] if name else []
+    res = runner.invoke(app, [*args, "-h"], env={"COLUMNS": "80"})
+    assert res.exit_code == 0, res.output
+    assert res.output == runner.invoke(app, [*args, "--help"], env={"COLUMNS": "80"}).output
+    assert max(len(line) for line in res.output.splitlines()) <= 80
+    cmd = app.commands[name] if name else app
+    flat = "".join(res.output.split())  # wrapped at spaces and after hyphens
+    for text in [cmd.help, *(p.help for p in cmd.params)]:
+        assert "".join(text.split()) in flat, text

@@ -87,3 +87,18 @@ def test_a_streamed_analysis_never_imports_pandas(tmp_path, extra):
         assert (tmp_path / "x.parquet").stat().st_size > 0
     else:
         assert "TCP connections in" in res.stdout and "Flow-control episodes" in res.stdout
+
+
+@pytest.mark.parametrize("args", [["--help"], ["analyze", "captures/half_close.pcap", "-q"]],
+                         ids=" ".join)
+def test_the_command_line_is_click_without_typer_or_pydantic(args):
+    """typer (0.2x) coerces every parameter through pydantic when it parses: 0.2 s of imports
+    on every command.  The command line is plain click."""
+    code = (f"import sys\nfrom tcpwatch.cli.main import main\ntry:\n    main({args!r})\n"
+            "except SystemExit as exc:\n    print('EXIT', exc.code)\n"
+            "print('IMPORTED', *sorted(m for m in ('click', 'pydantic', 'typer') "
+            "if m in sys.modules))")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=REPO, timeout=60)
+    assert "EXIT 0" in res.stdout, res.stdout + res.stderr
+    assert res.stdout.split("IMPORTED")[-1].split() == ["click"], res.stdout + res.stderr

@@ -5,7 +5,7 @@ numbers of every connection are printed whole, on one line each."""
 from __future__ import annotations
 
 import pytest
-from typer.testing import CliRunner
+from click.testing import CliRunner
 
 import tcpwatch
 from tcpwatch.cli.main import app

@@ -18,7 +18,7 @@ def leave_fast() -> None:
 
 
 def run() -> None:
-    """The ``tcpwatch`` entry point: ``--version`` answers before typer and rich load."""
+    """The ``tcpwatch`` entry point: ``--version`` answers before click and rich load."""
     if sys.argv[1:] == ["--version"]:
         from .. import __version__
 

@@ -5,15 +5,14 @@ from __future__ import annotations
 import os
 from contextlib import nullcontext
 from pathlib import Path
-from typing import Annotated
 
-import typer
+import click
 from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
 from ..report.fit import TOP, console
 from ..vocab import Col
 from . import leave_fast
+from .params import PATH, command
 
 HELP = """Analyse a pcap/pcapng capture (FILE, or - for stdin): one line per TCP connection
 (conn = Wireshark's tcp.stream), optionally the segment table, optionally written to a file."""
@@ -23,19 +22,19 @@ EPISODES_SHOWN = 50
 PROGRESS_MIN_BYTES = 64 * 1024 * 1024
 
 
-def analyze(
-    file: Annotated[str, typer.Argument(help="capture file (pcap or pcapng), or - for stdin")],
-    segments: Annotated[bool, typer.Option("--segments", help="print the segment table")] = False,
-    output: Annotated[Path | None, typer.Option(
-        "-o", "--output", help="write the segment table to PATH (.csv, .parquet or .jsonl)")
-    ] = None,
-    conn: Annotated[int | None, typer.Option("--conn", help="only connection N")] = None,
-    quiet: Annotated[bool, typer.Option("-q", "--quiet", help="print nothing but errors")] = False,
-    top: Annotated[int, typer.Option(
-        "--top", help="connections in the summary table: the busiest N (0: all)")] = TOP,
-    explain_: Annotated[bool, typer.Option(
-        "--explain", help="one plain-language line per state-changing segment")] = False,
-) -> None:
+@command("analyze", HELP)
+@click.argument("file", help="capture file (pcap or pcapng), or - for stdin")
+@click.option("--segments", is_flag=True, help="print the segment table")
+@click.option("-o", "--output", type=PATH,
+              help="write the segment table to PATH (.csv, .parquet or .jsonl)")
+@click.option("--conn", type=click.INT, metavar="N", help="only connection N")
+@click.option("-q", "--quiet", is_flag=True, help="print nothing but errors")
+@click.option("--top", type=click.INT, default=TOP, metavar="N",
+              help="connections in the summary table: the busiest N (0: all)")
+@click.option("--explain", "explain_", is_flag=True,
+              help="one plain-language line per state-changing segment")
+def analyze(file: str, segments: bool, output: Path | None, conn: int | None, quiet: bool,
+            top: int, explain_: bool) -> None:
     # the stages are imported where they are used, not at the top: `tcpwatch --help` and
     # `tcpwatch serve` start without pandas, and so does a streamed -q -o x.parquet
     out = console()
@@ -43,8 +42,10 @@ def analyze(
     size = os.path.getsize(file) if file != "-" and os.path.isfile(file) else 0
     bar = None
     if size >= PROGRESS_MIN_BYTES and err.is_terminal and not quiet:
-        bar = Progress(TextColumn("reading"), BarColumn(), DownloadColumn(),
-                       TimeRemainingColumn(), console=err, transient=True)
+        from rich import progress as rp  # only here: 20 ms of imports
+
+        bar = rp.Progress(rp.TextColumn("reading"), rp.BarColumn(), rp.DownloadColumn(),
+                          rp.TimeRemainingColumn(), console=err, transient=True)
     # the summary and the episodes need no whole table: stream, memory bounded by the
     # open connections, unless a view of single segments is asked for
     streamed = not (segments or explain_ or conn is not None) and (

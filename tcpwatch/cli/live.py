@@ -7,14 +7,13 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
 
-import typer
-from rich.live import Live
+import click
 
 from ..capture.packetsock import BUFFER_KIB
 from ..errors import TcpwatchError
 from ..report.fit import TOP, console
+from .params import PATH, command, list_or_none
 
 HELP = """Capture live TCP (scapy; -i lo by default; needs root or CAP_NET_RAW), write it to a
 pcap as it goes, and show every connection's states, windows and analysis events as
@@ -27,32 +26,30 @@ REFRESH_S = 0.25
 NO_PRIVILEGES = "tcpwatch live needs root or CAP_NET_RAW; try: sudo tcpwatch live"
 
 
-def live(
-    iface: Annotated[str, typer.Option("-i", "--iface", help="interface to sniff")] = "lo",
-    ports: Annotated[list[int] | None, typer.Option(
-        "--port", help="only these TCP ports (repeatable)")] = None,
-    bpf: Annotated[str | None, typer.Option("--filter", help="BPF filter (default: tcp)")
-                   ] = None,
-    write: Annotated[Path | None, typer.Option(
-        "--write", help="pcap to write (default captures/live/live-TIME.pcap)")] = None,
-    duration: Annotated[float | None, typer.Option("--duration", help="stop after S s")] = None,
-    count: Annotated[int | None, typer.Option("--count", help="stop after N segments")] = None,
-    serve: Annotated[str | None, typer.Option(
-        "--serve", help="also run a bundled server (fork/thread/nonblock/select)")] = None,
-    scenarios: Annotated[list[str] | None, typer.Option(
-        "--scenario", help="drive loopback scenarios against --serve (repeatable)")] = None,
-    output: Annotated[Path | None, typer.Option(
-        "-o", "--output", help="also write the live annotations (.csv/.parquet/.jsonl)")
-    ] = None,
-    kernel: Annotated[bool, typer.Option(
-        "--kernel", help="show the kernel's own socket states beside the inferred ones")
-    ] = False,
-    top: Annotated[int, typer.Option(
-        "--top", help="connections in the final summary: the busiest N (0: all)")] = TOP,
-    buffer_kib: Annotated[int, typer.Option(
-        "-B", "--buffer-size", help="the kernel's capture buffer in KiB, as tcpdump -B: "
-        "packets that find it full are dropped (and counted)")] = BUFFER_KIB,
-) -> None:
+@command("live", HELP)
+@click.option("-i", "--iface", default="lo", help="interface to sniff")
+@click.option("--port", "ports", type=click.INT, multiple=True, callback=list_or_none,
+              help="only these TCP ports (repeatable)")
+@click.option("--filter", "bpf", help="BPF filter (default: tcp)")
+@click.option("--write", type=PATH, help="pcap to write (default captures/live/live-TIME.pcap)")
+@click.option("--duration", type=click.FLOAT, metavar="S", help="stop after S s")
+@click.option("--count", type=click.INT, metavar="N", help="stop after N segments")
+@click.option("--serve", help="also run a bundled server (fork/thread/nonblock/select)")
+@click.option("--scenario", "scenarios", multiple=True, callback=list_or_none,
+              help="drive loopback scenarios against --serve (repeatable)")
+@click.option("-o", "--output", type=PATH,
+              help="also write the live annotations (.csv/.parquet/.jsonl)")
+@click.option("--kernel", is_flag=True,
+              help="show the kernel's own socket states beside the inferred ones")
+@click.option("--top", type=click.INT, default=TOP, metavar="N",
+              help="connections in the final summary: the busiest N (0: all)")
+@click.option("-B", "--buffer-size", "buffer_kib", type=click.INT, default=BUFFER_KIB,
+              help="the kernel's capture buffer in KiB, as tcpdump -B: packets that find it "
+              "full are dropped (and counted)")
+def live(iface: str, ports: list[int] | None, bpf: str | None, write: Path | None,
+         duration: float | None, count: int | None, serve: str | None,
+         scenarios: list[str] | None, output: Path | None, kernel: bool, top: int,
+         buffer_kib: int) -> None:
     from ..capture.sniffer import has_capture_privileges
 
     if not has_capture_privileges():  # before anything heavy is loaded
@@ -138,6 +135,8 @@ def _write(writer, batch, stop) -> None:
 
 
 def _loop(cap, writer, session, out, stop, duration, count, kernel=False) -> None:
+    from rich.live import Live
+
     from ..live import view
     from ..live.board import Board
 

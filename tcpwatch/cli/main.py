@@ -1,12 +1,11 @@
-"""The ``tcpwatch`` command: a typer app; every TcpwatchError is one line and an exit code."""
+"""The ``tcpwatch`` command: a click group; every TcpwatchError is one line and an exit code."""
 
 from __future__ import annotations
 
 import sys
 import warnings
-from typing import Annotated
 
-import typer
+import click
 from rich.console import Console
 
 from .. import __version__
@@ -18,36 +17,25 @@ from . import record as record_cmd
 from . import serve as serve_cmd
 from . import states as states_cmd
 from . import verify as verify_cmd
-
-app = typer.Typer(
-    name="tcpwatch",
-    help="Watch real TCP connections and explain them segment by segment.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-app.command("analyze", help=analyze_cmd.HELP)(analyze_cmd.analyze)
-app.command("serve", help=serve_cmd.HELP)(serve_cmd.serve)
-app.command("record", help=record_cmd.RECORD_HELP)(record_cmd.record)
-app.command("replay", help=record_cmd.REPLAY_HELP)(record_cmd.replay)
-app.command("verify", help=verify_cmd.HELP)(verify_cmd.verify)
-app.command("states", help=states_cmd.HELP)(states_cmd.states)
-app.command("live", help=live_cmd.HELP)(live_cmd.live)
+from .params import SETTINGS
 
 
-def _version(value: bool) -> None:
-    if value:
+def _version(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value and not ctx.resilient_parsing:
         print(f"tcpwatch {__version__}")
-        raise typer.Exit(ExitStatus.OK)
+        ctx.exit(ExitStatus.OK)
 
 
-@app.callback()
-def _root(
-    version: Annotated[bool, typer.Option(
-        "--version", callback=_version, is_eager=True, help="print the version and exit")
-    ] = False,
-) -> None:
+@click.group("tcpwatch", no_args_is_help=True, context_settings=SETTINGS)
+@click.option("--version", is_flag=True, callback=_version, expose_value=False, is_eager=True,
+              help="print the version and exit")
+def app() -> None:
     """Watch real TCP connections and explain them segment by segment."""
+
+
+for cmd in (analyze_cmd.analyze, serve_cmd.serve, record_cmd.record, record_cmd.replay,
+            verify_cmd.verify, states_cmd.states, live_cmd.live):
+    app.add_command(cmd)
 
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -59,20 +47,20 @@ def main(argv: list[str] | None = None) -> None:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            # without standalone mode click returns a typer.Exit's code instead of exiting
-            rv = app(args=args, prog_name="tcpwatch", standalone_mode=False)
+            # without standalone mode click returns an Exit's code instead of exiting
+            rv = app.main(args=args, prog_name="tcpwatch", standalone_mode=False)
             code = rv if isinstance(rv, int) else ExitStatus.OK
         except TcpwatchError as exc:
             if show_tb:
                 raise
             err.print(f"tcpwatch: error: {exc}", markup=False)
             code = ExitStatus.BAD_INPUT
-        except (KeyboardInterrupt, typer.Abort):
+        except (KeyboardInterrupt, click.Abort):
             err.print("tcpwatch: interrupted", markup=False)
             code = ExitStatus.INTERRUPTED
-        except typer.Exit as exc:
+        except click.exceptions.Exit as exc:
             code = exc.exit_code
-        except typer.TyperException as exc:  # usage errors: click's own message
+        except click.ClickException as exc:  # usage errors: click's own message
             exc.show()
             code = ExitStatus.BAD_INPUT
         finally:

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
 
-import typer
+import click
 from rich.table import Table
 
 from ..errors import TcpwatchError
 from ..report.fit import console
 from ..vocab import ExitStatus
+from .params import PATH, command, list_or_none
 
 RECORD_HELP = """Record scenarios (real TCP against a bundled server, captured by tcpdump) into
 captures/NAME.pcap, with NAME.expected.csv (the golden annotation) and a line in
@@ -25,11 +25,11 @@ tshark also computes: that one is left alone and the disagreement printed (exit 
 MAX_SHOWN = 20
 
 
-def record(
-    scenarios: Annotated[list[str] | None, typer.Argument(help="scenario names")] = None,
-    out: Annotated[Path, typer.Option("--out", help="where to write")] = Path("captures"),
-    all_: Annotated[bool, typer.Option("--all", help="record every scenario")] = False,
-) -> None:
+@command("record", RECORD_HELP)
+@click.argument("scenarios", nargs=-1, callback=list_or_none, help="scenario names")
+@click.option("--out", type=PATH, default=Path("captures"), help="where to write")
+@click.option("--all", "all_", is_flag=True, help="record every scenario")
+def record(scenarios: list[str] | None, out: Path, all_: bool) -> None:
     from ..lab.scenarios.record import record as record_one
     from ..lab.scenarios.registry import SCENARIOS
 
@@ -47,11 +47,10 @@ def _pairs(directory: Path) -> list[tuple[Path, Path]]:
     return [(p, p.with_name(p.stem + ".expected.csv")) for p in caps]
 
 
-def replay(
-    directory: Annotated[Path, typer.Argument(help="folder of captures")] = Path("captures"),
-    update: Annotated[bool, typer.Option(
-        "--update", help="rewrite the golden files from today's analysis")] = False,
-) -> None:
+@command("replay", REPLAY_HELP)
+@click.argument("directory", type=PATH, default=Path("captures"), help="folder of captures")
+@click.option("--update", is_flag=True, help="rewrite the golden files from today's analysis")
+def replay(directory: Path, update: bool) -> None:
     from ..engine.pipeline import analyze  # the pipeline is imported by the commands that use it
 
     if not directory.is_dir():
@@ -72,7 +71,7 @@ def replay(
     for line in details:
         out.print(line, markup=False)
     if drifted:
-        raise typer.Exit(ExitStatus.DRIFT)
+        raise click.exceptions.Exit(ExitStatus.DRIFT)
 
 
 Outcome = tuple[bool, str, list[str]]  # ok, the table's result cell, detail lines

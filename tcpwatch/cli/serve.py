@@ -3,34 +3,33 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
 
-import typer
+import click
 
 from ..lab.servers.framing import DEFAULT_MAX, FRAMERS
 from ..lab.servers.models import MODELS, run
+from .params import command
 
 HELP = f"""Run a bundled echo server: MODEL is one of {", ".join(MODELS)}
 (fork per connection, detached thread per connection, non-blocking busy poll, epoll).
 Stops cleanly on Ctrl-C or SIGTERM."""
 
 
-def serve(
-    model: Annotated[str, typer.Argument(help=f"serving model: {', '.join(MODELS)}")],
-    host: Annotated[str, typer.Option("--host", help="address to listen on")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", help="port (0: any free port)")] = 9000,
-    framing: Annotated[str, typer.Option(
-        "--framing", help=f"message framing: {', '.join(FRAMERS)}")] = "length",
-    max_frame: Annotated[int, typer.Option(
-        "--max-frame", help="largest message accepted, in bytes")] = DEFAULT_MAX,
-    close_after: Annotated[int | None, typer.Option(
-        "--close-after", help="close each connection after echoing N messages "
-        "(the server closes first)")] = None,
-) -> None:
+@command("serve", HELP)
+@click.argument("model", help=f"serving model: {', '.join(MODELS)}")
+@click.option("--host", default="127.0.0.1", help="address to listen on")
+@click.option("--port", type=click.INT, default=9000, help="port (0: any free port)")
+@click.option("--framing", default="length", help=f"message framing: {', '.join(FRAMERS)}")
+@click.option("--max-frame", type=click.INT, default=DEFAULT_MAX,
+              help="largest message accepted, in bytes")
+@click.option("--close-after", type=click.INT, metavar="N",
+              help="close each connection after echoing N messages (the server closes first)")
+def serve(model: str, host: str, port: int, framing: str, max_frame: int,
+          close_after: int | None) -> None:
     if model not in MODELS:
-        raise typer.BadParameter(f"unknown model {model!r} (one of {', '.join(MODELS)})")
+        raise click.BadParameter(f"unknown model {model!r} (one of {', '.join(MODELS)})")
     if framing not in FRAMERS:
-        raise typer.BadParameter(f"unknown framing {framing!r} (one of {', '.join(FRAMERS)})")
+        raise click.BadParameter(f"unknown framing {framing!r} (one of {', '.join(FRAMERS)})")
 
     def listening(h: str, p: int) -> None:
         print(f"tcpwatch serve: {model} echo server listening on {h}:{p} "

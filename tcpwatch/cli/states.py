@@ -3,23 +3,21 @@ Graphviz diagram -- generated from ``engine/transitions.py``, the single source.
 
 from __future__ import annotations
 
-from typing import Annotated
-
-import typer
+import click
 from rich.table import Table
 
 from ..report.fit import console
 from ..vocab import event_name
+from .params import command
 
 HELP = """Print the RFC 9293 state machine tcpwatch applies to each endpoint: every
 (state, event) -> next state row with its reason and RFC section; --dot for Graphviz."""
 
 
-def states(
-    dot: Annotated[bool, typer.Option("--dot", help="print a Graphviz digraph")] = False,
-    changes_only: Annotated[bool, typer.Option(
-        "--changes", help="only rows that change the state")] = False,
-) -> None:
+@command("states", HELP)
+@click.option("--dot", is_flag=True, help="print a Graphviz digraph")
+@click.option("--changes", "changes_only", is_flag=True, help="only rows that change the state")
+def states(dot: bool, changes_only: bool) -> None:
     from ..engine.transitions import TABLE  # numpy: imported by the command that needs it
 
     rows = sorted(TABLE.items(), key=lambda kv: (kv[0][0], kv[0][1]))

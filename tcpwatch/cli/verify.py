@@ -3,24 +3,23 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
 
-import typer
+import click
 
 from ..report.fit import console
 from ..vocab import ExitStatus
+from .params import PATH, command
 
 HELP = """Run Wireshark's TCP analysis on FILE (tshark -2, through pyshark) and compare it
 with tcpwatch's, flag by flag: counts, agreement, precision, recall and the first
 disagreeing frames. Exit 1 when any flag disagrees."""
 
 
-def verify(
-    file: Annotated[Path, typer.Argument(help="capture file (pcap or pcapng)")],
-    engine: Annotated[str, typer.Option(
-        "--engine", help="auto, pyshark, or fields (tshark -T fields; for large files)")
-    ] = "auto",
-) -> None:
+@command("verify", HELP)
+@click.argument("file", type=PATH, help="capture file (pcap or pcapng)")
+@click.option("--engine", default="auto",
+              help="auto, pyshark, or fields (tshark -T fields; for large files)")
+def verify(file: Path, engine: str) -> None:
     from ..engine.pipeline import analyze as run_pipeline  # here: `tcpwatch --help` stays fast
     from ..report.verify import PYSHARK_MAX_SEGMENTS, compare, render, tshark_reference
 
@@ -33,4 +32,4 @@ def verify(
     for line in verdict.disagreements:
         out.print(line, markup=False)
     if not verdict.ok:
-        raise typer.Exit(ExitStatus.DRIFT)
+        raise click.exceptions.Exit(ExitStatus.DRIFT)

@@ -106,13 +106,8 @@ def test_signal_leaves_a_complete_capture_and_a_summary(tmp_path, sig):
 
 DROP_AND_RUN = """
 import os, pwd, sys
-import importlib.metadata, typer.main
+import importlib.metadata
 import tcpwatch.capture.sniffer, tcpwatch.cli.live, tcpwatch.cli.main as cli, tcpwatch.live
-typer.main.get_command(cli.app)  # import lazily loaded modules while files are readable
-try:
-    import typer._adapters  # typer >= 0.2x coerces options through pydantic, lazily
-except ImportError:
-    pass
 nobody = pwd.getpwnam("nobody")
 os.setgroups([])
 os.setgid(nobody.pw_gid)
