@@ -24,11 +24,17 @@ def test_batches_then_a_rewalk_then_dropped_rows():
     r.add(np.array([6]), cols(np.array([6]), 5000))  # and the latest re-walk
     got = r.get("v", np.array([8, 0, 6, 1, 7]))  # any order
     assert got.tolist() == [1008, 100, 5006, 1001, 107]
+    assert r.get("v", slice(0, 9)).tolist() == [100, 1001, 102, 103, 104, 105, 5006, 107,
+                                                 1008]
     assert r.get("w", np.array([6]))[0].tolist() == [6, (5006) % 256]
     r.drop_before(5)
     with pytest.raises(KeyError):
         r.get("v", np.array([1]))
     assert r.get("v", np.arange(5, 9)).tolist() == [105, 5006, 107, 1008]
+    assert r.get("v", slice(5, 9)).tolist() == [105, 5006, 107, 1008]  # a run: the same
+    assert r.get("w", slice(6, 8)).tolist() == r.get("w", np.arange(6, 8)).tolist()
+    with pytest.raises(KeyError):
+        r.get("v", slice(4, 9))
     r.clear()
     with pytest.raises(KeyError):
         r.get("v", np.array([5]))

@@ -76,13 +76,14 @@ def test_a_streamed_analysis_never_imports_pandas(tmp_path, extra):
             *[str(tmp_path / a) if a.endswith(".parquet") else a for a in extra]]
     code = (f"import sys\nfrom tcpwatch.cli.main import main\ntry:\n    main({args!r})\n"
             "except SystemExit:\n    pass\n"
-            f"print('IMPORTED', *sorted(m for m in {HEAVY + ('pyarrow.compute',)!r} "
+            f"print('IMPORTED', *sorted(m for m in {HEAVY + ('pyarrow.compute', 'rich')!r} "
             "if m in sys.modules))")
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=REPO, timeout=60)
     heavy = res.stdout.split("IMPORTED")[-1].split()
     assert "pandas" not in heavy and "pyarrow" in heavy, res.stdout + res.stderr
     assert "pyarrow.compute" not in heavy  # its import wraps every kernel: 0.2 s
+    assert ("rich" in heavy) == ("-q" not in extra)  # -q prints nothing: no rich (45 ms)
     if extra:
         assert (tmp_path / "x.parquet").stat().st_size > 0
     else:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
+import sys
 from contextlib import nullcontext
 from pathlib import Path
 
 import click
-from rich.console import Console
 
 from ..report.fit import TOP, console
 from ..vocab import Col
@@ -37,13 +37,13 @@ def analyze(file: str, segments: bool, output: Path | None, conn: int | None, qu
             top: int, explain_: bool) -> None:
     # the stages are imported where they are used, not at the top: `tcpwatch --help` and
     # `tcpwatch serve` start without pandas, and so does a streamed -q -o x.parquet
-    out = console()
-    err = Console(stderr=True, highlight=False, soft_wrap=True)
     size = os.path.getsize(file) if file != "-" and os.path.isfile(file) else 0
     bar = None
-    if size >= PROGRESS_MIN_BYTES and err.is_terminal and not quiet:
+    if size >= PROGRESS_MIN_BYTES and sys.stderr.isatty() and not quiet:
         from rich import progress as rp  # only here: 20 ms of imports
+        from rich.console import Console
 
+        err = Console(stderr=True, highlight=False, soft_wrap=True)
         bar = rp.Progress(rp.TextColumn("reading"), rp.BarColumn(), rp.DownloadColumn(),
                           rp.TimeRemainingColumn(), console=err, transient=True)
     # the summary and the episodes need no whole table: stream, memory bounded by the
@@ -63,7 +63,7 @@ def analyze(file: str, segments: bool, output: Path | None, conn: int | None, qu
     leave_fast()  # the analysis is done: the process may skip the interpreter's teardown
     if streamed:
         if not quiet:
-            _print_report(out, file, report.segments, report.summary_table(),
+            _print_report(console(), file, report.segments, report.summary_table(),
                           report.episode_table(), info, None, top, quiet,
                           report.connections, report.n_episodes)
         return
@@ -79,6 +79,7 @@ def analyze(file: str, segments: bool, output: Path | None, conn: int | None, qu
         write_segments(seg, output)
     if quiet:
         return
+    out = console()
     if len(seg) and segments:
         out.print(render_segments(seg))
     if len(seg) and explain_:

@@ -6,7 +6,6 @@ import sys
 import warnings
 
 import click
-from rich.console import Console
 
 from .. import __version__
 from ..errors import TcpwatchError
@@ -37,7 +36,11 @@ for cmd in (analyze_cmd.analyze, serve_cmd.serve, record_cmd.record, record_cmd.
             verify_cmd.verify, states_cmd.states, live_cmd.live):
     app.add_command(cmd)
 
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _say(line: str) -> None:
+    """One line on stderr, as it is (no markup, no wrapping)."""
+    print(line, file=sys.stderr, flush=True)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -53,10 +56,10 @@ def main(argv: list[str] | None = None) -> None:
         except TcpwatchError as exc:
             if show_tb:
                 raise
-            err.print(f"tcpwatch: error: {exc}", markup=False)
+            _say(f"tcpwatch: error: {exc}")
             code = ExitStatus.BAD_INPUT
         except (KeyboardInterrupt, click.Abort):
-            err.print("tcpwatch: interrupted", markup=False)
+            _say("tcpwatch: interrupted")
             code = ExitStatus.INTERRUPTED
         except click.exceptions.Exit as exc:
             code = exc.exit_code
@@ -65,5 +68,5 @@ def main(argv: list[str] | None = None) -> None:
             code = ExitStatus.BAD_INPUT
         finally:
             for w in caught:
-                err.print(f"tcpwatch: warning: {w.message}", markup=False)
+                _say(f"tcpwatch: warning: {w.message}")
     sys.exit(int(code))

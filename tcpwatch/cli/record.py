@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from rich.table import Table
 
 from ..errors import TcpwatchError
 from ..report.fit import console
@@ -56,6 +55,8 @@ def replay(directory: Path, update: bool) -> None:
     if not directory.is_dir():
         raise TcpwatchError(f"{directory} is not a folder")
     out = console()
+    from rich.table import Table  # here: `tcpwatch analyze -q` loads no rich
+
     table = Table(title=f"replay {directory}", title_justify="left")
     for c in ("capture", "segments", "result"):
         table.add_column(c)

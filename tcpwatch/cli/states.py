@@ -4,7 +4,6 @@ Graphviz diagram -- generated from ``engine/transitions.py``, the single source.
 from __future__ import annotations
 
 import click
-from rich.table import Table
 
 from ..report.fit import console
 from ..vocab import event_name
@@ -29,6 +28,8 @@ def states(dot: bool, changes_only: bool) -> None:
             print(f'  {state.name} -> {t.next.name} [label="{event_name(event)}"];')
         print("}")
         return
+    from rich.table import Table  # here: `tcpwatch analyze -q` loads no rich
+
     table = Table(title="RFC 9293 transitions (per endpoint)", title_justify="left")
     for c in ("state", "event", "next", "why", "RFC 9293"):
         table.add_column(c)

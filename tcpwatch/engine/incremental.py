@@ -357,9 +357,10 @@ class IncrementalEngine:
         batch and of its re-walks only."""
         if self.keep:
             return self.rows[name][idx].copy()
-        rows = np.arange(*idx.indices(self.rows.n)) if isinstance(idx, slice) else idx
+        if isinstance(idx, slice):
+            idx = slice(*idx.indices(self.rows.n)[:2])
         try:
-            return self.recent.get(name, rows)
+            return self.recent.get(name, idx)
         except KeyError as exc:
             raise RuntimeError(f"IncrementalEngine(keep=False) keeps the stages' output of "
                                f"the last batch and of outputs_from on: {exc}") from None

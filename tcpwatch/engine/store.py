@@ -123,20 +123,35 @@ class Recent:
         self.rows = self.rows[keep]
         self.changed = {k: v[keep] for k, v in self.changed.items()}
 
-    def get(self, name: str, rows: np.ndarray) -> np.ndarray:
-        """Column ``name`` of ``rows`` (ascending or not); every row must be kept."""
+    def get(self, name: str, rows: np.ndarray | slice) -> np.ndarray:
+        """Column ``name`` of ``rows`` (a slice, or row numbers in any order); every
+        row must be kept."""
         dtype, _, width = self.spec[name]
+        if isinstance(rows, slice):  # a run of rows (a flush): copied part by part
+            lo, hi = rows.start, rows.stop
+            out = np.empty((hi - lo, width) if width else hi - lo, dtype)
+            found = 0
+            for first, end, cols in self.parts:
+                a, b = max(lo, first), min(hi, end)
+                if a < b:
+                    out[a - lo:b - lo] = cols[name][a - first:b - first]
+                    found += b - a
+            if found != hi - lo:
+                raise KeyError(f"{hi - lo - found} rows are not kept")
+            at = np.arange(np.searchsorted(self.rows, lo), np.searchsorted(self.rows, hi))
+            out[self.rows[at] - lo] = self.changed[name][at] if at.size else out[:0]
+            return out
         out = np.empty((rows.size, width) if width else rows.size, dtype)
-        found = np.zeros(rows.size, bool)
+        found_at = np.zeros(rows.size, bool)
         for first, end, cols in self.parts:
             sel = (rows >= first) & (rows < end)
             out[sel] = cols[name][rows[sel] - first]
-            found |= sel
+            found_at |= sel
         if self.rows.size:
             at = np.minimum(np.searchsorted(self.rows, rows), self.rows.size - 1)
             hit = self.rows[at] == rows
             out[hit] = self.changed[name][at[hit]]
-            found |= hit
-        if not found.all():
-            raise KeyError(f"{int((~found).sum())} rows are not kept")
+            found_at |= hit
+        if not found_at.all():
+            raise KeyError(f"{int((~found_at).sum())} rows are not kept")
         return out

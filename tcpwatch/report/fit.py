@@ -12,9 +12,11 @@ import os
 import textwrap
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
-from rich.console import Console
-from rich.table import Table
+if TYPE_CHECKING:  # rich is imported where a table is printed: `analyze -q` needs none
+    from rich.console import Console
+    from rich.table import Table
 
 #: width of tables when stdout is not a terminal (a pipe or a file) and COLUMNS is unset
 PIPE_WIDTH = 200
@@ -25,6 +27,8 @@ TOP = 50
 def console() -> Console:
     """A stdout console: the terminal's width; in a pipe, ``COLUMNS`` if set, else a wide
     one (no wrapping)."""
+    from rich.console import Console
+
     probe = Console()
     if probe.is_terminal:
         return Console(highlight=False, soft_wrap=True)
@@ -62,6 +66,8 @@ def fitted_table(columns: list[Column], width: int, *, title: str,
                  caption: str | None = None) -> Table:
     """A rich Table no wider than ``width``; columns that do not fit are left out and
     named in the caption."""
+    from rich.table import Table
+
     by_rank = sorted(range(len(columns)), key=lambda i: (columns[i].rank, i))
     kept: list[int] = []
     used = 1

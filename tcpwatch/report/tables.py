@@ -8,7 +8,6 @@ from collections import namedtuple
 from typing import TYPE_CHECKING
 
 import numpy as np
-from rich.table import Table
 
 from ..decode.columns import Columns, Masked, from_frame, take
 from ..vocab import Col
@@ -16,6 +15,7 @@ from .fit import PIPE_WIDTH, TOP, Column, fitted_table
 
 if TYPE_CHECKING:
     import pandas as pd
+    from rich.table import Table
 
 
 def _none(x) -> bool:
@@ -151,6 +151,8 @@ def render_episodes(ep: pd.DataFrame | Columns, title: str = "Flow-control episo
 def render_segments(seg: pd.DataFrame, title: str = "TCP segments") -> Table:
     """One row per segment: time since the first one, direction, flags (tcpdump letters),
     relative seq/ack (Wireshark's), payload length, raw and scaled window."""
+    from rich.table import Table  # here: the reports' arithmetic needs no rich
+
     table = Table(title=title, title_justify="left")
     for name in ("frame", "time s", "conn", "dir", "flags", "seq", "ack", "len", "win_raw",
                  "win"):
