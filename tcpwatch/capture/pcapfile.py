@@ -32,7 +32,10 @@ from . import walk
 from .bytes import PAD
 from .linktypes import LINKTYPES, linktype_name
 
-DEFAULT_CHUNK = 8 * 1024 * 1024
+#: bytes read per batch: ~19k frames of a headers-only capture.  8 MB batches cost the
+#: streamed analysis 30 MB more peak memory (600k segments) at the same speed; the
+#: decoder's columns of a 2 MB batch stay in the CPU caches.
+DEFAULT_CHUNK = 2 * 1024 * 1024
 
 _PCAP_MAGIC = {
     # first four bytes -> (big endian, nanosecond)
