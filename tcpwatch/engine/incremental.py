@@ -380,13 +380,17 @@ class IncrementalEngine:
             over &= ~np.isin(u, list(self.pinned))
         return u[over].astype(np.int32)
 
-    def forget(self, gone: np.ndarray) -> None:
+    def forget(self, gone: np.ndarray, *, shrink: bool = False) -> None:
         """Drop the rows of connections ``gone`` (keep=False); their flags context is
-        trimmed.  A forgotten connection that turns dirty keeps its annotations."""
+        trimmed.  A forgotten connection that turns dirty keeps its annotations.
+        ``shrink``: the stores give back the room the rows held, too."""
         R = self.rows
         keep = ~np.isin(R["conn"], gone)
         R.compact(keep)
         self.sack.compact(keep)
+        if shrink:
+            R.shrink()
+            self.sack.shrink()
         self.recent.clear()  # its row numbers are gone
         self.conns.full("forgotten")[gone] = 1
         _seqwalk.trim_conns(self.ctx[_FLAGS], gone.astype(np.int32))

@@ -56,19 +56,34 @@ class Store:
             arr[:k] = arr[:self.n][keep]
         self.n = k
 
+    def shrink(self) -> None:
+        """Give back the room beyond a quarter more than ``n`` rows (after a compact that
+        dropped many): the arrays are made again at that size."""
+        cap = max(self.n + self.n // 4, 64)
+        if cap >= self.cap:
+            return
+        for name, (dtype, fill, width) in self.spec.items():
+            arr = np.empty((cap, width) if width else cap, dtype)
+            arr[:self.n] = self.arrays[name][:self.n]
+            arr[self.n:] = fill
+            self.arrays[name] = arr
+        self.cap = cap
+
 
 class Ragged:
-    """A list of uint32 lists (the SACK edges of each row), flat."""
+    """A list of uint32 lists (the SACK edges of each row), flat: one byte per row (its
+    count of values; a SACK option holds at most 4 blocks, 8 edges) and the values."""
 
     def __init__(self):
         self.values = Store({"v": (np.uint32, 0, 0)})
-        self.rows = Store({"start": (np.int64, 0, 0), "count": (np.int32, 0, 0)})
+        self.rows = Store({"count": (np.uint8, 0, 0)})
 
     def append(self, offsets: np.ndarray, values: np.ndarray) -> None:
-        rows = self.rows.extend(offsets.shape[0] - 1)
-        vals = self.values.extend(values.shape[0])
-        self.rows.full("start")[rows] = vals.start + offsets[:-1]
-        self.rows.full("count")[rows] = np.diff(offsets)
+        count = np.diff(offsets)
+        if count.size and count.max() > 255:
+            raise ValueError("more than 255 values in one row")
+        rows, vals = self.rows.extend(count.size), self.values.extend(values.shape[0])
+        self.rows.full("count")[rows] = count  # full() after extend(): it may reallocate
         self.values.full("v")[vals] = values
 
     def compact(self, keep: np.ndarray) -> None:
@@ -76,13 +91,27 @@ class Ragged:
         self.values.n = self.rows.n = 0
         self.append(offsets, values)
 
+    def shrink(self) -> None:
+        self.rows.shrink()
+        self.values.shrink()
+
     def take(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(offsets int32[len(rows)+1], values uint32) of these rows."""
-        count = self.rows["count"][rows]
+        all_counts = self.rows["count"]
+        count = all_counts[rows].astype(np.int64)
         offsets = np.zeros(rows.shape[0] + 1, np.int32)
         np.cumsum(count, out=offsets[1:])
-        idx = np.repeat(self.rows["start"][rows] - offsets[:-1], count) + np.arange(
-            int(offsets[-1]))
+        if not offsets[-1]:  # no values in these rows (most batches: no SACK)
+            return offsets, np.zeros(0, np.uint32)
+        # where each row's values start, from the first row asked for on (a batch is
+        # at the end): the values before it, then a running sum
+        lo = int(rows.min())
+        tail = all_counts[lo:].astype(np.int64)
+        start = np.empty(tail.size + 1, np.int64)
+        start[0] = self.values.n - int(tail.sum())
+        np.cumsum(tail, out=start[1:])
+        start[1:] += start[0]
+        idx = np.repeat(start[rows - lo] - offsets[:-1], count) + np.arange(int(offsets[-1]))
         return offsets, np.ascontiguousarray(self.values["v"][idx])
 
 

@@ -127,7 +127,7 @@ def _one_pass(source: Source, engine: IncrementalEngine, sink: Sink, chunk_size:
             gone = engine.over_connections()
             if gone.size and wants_closed:
                 _closed(sink, engine, np.flatnonzero(np.isin(engine.rows["conn"], gone)),
-                        closed_rows)
+                        closed_rows, release=True)
             if gone.size:
                 engine.forget(gone)
                 release_free_memory()
@@ -142,9 +142,12 @@ def _one_pass(source: Source, engine: IncrementalEngine, sink: Sink, chunk_size:
     return summary
 
 
-def _closed(sink: Sink, engine: IncrementalEngine, rows: np.ndarray, most: int) -> None:
+def _closed(sink: Sink, engine: IncrementalEngine, rows: np.ndarray, most: int,
+            release: bool = False) -> None:
     """``sink.closed`` for the connections of ``rows`` (file order), whole connections
-    about ``most`` rows at a time."""
+    about ``most`` rows at a time.  ``release``: a connection larger than that is
+    forgotten as soon as its arrays are made, before its report (what the report
+    computes for a long connection then has the room its rows held)."""
     if rows.size <= most:
         sink.closed(engine.arrays(rows))
         return
@@ -156,7 +159,13 @@ def _closed(sink: Sink, engine: IncrementalEngine, rows: np.ndarray, most: int) 
     at = np.searchsorted(starts, np.arange(most, rows.size, most))
     cuts = np.unique(starts[at[at < starts.size]])
     for part in np.split(by_conn, cuts):
-        sink.closed(engine.arrays(rows[np.sort(part)]))
+        idx = rows[np.sort(part)]
+        arrays = engine.arrays(idx)
+        if release and part.size > most:  # one long connection
+            engine.forget(np.unique(engine.rows["conn"][idx]), shrink=True)
+            rows = engine.compaction[0][rows]  # the rows left, renumbered (-1: gone)
+            release_free_memory()
+        sink.closed(arrays)
 
 
 class Tee:

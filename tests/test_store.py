@@ -1,12 +1,13 @@
-"""engine/store.py's Recent: the stages' output kept for the rows not handed out yet
-(the streamed analysis), batch by batch, with re-walked rows replacing what they had."""
+"""engine/store.py: Recent, the stages' output kept for the rows not handed out yet
+(the streamed analysis), batch by batch, with re-walked rows replacing what they had;
+Ragged, the SACK edges of each row at one byte per row beside the values."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from tcpwatch.engine.store import Recent
+from tcpwatch.engine.store import Ragged, Recent
 
 SPEC = {"v": (np.int64, -1, 0), "w": (np.uint8, 0, 2)}
 
@@ -39,3 +40,28 @@ def test_batches_then_a_rewalk_then_dropped_rows():
     with pytest.raises(KeyError):
         r.get("v", np.array([5]))
     assert r.get("v", np.zeros(0, np.int64)).size == 0
+
+
+def test_ragged_rows_taken_anywhere_after_appends_and_a_compact():
+    rng = np.random.default_rng(7)
+    lists = [rng.integers(0, 2**32, rng.choice([0, 0, 0, 2, 4, 8]), dtype=np.uint32)
+             for _ in range(3000)]
+    r = Ragged()
+    for lo in range(0, 3000, 700):  # batches
+        part = lists[lo:lo + 700]
+        offsets = np.r_[0, np.cumsum([x.size for x in part])].astype(np.int32)
+        r.append(offsets, np.concatenate(part))
+
+    def check(rows, expect):
+        offsets, values = r.take(np.asarray(rows, np.int64))
+        got = [values[offsets[i]:offsets[i + 1]].tolist() for i in range(len(rows))]
+        assert got == [x.tolist() for x in expect]
+
+    check(range(2990, 3000), lists[2990:])  # a batch at the end
+    check([5, 17, 2999, 1500], [lists[i] for i in (5, 17, 2999, 1500)])  # a re-walk
+    keep = np.arange(3000) % 3 != 0
+    r.compact(keep)
+    r.shrink()
+    kept = [x for x, k in zip(lists, keep, strict=True) if k]
+    check(range(len(kept)), kept)
+    check([len(kept) - 1, 0], [kept[-1], kept[0]])
