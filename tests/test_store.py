@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tcpwatch.engine.store import Ragged, Recent
+from tcpwatch.engine.store import Ragged, Recent, Store
 
 SPEC = {"v": (np.int64, -1, 0), "w": (np.uint8, 0, 2)}
 
@@ -60,8 +60,43 @@ def test_ragged_rows_taken_anywhere_after_appends_and_a_compact():
     check(range(2990, 3000), lists[2990:])  # a batch at the end
     check([5, 17, 2999, 1500], [lists[i] for i in (5, 17, 2999, 1500)])  # a re-walk
     keep = np.arange(3000) % 3 != 0
-    r.compact(keep)
-    r.shrink()
+    r.compact(keep, release=True)
     kept = [x for x, k in zip(lists, keep, strict=True) if k]
     check(range(len(kept)), kept)
     check([len(kept) - 1, 0], [kept[-1], kept[0]])
+
+
+def test_a_store_compacted_with_release_keeps_its_rows_and_gives_back_the_rest():
+    """Columns from 1 MB are mapped from the system: after a compact with ``release``
+    the pages past the kept rows are no longer resident (mincore), the kept rows are
+    intact, and the store grows again from there."""
+    s = Store({"a": (np.int64, 0, 0), "b": (np.uint8, 0, 3)}, fill=False)
+    rows = s.extend(400_000)
+    s.full("a")[rows] = np.arange(400_000)
+    s.full("b")[rows] = (np.arange(400_000) % 251)[:, None]
+    mapping = s.maps["a"]
+    assert mapping is not None
+    resident = _resident_pages(mapping)
+    keep = np.arange(400_000) % 10 == 0
+    s.compact(keep, release=True)
+    assert s.n == 40_000
+    assert s["a"].tolist() == list(range(0, 400_000, 10))
+    assert (s["b"][:, 2] == np.arange(0, 400_000, 10) % 251).all()
+    assert _resident_pages(mapping) < resident / 5  # the rest went back
+    more = s.extend(5)
+    s.full("a")[more] = -1
+    assert s["a"][-6:].tolist() == [399_990, -1, -1, -1, -1, -1]
+
+
+def _resident_pages(mapping) -> int:
+    """Pages of an anonymous mapping now in memory (mincore(2))."""
+    import ctypes
+    import ctypes.util
+    import mmap
+
+    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+    n = -(-len(mapping) // mmap.PAGESIZE)
+    vec = (ctypes.c_ubyte * n)()
+    addr = ctypes.addressof(ctypes.c_char.from_buffer(mapping))
+    assert libc.mincore(ctypes.c_void_p(addr), ctypes.c_size_t(len(mapping)), vec) == 0
+    return sum(b & 1 for b in vec)

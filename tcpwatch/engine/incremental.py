@@ -140,7 +140,8 @@ class IncrementalEngine:
         # of the last add, when rows were dropped: (old row -> new row or -1, connections)
         self.compaction: tuple[np.ndarray, np.ndarray] | None = None
         self.parts: list[Columns] = []  # each batch's decode columns, for table()
-        self.rows = Store({**_ROW_SPEC, **_OUT_SPEC} if keep else _ROW_SPEC)
+        # rows past n are written by extend()'s caller before anything reads them
+        self.rows = Store({**_ROW_SPEC, **_OUT_SPEC} if keep else _ROW_SPEC, fill=False)
         #: keep=False: the _OUT_SPEC columns of the last batch's rows and re-walks, and
         #: of every row from gid ``outputs_from`` on (the stream's rows not yet handed out)
         self.recent = Recent(_OUT_SPEC)
@@ -380,17 +381,14 @@ class IncrementalEngine:
             over &= ~np.isin(u, list(self.pinned))
         return u[over].astype(np.int32)
 
-    def forget(self, gone: np.ndarray, *, shrink: bool = False) -> None:
+    def forget(self, gone: np.ndarray, *, release: bool = False) -> None:
         """Drop the rows of connections ``gone`` (keep=False); their flags context is
         trimmed.  A forgotten connection that turns dirty keeps its annotations.
-        ``shrink``: the stores give back the room the rows held, too."""
+        ``release``: the memory the rows held goes back to the system, too."""
         R = self.rows
         keep = ~np.isin(R["conn"], gone)
-        R.compact(keep)
-        self.sack.compact(keep)
-        if shrink:
-            R.shrink()
-            self.sack.shrink()
+        R.compact(keep, release=release)
+        self.sack.compact(keep, release=release)
         self.recent.clear()  # its row numbers are gone
         self.conns.full("forgotten")[gone] = 1
         _seqwalk.trim_conns(self.ctx[_FLAGS], gone.astype(np.int32))

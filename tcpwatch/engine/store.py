@@ -3,21 +3,45 @@ geometric growth, so that appending a batch costs what the batch costs."""
 
 from __future__ import annotations
 
+import mmap
+
 import numpy as np
 
 #: capacity (rows) from which a store grows by a quarter instead of doubling
 GROW_SLOWER = 1 << 16
+#: arrays from this size are mapped from the system, not taken from malloc's heap
+MAPPED_BYTES = 1 << 20
+_PAGE = mmap.PAGESIZE
+
+
+def _empty(shape: int | tuple[int, int], dtype) -> tuple[np.ndarray, mmap.mmap | None]:
+    """An uninitialised array, and the anonymous mapping it lives in when it is large:
+    its memory goes back to the system the moment the array is dropped (from malloc's
+    heap the pages of a store's old arrays would stay in the process until a trim),
+    and pages never written are never resident."""
+    dtype = np.dtype(dtype)
+    count = shape if isinstance(shape, int) else shape[0] * shape[1]
+    if count * dtype.itemsize < MAPPED_BYTES:
+        return np.empty(shape, dtype), None
+    # private: MADV_DONTNEED frees its pages (of a shared mapping it only unmaps them)
+    mapping = mmap.mmap(-1, count * dtype.itemsize, flags=mmap.MAP_PRIVATE)
+    return np.frombuffer(mapping, dtype).reshape(shape), mapping
 
 
 class Store:
     """Named arrays of a common length ``n``; ``spec``: name -> (dtype, fill, width)
-    (width 0: one value per row, else ``width`` values per row)."""
+    (width 0: one value per row, else ``width`` values per row).  ``fill``: rows past
+    ``n`` hold their fill value (the compiled walks that write into :meth:`full`
+    arrays rely on it); without it they are never written before :meth:`extend`
+    hands them out, and a mapped array's room costs no memory until it is used."""
 
-    def __init__(self, spec: dict[str, tuple[type, int, int]]):
+    def __init__(self, spec: dict[str, tuple[type, int, int]], *, fill: bool = True):
         self.spec = spec
+        self.fill = fill
         self.n = 0
         self.cap = 0
         self.arrays: dict[str, np.ndarray] = {}
+        self.maps: dict[str, mmap.mmap | None] = {}
         self.reserve(64)
 
     def reserve(self, need: int) -> None:
@@ -27,10 +51,11 @@ class Store:
         while cap < need:  # doubling while small; then by a quarter, so that a store
             cap += cap if cap < GROW_SLOWER else cap // 4  # just past a peak wastes little
         for name, (dtype, fill, width) in self.spec.items():
-            arr = np.empty((cap, width) if width else cap, dtype)
+            arr, self.maps[name] = _empty((cap, width) if width else cap, dtype)
             if self.cap:
                 arr[:self.n] = self.arrays[name][:self.n]
-            arr[self.n:] = fill  # rows past n hold the fill value until written
+            if self.fill:
+                arr[self.n:] = fill  # rows past n hold the fill value until written
             self.arrays[name] = arr
         self.cap = cap
 
@@ -48,26 +73,20 @@ class Store:
     def __getitem__(self, name: str) -> np.ndarray:
         return self.arrays[name][:self.n]
 
-    def compact(self, keep: np.ndarray) -> None:
-        """Keep only the rows where ``keep`` (bool[n]) is true, in order."""
+    def compact(self, keep: np.ndarray, *, release: bool = False) -> None:
+        """Keep only the rows where ``keep`` (bool[n]) is true, in order.  ``release``
+        (a store without ``fill``): the pages past the rows kept go back to the system,
+        as if never written (a long connection's rows just left)."""
         k = int(keep.sum())
         for name in self.spec:
             arr = self.arrays[name]
             arr[:k] = arr[:self.n][keep]
+            mapping = self.maps[name]
+            if release and not self.fill and mapping is not None:
+                start = -(-k * (arr.nbytes // self.cap) // _PAGE) * _PAGE
+                if start < len(mapping):
+                    mapping.madvise(mmap.MADV_DONTNEED, start, len(mapping) - start)
         self.n = k
-
-    def shrink(self) -> None:
-        """Give back the room beyond a quarter more than ``n`` rows (after a compact that
-        dropped many): the arrays are made again at that size."""
-        cap = max(self.n + self.n // 4, 64)
-        if cap >= self.cap:
-            return
-        for name, (dtype, fill, width) in self.spec.items():
-            arr = np.empty((cap, width) if width else cap, dtype)
-            arr[:self.n] = self.arrays[name][:self.n]
-            arr[self.n:] = fill
-            self.arrays[name] = arr
-        self.cap = cap
 
 
 class Ragged:
@@ -75,8 +94,8 @@ class Ragged:
     count of values; a SACK option holds at most 4 blocks, 8 edges) and the values."""
 
     def __init__(self):
-        self.values = Store({"v": (np.uint32, 0, 0)})
-        self.rows = Store({"count": (np.uint8, 0, 0)})
+        self.values = Store({"v": (np.uint32, 0, 0)}, fill=False)
+        self.rows = Store({"count": (np.uint8, 0, 0)}, fill=False)
 
     def append(self, offsets: np.ndarray, values: np.ndarray) -> None:
         count = np.diff(offsets)
@@ -86,14 +105,11 @@ class Ragged:
         self.rows.full("count")[rows] = count  # full() after extend(): it may reallocate
         self.values.full("v")[vals] = values
 
-    def compact(self, keep: np.ndarray) -> None:
-        offsets, values = self.take(np.flatnonzero(keep))
-        self.values.n = self.rows.n = 0
-        self.append(offsets, values)
-
-    def shrink(self) -> None:
-        self.rows.shrink()
-        self.values.shrink()
+    def compact(self, keep: np.ndarray, *, release: bool = False) -> None:
+        """As :meth:`Store.compact` (the values are kept in row order)."""
+        kept_values = np.repeat(keep, self.rows["count"])
+        self.rows.compact(keep, release=release)
+        self.values.compact(kept_values, release=release)
 
     def take(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(offsets int32[len(rows)+1], values uint32) of these rows."""

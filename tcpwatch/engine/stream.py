@@ -129,7 +129,7 @@ def _one_pass(source: Source, engine: IncrementalEngine, sink: Sink, chunk_size:
                 _closed(sink, engine, np.flatnonzero(np.isin(engine.rows["conn"], gone)),
                         closed_rows, release=True)
             if gone.size:
-                engine.forget(gone)
+                engine.forget(gone, release=True)
                 release_free_memory()
         if progress is not None:
             progress(reader.stats.bytes_read)
@@ -145,9 +145,10 @@ def _one_pass(source: Source, engine: IncrementalEngine, sink: Sink, chunk_size:
 def _closed(sink: Sink, engine: IncrementalEngine, rows: np.ndarray, most: int,
             release: bool = False) -> None:
     """``sink.closed`` for the connections of ``rows`` (file order), whole connections
-    about ``most`` rows at a time.  ``release``: a connection larger than that is
-    forgotten as soon as its arrays are made, before its report (what the report
-    computes for a long connection then has the room its rows held)."""
+    about ``most`` rows at a time.  ``release``: when a connection is longer than that,
+    the connections are forgotten here, and the memory their rows held given back as
+    soon as their arrays are made: the short ones together first, then each long one
+    before its report is computed (the report's work then has the room its rows held)."""
     if rows.size <= most:
         sink.closed(engine.arrays(rows))
         return
@@ -158,14 +159,32 @@ def _closed(sink: Sink, engine: IncrementalEngine, rows: np.ndarray, most: int,
     # cut at the first connection that starts at or past each multiple of ``most``
     at = np.searchsorted(starts, np.arange(most, rows.size, most))
     cuts = np.unique(starts[at[at < starts.size]])
-    for part in np.split(by_conn, cuts):
-        idx = rows[np.sort(part)]
-        arrays = engine.arrays(idx)
-        if release and part.size > most:  # one long connection
-            engine.forget(np.unique(engine.rows["conn"][idx]), shrink=True)
-            rows = engine.compaction[0][rows]  # the rows left, renumbered (-1: gone)
-            release_free_memory()
+    parts = [rows[np.sort(part)] for part in np.split(by_conn, cuts)]
+    del conn, by_conn, rows
+    long = [p for p in parts if p.size > most]
+    if not (release and long):
+        for idx in parts:
+            sink.closed(engine.arrays(idx))
+        return
+    short = [p for p in parts if p.size <= most]
+    for idx in short:
+        sink.closed(engine.arrays(idx))
+    if short:
+        long = _forget_rows(engine, np.concatenate(short), long)
+    while long:
+        arrays = engine.arrays(long[0])
+        long = _forget_rows(engine, long[0], long[1:])
         sink.closed(arrays)
+
+
+def _forget_rows(engine: IncrementalEngine, rows: np.ndarray, rest: list[np.ndarray]
+                 ) -> list[np.ndarray]:
+    """Forget the connections of ``rows``, their memory given back; returns ``rest``
+    (row numbers of other connections) renumbered."""
+    engine.forget(np.unique(engine.rows["conn"][rows]), release=True)
+    release_free_memory()
+    remap = engine.compaction[0]
+    return [remap[r] for r in rest]
 
 
 class Tee:
