@@ -92,8 +92,9 @@ def main() -> None:
     p.add_argument("--capture", type=Path, help="one given capture instead of the made ones")
     p.add_argument("--kind", choices=list(bench_capture.KINDS), action="append",
                    help="which made capture (repeatable; default: all)")
-    p.add_argument("--runs", type=int, default=3,
-                   help="runs of tcpwatch and tcptrace (the best is shown)")
+    p.add_argument("--runs", type=int, default=5,
+                   help="rounds of tcpwatch and tcptrace runs, interleaved (the best is "
+                        "shown)")
     p.add_argument("--tshark-runs", type=int, default=1,
                    help="runs of tshark (minutes each on these captures)")
     a = p.parse_args()
@@ -146,12 +147,16 @@ def bench_one(path: Path, runs: int, tshark_runs: int, out) -> None:
                                     *[arg for f in TSHARK_FIELDS for arg in ("-e", f)]],
             "tcptrace -l": ["tcptrace", "-l", str(path)],
         }
-        results = {}
-        for name, argv in tools.items():
-            if shutil.which(argv[0]) is None:
-                continue
-            k = tshark_runs if argv[0] == "tshark" else runs
-            results[name] = min((measure(argv) for _ in range(k)), key=lambda r: r[0])
+        tools = {k: v for k, v in tools.items() if shutil.which(v[0]) is not None}
+        # round after round, each tool once per round (tshark: its own runs), the best
+        # of each kept: this VM's speed drifts by tens of percent within minutes, and
+        # a tool's runs taken back to back would all fall in one slow or fast stretch
+        times: dict[str, list[tuple[float, int]]] = {k: [] for k in tools}
+        for r in range(max(runs, tshark_runs)):
+            for name, argv in tools.items():
+                if r < (tshark_runs if argv[0] == "tshark" else runs):
+                    times[name].append(measure(argv))
+        results = {k: min(v, key=lambda t: t[0]) for k, v in times.items()}
     base = "tshark -2 -T fields"
     conns = stages["connections_count"]
     table = Table(title=f"{path.name}: {n:,} TCP segments, {conns:,} connections, "
