@@ -64,7 +64,9 @@ int grow_arrays(void **arrs[], const size_t *elem, const int *fill, int n,
                        Py_ssize_t *cap, Py_ssize_t need) {
     if (need <= *cap) return 0;
     Py_ssize_t nc = *cap ? *cap : 64;
-    while (nc < need) nc *= 2;
+    while (nc < need)  /* doubling while small, then by a quarter: the contexts hold every
+                        * connection ever seen, and a doubled array is half empty */
+        nc += nc < 65536 ? nc : nc / 4;
     for (int k = 0; k < n; k++) {
         void *p = PyMem_Realloc(*arrs[k], nc * elem[k]);
         if (!p) return -1;

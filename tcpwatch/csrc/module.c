@@ -21,7 +21,7 @@
 
 static const CtxOps *ops_of(int kind) {
     return kind == CTX_CONV ? &conv_ops : kind == CTX_STATES ? &states_ops
-         : kind == CTX_FLAGS ? &flags_ops : NULL;
+         : kind == CTX_FLAGS ? &flags_ops : kind == CTX_PAIRS ? &pairs_ops : NULL;
 }
 
 static void ctx_destroy(PyObject *capsule) {
@@ -99,6 +99,8 @@ static PyMethodDef methods[] = {
     {"walk_pcapng", walk_pcapng, METH_VARARGS, "Walk pcapng block headers."},
     {"tcp_headers", tcp_headers, METH_VARARGS,
      "The TCP header fields and recorded options of a batch of segments."},
+    {"pair_ids", pair_ids, METH_VARARGS,
+     "Dense ids of (lower, higher) endpoint pairs, stable from call to call."},
     {"walk_conversations", walk_conversations, METH_VARARGS,
      "Assign Wireshark tcp.stream numbers, base seqs and window scales in file order."},
     {NULL, NULL, 0, NULL}};
@@ -119,7 +121,8 @@ PyMODINIT_FUNC PyInit__seqwalk(void) {
         {"F_QUOTED", F_QUOTED}, {"MAX_WSCALE", MAX_WSCALE}, {"MAX_CAPLEN", (long)MAX_CAPLEN},
         {"ROLE_FIRST_SEGMENT", ROLE_FIRST_SEGMENT}, {"ROLE_SYNACK", ROLE_SYNACK},
         {"ROLE_SYN", ROLE_SYN}, {"CTX_CONV", CTX_CONV}, {"CTX_STATES", CTX_STATES},
-        {"CTX_FLAGS", CTX_FLAGS}, {"T_IGNORED", T_IGNORED}, {"T_INVALID", T_INVALID},
+        {"CTX_FLAGS", CTX_FLAGS}, {"CTX_PAIRS", CTX_PAIRS},
+        {"T_IGNORED", T_IGNORED}, {"T_INVALID", T_INVALID},
         {"N_CLASSES", N_CLASSES}, {"MAX_UNACKED", MAX_UNACKED},
         {"A_RETRANSMISSION", A_RETRANSMISSION}, {"A_LOST_PACKET", A_LOST_PACKET},
         {"A_ACK_LOST_PACKET", A_ACK_LOST_PACKET}, {"A_KEEP_ALIVE", A_KEEP_ALIVE},

@@ -108,7 +108,7 @@ PyObject *value_error(const char *fn, const char *what);
  * be walked again from their first segment (tcpwatch/live.py does so when a later
  * segment changes what earlier ones mean).
  * ------------------------------------------------------------------------------------ */
-enum { CTX_CONV = 1, CTX_STATES = 2, CTX_FLAGS = 3 };
+enum { CTX_CONV = 1, CTX_STATES = 2, CTX_FLAGS = 3, CTX_PAIRS = 4 };
 
 typedef struct { int kind; Py_ssize_t cap; } CtxHead;
 
@@ -123,13 +123,14 @@ typedef struct {
     void (*reset)(CtxHead *h, int32_t c);  /* forget connection c; NULL: numbering is final */
     void (*trim)(CtxHead *h, int32_t c);   /* give back what c no longer needs, or NULL */
 } CtxOps;
-extern const CtxOps conv_ops, states_ops, flags_ops;
+extern const CtxOps conv_ops, states_ops, flags_ops, pairs_ops;
 
 /* the entry points (documented above each definition) */
 PyObject *walk_pcap(PyObject *self, PyObject *args);
 PyObject *walk_pcapng(PyObject *self, PyObject *args);
 PyObject *tcp_headers(PyObject *self, PyObject *args);
 PyObject *walk_conversations(PyObject *self, PyObject *args);
+PyObject *pair_ids(PyObject *self, PyObject *args);
 PyObject *class_layout(PyObject *self, PyObject *args);
 PyObject *walk_states(PyObject *self, PyObject *args);
 PyObject *analyze_flags(PyObject *self, PyObject *args);

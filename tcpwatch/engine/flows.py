@@ -45,6 +45,7 @@ import numpy as np
 from ..decode.columns import Columns, factorize
 from ..decode.quoted import QUOTED_FLAG, QuotedHeaders
 from ..vocab import Col, TcpFlag
+from .native import _seqwalk
 
 _SYN = int(TcpFlag.SYN)
 _ACK = int(TcpFlag.ACK)
@@ -60,12 +61,13 @@ def endpoint_pairs(src: np.ndarray, sport: np.ndarray, dst: np.ndarray, dport: n
     return direction, np.minimum(ep_src, ep_dst), np.maximum(ep_src, ep_dst)
 
 
-def pair_ids(lo: np.ndarray, hi: np.ndarray, known: dict[tuple[int, int], int] | None = None
+def pair_ids(lo: np.ndarray, hi: np.ndarray, table: object | None = None
              ) -> tuple[np.ndarray, int]:
     """The 4-tuple key the conversation walk takes: one dense id per distinct (lower,
-    higher) endpoint pair, and how many ids exist.  Offline the ids are numbered here;
-    ``known`` (live: the pairs of earlier batches) keeps them stable from call to call,
-    and the batch's new pairs are added to it."""
+    higher) endpoint pair, and how many ids exist.  Without ``table`` the ids are
+    numbered here; with one (a ``CTX_PAIRS`` context: the engine's, for the whole
+    capture) they stay stable from call to call, the batch's new pairs numbered next in
+    the compiled hash table (``csrc/pairs.c``)."""
     span = int(hi.max()) + 1 if hi.size else 1
     if span < 2**31:  # the pair fits one int64: factorize a column, not rows
         codes, combined = factorize(lo * span + hi)
@@ -74,11 +76,12 @@ def pair_ids(lo: np.ndarray, hi: np.ndarray, known: dict[tuple[int, int], int] |
         rows, codes = np.unique(np.stack([lo, hi], axis=1), axis=0, return_inverse=True)
         uniq_lo, uniq_hi = rows[:, 0], rows[:, 1]
     codes = codes.reshape(-1).astype(np.int64, copy=False)
-    if known is None:
+    if table is None:
         return codes, len(uniq_lo)
-    ids = np.array([known.setdefault(p, len(known))
-                    for p in zip(uniq_lo.tolist(), uniq_hi.tolist(), strict=True)], np.int64)
-    return (ids[codes] if ids.size else codes), len(known)
+    ids = np.empty(len(uniq_lo), np.int64)
+    n = _seqwalk.pair_ids(np.ascontiguousarray(uniq_lo, np.int64),
+                          np.ascontiguousarray(uniq_hi, np.int64), ids, table)
+    return (ids[codes] if ids.size else codes), n
 
 
 def walk_inputs(seg: Columns) -> tuple[np.ndarray, ...]:

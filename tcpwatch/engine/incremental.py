@@ -149,7 +149,8 @@ class IncrementalEngine:
         self.sack = Ragged()
         self.conns = Store(_CONN_SPEC)  # n: connections so far
         self.addresses: dict[str, int] = {}
-        self.keys: dict[tuple[int, int], int] = {}
+        self.keys = _seqwalk.new_context(_seqwalk.CTX_PAIRS)  # 4-tuple -> key id
+        self.n_keys = 0
         self._names: list[str] = []
         self.ctx = {k: _seqwalk.new_context(k) for k in (_CONV, _STATES, _FLAGS)}
         self.rewalked: np.ndarray = np.zeros(0, np.int32)  # dirty conns of the last batch
@@ -242,7 +243,7 @@ class IncrementalEngine:
         if len(quoted):  # addresses seen first in a quoted header get ids here
             walk, at = with_quotes(walk, part[Col.FRAME], self.addresses, quoted)
         w_direction, lo, hi = endpoint_pairs(*walk[:4])
-        key, _ = pair_ids(lo, hi, self.keys)
+        key, self.n_keys = pair_ids(lo, hi, self.keys)
         direction = w_direction if at is None else w_direction[at]
         length = np.ascontiguousarray(part[Col.LEN], np.uint32)
         for name, values in (("direction", direction), ("flags", flags), ("seq", seq),
@@ -259,7 +260,7 @@ class IncrementalEngine:
         conv = np.empty(len(key), np.int32)
         C.full("dirty")[:] = 0
         n_conv = _seqwalk.walk_conversations(
-            key, w_direction, *walk[4:], len(self.keys), conv, C.full("base"),
+            key, w_direction, *walk[4:], self.n_keys, conv, C.full("base"),
             C.full("shift"), C.full("client_dir"), self.ctx[_CONV], C.full("dirty"),
             C.full("reused"))
         C.extend(n_conv - n_old)

@@ -81,6 +81,9 @@ def cases() -> dict[str, tuple[object, list[Arg]]]:
             Arg(np.zeros(64, np.uint8), "free", True), Arg(np.array([0, 20, 44], np.int64), "free"),
             Arg(np.array([20, 44, 64], np.int64)), Arg(np.empty(N * _seqwalk.TCP_NCOLS, np.uint32)),
             Arg(np.empty(N, np.int64))]),
+        "pair_ids": (_seqwalk.pair_ids, [
+            Arg(np.array([1, 2, 1], np.int64), "free"), Arg(np.array([5, 6, 5], np.int64)),
+            Arg(np.empty(N, np.int64)), Arg(_seqwalk.new_context(_seqwalk.CTX_PAIRS))]),
         "analyze_flags": (_seqwalk.analyze_flags, [
             Arg(conn, "free"), Arg(sender, "exact", True), Arg(flags), Arg(seq), Arg(ack),
             Arg(np.zeros(N, np.uint32)), Arg(np.full(N, 1000, np.uint16)), Arg(ws),
@@ -273,3 +276,12 @@ def test_context_functions_check_their_arrays(fn):
 def test_unknown_context_kind():
     with pytest.raises(ValueError, match="unknown kind"):
         _seqwalk.new_context(9)
+
+
+def test_pair_ids_needs_its_own_kind_of_context():
+    with pytest.raises(TypeError):
+        call("pair_ids", {3: _seqwalk.new_context(_seqwalk.CTX_FLAGS)})
+    lo = np.zeros(2, np.int64)
+    for not_a_table in (None, 0):
+        with pytest.raises(ValueError):
+            _seqwalk.pair_ids(lo, lo, np.empty(2, np.int64), not_a_table)
