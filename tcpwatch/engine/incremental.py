@@ -397,16 +397,8 @@ class IncrementalEngine:
 
     def endpoints(self, row: int) -> tuple[str, str]:
         """(sender, receiver) of a row as ``addr:port`` (``[v6]:port``)."""
-        if len(self._names) != len(self.addresses):
-            self._names = list(self.addresses)
-        R, C = self.rows, self.conns
-        c, d = int(R["conn"][row]), int(R["direction"][row])
-        out = []
-        for a, p in ((C["addr"][c, d], C["port"][c, d]),
-                     (C["addr"][c, 1 - d], C["port"][c, 1 - d])):
-            name = self._names[int(a)]
-            out.append(f"[{name}]:{int(p)}" if ":" in name else f"{name}:{int(p)}")
-        return out[0], out[1]
+        one = self.arrays(np.array([row]))
+        return one.endpoints([0], source=True)[0], one.endpoints([0], source=False)[0]
 
     # -- tables ------------------------------------------------------------------------
     def _columns(self, rows: slice | np.ndarray) -> Columns:
