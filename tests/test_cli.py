@@ -113,7 +113,7 @@ def test_summary_shows_the_busiest_connections():
     assert len(summary) == 400
 
     def rows(table) -> list[int]:
-        return [int(c) for c in table.columns[0]._cells]
+        return [int(c) for c in table.columns[0].cells]
 
     shown = render_connections(summary, top=50)
     busiest = (summary["pkts_client"] + summary["pkts_server"]).nlargest(50).min()

@@ -4,11 +4,16 @@ numbers of every connection are printed whole, on one line each."""
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import tcpwatch
 from tcpwatch.cli.main import app
+from tcpwatch.report.fit import Column, fitted_table
 from tcpwatch.report.summary import summarize_connections
 from tcpwatch.report.tables import render_connections
 
@@ -49,3 +54,49 @@ def test_a_summary_of_no_connection_renders():
     table = render_connections(empty, width=80)
     assert [c.header for c in table.columns][:2] == ["conn", "client → server"]
     assert table.row_count == 0
+
+
+@pytest.mark.parametrize("path", [REPO / "captures" / "icmp_reject.pcap",
+                                  REPO / "captures" / "ipv4_ipv6_interleaved.pcap"],
+                         ids=lambda p: p.name)
+def test_every_endpoint_is_printed_whole(path):
+    """IPv6 endpoints are bracketed (``[fd00::1]:80``); rich read a bracket that starts
+    with a letter as a style tag and printed nothing of the address."""
+    res = CliRunner().invoke(app, ["analyze", str(path), "--top", "0"],
+                             env={"COLUMNS": "400"})  # wide enough not to wrap them
+    assert res.exit_code == 0, res.output
+    summary = summarize_connections(tcpwatch.analyze(path))
+    assert any(r.client.startswith("[f") for r in summary.itertuples())
+    for r in summary.itertuples(index=False):
+        assert f"{r.client} → {r.server}" in res.output
+
+
+_WORDS = st.text(alphabet="abcXYZ0189.:/→[]-", min_size=1, max_size=12)
+_CELLS = st.lists(_WORDS, min_size=0, max_size=4).map(" ".join)
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.data(), ncols=st.integers(1, 5), nrows=st.integers(0, 4),
+       width=st.integers(20, 120))
+def test_tables_are_drawn_as_rich_draws_them(data, ncols, nrows, width):
+    """fit.py draws its tables itself; rich's Table (cells given as Text: no markup),
+    at the same column widths, is the reference for every line."""
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    columns = [Column(data.draw(_WORDS), data.draw(st.lists(_CELLS, min_size=nrows,
+                                                            max_size=nrows)),
+                      numeric=data.draw(st.booleans()), rank=data.draw(st.integers(0, 3)))
+               for _ in range(ncols)]
+    ours = fitted_table(columns, width, title="a title", caption="a caption")
+    ref = Table(title="a title", title_justify="left", caption=None, caption_justify="left")
+    for col, w in zip(ours.columns, ours.widths, strict=True):
+        ref.add_column(Text(col.header), justify="right" if col.numeric else "left", width=w,
+                       overflow="fold")
+    for row in zip(*(c.cells for c in ours.columns), strict=True):
+        ref.add_row(*map(Text, row))
+    buf = io.StringIO()
+    Console(file=buf, width=width, soft_wrap=True, highlight=False).print(ref)
+    assert ours.lines()[:-len(ours.caption.splitlines())] == buf.getvalue().splitlines()
+    assert max(map(len, ours.lines())) <= width or len(ours.columns) == 1

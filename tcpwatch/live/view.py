@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from rich.console import Console, Group
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -122,7 +123,8 @@ def render(board, log: list[str], now_ns: int, kernel: bool = False,
             no_wrap=name.startswith("client"))
     ks = kernel_states() if kernel else None
     for r in rows.itertuples(index=False):
-        cells = [str(v) for v in r]
+        # escaped: a bracketed IPv6 endpoint ([fd00::1]:80) is not a style tag
+        cells = [escape(str(v)) for v in r]
         if ks is not None:  # the kernel's own states, highlighted where they differ
             client, server = r[1].split(" → ")
             mine = r[2].split(" / ")

@@ -1,4 +1,4 @@
-"""Rendering: DataFrames -> rich Tables.  Pure; the CLI only prints what these return."""
+"""Rendering: DataFrames -> tables (drawn by fit.py).  Pure: the CLI prints them."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import numpy as np
 
 from ..decode.columns import Columns, Masked, from_frame, take
 from ..vocab import Col
-from .fit import PIPE_WIDTH, TOP, Column, fitted_table
+from .fit import PIPE_WIDTH, TOP, Column, FittedTable, fitted_table
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -82,7 +82,7 @@ def _records(table: Columns) -> list:
 
 def render_connections(summary: pd.DataFrame | Columns, title: str = "TCP connections",
                        top: int = TOP, width: int | None = None,
-                       total: int | None = None) -> Table:
+                       total: int | None = None) -> FittedTable:
     """The summary as a table no wider than ``width`` (the less important columns are left
     out on a narrow terminal, never cut); with more than ``top`` connections (``top`` > 0)
     only the busiest ``top`` (most segments), in connection order, and a caption saying so.
@@ -130,7 +130,7 @@ def _rtt(r) -> str:
 
 
 def render_episodes(ep: pd.DataFrame | Columns, title: str = "Flow-control episodes",
-                    width: int | None = None, limit: int = 0) -> Table:
+                    width: int | None = None, limit: int = 0) -> FittedTable:
     """The episodes (the first ``limit``; 0: all) as a table no wider than ``width``."""
     ep = _typed(ep)
     rows = _records(ep) if "conn" in ep else []

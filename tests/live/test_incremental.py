@@ -171,3 +171,24 @@ def test_without_keep_closed_connections_are_forgotten(monkeypatch):
     assert folded == 400 and folded_segs == 4000 and len(rows) == 0 and hidden == 0
     with pytest.raises(RuntimeError):
         session.table()
+
+
+def test_the_board_prints_bracketed_ipv6_endpoints():
+    """An IPv6 endpoint is printed ``[fd00:176::1]:39130``; rich would read a bracket
+    starting with a letter as a style tag and print nothing of the address."""
+    import io
+
+    from rich.console import Console
+
+    from tcpwatch.live.view import render
+
+    boards = []
+    replay(REPO / "captures" / "icmp_reject.pcap", 64,
+           lambda s, new: (boards or boards.append(Board(s)), boards[0].update()))
+    rows, *_ = boards[0].frame(now_ns=0, limit=1000)
+    buf = io.StringIO()
+    Console(file=buf, width=300, soft_wrap=True).print(render(boards[0], [], 0))
+    ends = [r[1] for r in rows.itertuples(index=False)]
+    assert any(e.startswith("[f") for e in ends)
+    for e in ends:
+        assert e in buf.getvalue()
