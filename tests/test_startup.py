@@ -83,7 +83,8 @@ def test_a_streamed_analysis_never_imports_pandas(tmp_path, extra):
     heavy = res.stdout.split("IMPORTED")[-1].split()
     assert "pandas" not in heavy and "pyarrow" in heavy, res.stdout + res.stderr
     assert "pyarrow.compute" not in heavy  # its import wraps every kernel: 0.2 s
-    assert ("rich" in heavy) == ("-q" not in extra)  # -q prints nothing: no rich (45 ms)
+    # printed into a pipe, the report is plain text: rich (45 ms) is for terminals
+    assert "rich" not in heavy
     if extra:
         assert (tmp_path / "x.parquet").stat().st_size > 0
     else:

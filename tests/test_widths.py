@@ -100,3 +100,40 @@ def test_tables_are_drawn_as_rich_draws_them(data, ncols, nrows, width):
     Console(file=buf, width=width, soft_wrap=True, highlight=False).print(ref)
     assert ours.lines()[:-len(ours.caption.splitlines())] == buf.getvalue().splitlines()
     assert max(map(len, ours.lines())) <= width or len(ours.columns) == 1
+
+
+def test_on_a_terminal_the_report_is_styled_and_fits_it():
+    """stdout a terminal (a pty here): rich's console, the terminal's width, the title in
+    italics and the header in bold; in a pipe the same lines are plain text."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    path = REPO / "captures" / "zero_window.pcap"
+    main, sub = pty.openpty()
+    env = {**os.environ, "COLUMNS": "90", "TERM": "xterm"}
+    proc = subprocess.run([sys.executable, "-m", "tcpwatch", "analyze", str(path)],
+                          stdout=sub, stderr=subprocess.PIPE, env=env, timeout=60)
+    os.close(sub)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(main, 65536)
+        except OSError:  # EIO: the other end is closed and everything is read
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.close(main)
+    assert proc.returncode == 0, proc.stderr
+    text = out.decode().replace("\r\n", "\n")
+    assert "\x1b[3mTCP connections in" in text and "\x1b[1m" in text
+    plain = CliRunner().invoke(app, ["analyze", str(path)], env={"COLUMNS": "90"}).output
+    assert _strip_styles(text) == plain
+
+
+def _strip_styles(text: str) -> str:
+    import re
+
+    return re.sub(r"\x1b\[[0-9;]*m", "", text)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from ..report.fit import TOP, console
+from ..report.fit import TOP, console, report_console
 from ..vocab import Col
 from . import leave_fast
 from .params import PATH, command
@@ -63,7 +63,7 @@ def analyze(file: str, segments: bool, output: Path | None, conn: int | None, qu
     leave_fast()  # the analysis is done: the process may skip the interpreter's teardown
     if streamed:
         if not quiet:
-            _print_report(console(), file, report.segments, report.summary_table(),
+            _print_report(report_console(), file, report.segments, report.summary_table(),
                           report.episode_table(), info, None, top, quiet,
                           report.connections, report.n_episodes)
         return

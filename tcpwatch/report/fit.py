@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 import textwrap
 import unicodedata
 from dataclasses import dataclass
@@ -33,9 +34,31 @@ def console() -> Console:
     probe = Console()
     if probe.is_terminal:
         return Console(highlight=False, soft_wrap=True)
-    cols = os.environ.get("COLUMNS", "")
     return Console(highlight=False, soft_wrap=True,
-                   width=int(cols) if cols.isdigit() and int(cols) > 0 else PIPE_WIDTH)
+                   width=pipe_width())
+
+
+def pipe_width() -> int:
+    """Width of what is printed into a pipe or a file: ``COLUMNS`` if set, else wide."""
+    cols = os.environ.get("COLUMNS", "")
+    return int(cols) if cols.isdigit() and int(cols) > 0 else PIPE_WIDTH
+
+
+class PlainConsole:
+    """Prints text and :class:`FittedTable` as they are: what a report needs in a pipe,
+    where rich would add nothing but its import (and would read brackets as markup)."""
+
+    def __init__(self, file=None, width: int | None = None):
+        self.file = file or sys.stdout
+        self.width = width or pipe_width()
+
+    def print(self, *objects, markup: bool | None = None) -> None:
+        print(*objects, file=self.file)
+
+
+def report_console() -> Console | PlainConsole:
+    """:func:`console` on a terminal (styles, the terminal's width), else plain text."""
+    return console() if sys.stdout.isatty() else PlainConsole()
 
 #: what each column costs beside its cells: one space each side and one border
 PER_COLUMN = 3
