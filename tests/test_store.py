@@ -100,3 +100,31 @@ def _resident_pages(mapping) -> int:
     addr = ctypes.addressof(ctypes.c_char.from_buffer(mapping))
     assert libc.mincore(ctypes.c_void_p(addr), ctypes.c_size_t(len(mapping)), vec) == 0
     return sum(b & 1 for b in vec)
+
+
+@pytest.mark.parametrize("fill", [True, False])
+def test_a_mapped_store_grows_in_place_and_keeps_its_rows(fill):
+    """Past MAPPED_BYTES a column lives in its own mapping, which grows by mremap (the
+    same mapping object, nothing copied); with another view of the array alive it cannot,
+    and the store copies into a new mapping instead.  Either way every row is kept, and
+    (fill) rows past n hold the fill value."""
+    s = Store(SPEC, fill=fill)
+    total = 0
+    mapping = None
+    view = None
+    for step in range(12):
+        rows = s.extend(40_000)
+        s.full("v")[rows] = np.arange(rows.start, rows.stop)
+        s.full("w")[rows] = 1
+        total += 40_000
+        if mapping is None and s.maps["v"] is not None:
+            mapping, first_cap = s.maps["v"], s.cap
+        if step == 8:
+            assert s.maps["v"] is mapping and s.cap > first_cap  # grown, same mapping
+            view = s["v"][:10]  # an exported buffer: the next growth copies
+    assert mapping is not None
+    assert s["v"].tolist() == list(range(total)) and (s["w"] == 1).all()
+    assert s.maps["v"] is not mapping  # moved once, when the view blocked a resize
+    assert view.tolist() == list(range(10))
+    if fill:
+        assert (s.full("v")[s.n:] == -1).all()

@@ -51,13 +51,33 @@ class Store:
         while cap < need:  # doubling while small; then by a quarter, so that a store
             cap += cap if cap < GROW_SLOWER else cap // 4  # just past a peak wastes little
         for name, (dtype, fill, width) in self.spec.items():
-            arr, self.maps[name] = _empty((cap, width) if width else cap, dtype)
-            if self.cap:
-                arr[:self.n] = self.arrays[name][:self.n]
+            shape = (cap, width) if width else cap
+            arr = self._grown(name, shape, dtype)
+            if arr is None:
+                arr, self.maps[name] = _empty(shape, dtype)
+                if self.cap:
+                    arr[:self.n] = self.arrays[name][:self.n]
             if self.fill:
                 arr[self.n:] = fill  # rows past n hold the fill value until written
             self.arrays[name] = arr
         self.cap = cap
+
+    def _grown(self, name: str, shape, dtype) -> np.ndarray | None:
+        """The array ``name`` in its own mapping made larger (mremap: the pages move,
+        nothing is copied), or None where that cannot be done: no mapping yet, another
+        view of the array still alive, a system without mremap."""
+        mapping = self.maps.get(name)
+        if mapping is None:
+            return None
+        del self.arrays[name]  # the mapping cannot be resized while a view exports it
+        size = int(np.prod(shape)) * np.dtype(dtype).itemsize
+        try:
+            mapping.resize(size)
+        except (BufferError, OSError, SystemError, ValueError):
+            self.arrays[name] = np.frombuffer(mapping, dtype).reshape(
+                (-1, shape[1]) if isinstance(shape, tuple) else -1)
+            return None
+        return np.frombuffer(mapping, dtype).reshape(shape)
 
     def extend(self, k: int) -> slice:
         """Room for ``k`` more rows; returns their slice."""
