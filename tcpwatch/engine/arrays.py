@@ -51,6 +51,12 @@ class SegmentArrays:
     def __len__(self) -> int:
         return self.conn.shape[0]
 
+    def take(self, rows: np.ndarray) -> SegmentArrays:
+        """These rows (indices or a mask) of every array."""
+        return SegmentArrays(**{
+            f: v if f == "names" or v is None else v[rows]
+            for f in self.__dataclass_fields__ for v in (getattr(self, f),)})
+
     def has(self, *flag_names: str) -> np.ndarray:
         """Rows flagged with any of these analysis flags."""
         mask = 0

@@ -12,7 +12,7 @@ import numpy as np
 
 from ..decode.columns import Columns, concat, to_frame
 from ..engine.arrays import SegmentArrays
-from .tables import busiest_rows, take_table
+from .tables import busiest_index, busiest_rows, take_table
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -51,9 +51,15 @@ class ReportSink:
         from .summary import connection_table
 
         ep = episode_table(rows)
-        part = connection_table(rows, ep)
-        self.connections += len(part["conn"])
         self.n_episodes += len(ep["conn"])
+        ids, sizes = np.unique(rows.conn, return_counts=True)
+        self.connections += ids.size
+        busiest = ids[busiest_index(ids, sizes, self.top)]
+        ep_of_busiest = ep
+        if busiest.size < ids.size:  # only those can be among the busiest of all
+            rows = rows.take(np.isin(rows.conn, busiest))
+            ep_of_busiest = take_table(ep, np.flatnonzero(np.isin(ep["conn"], busiest)))
+        part = connection_table(rows, ep_of_busiest)
         both = _concat(self._summary, part)
         self._summary = take_table(both, busiest_rows(both, self.top))
         if len(ep["conn"]):
