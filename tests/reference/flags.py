@@ -61,17 +61,26 @@ SFR = TcpFlag.SYN | TcpFlag.FIN | TcpFlag.RST
 BIT = {name: f.bit for name, f in BY_NAME.items()}
 
 
+def _int32(x: int) -> int:
+    x &= MASK
+    return x - (1 << 32) if x >= 0x80000000 else x
+
+
+# packet-tcp.c's macros, as written there: a difference taken as a signed 32-bit number
+# (so at exactly 2^31 apart, a is both after b and at or before it)
 def gt(a: int, b: int) -> bool:
-    """GT_SEQ: ``a`` after ``b`` in 32-bit sequence space."""
-    return 0 < (a - b) & MASK < 0x80000000
+    """GT_SEQ(a, b): ``(gint32)(b - a) < 0``."""
+    return _int32(b - a) < 0
 
 
 def lt(a: int, b: int) -> bool:
-    return gt(b, a)
+    """LT_SEQ(a, b): ``(gint32)(a - b) < 0``."""
+    return _int32(a - b) < 0
 
 
 def le(a: int, b: int) -> bool:
-    return not gt(a, b)
+    """LE_SEQ(a, b): ``(gint32)(a - b) <= 0``."""
+    return _int32(a - b) <= 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -73,6 +73,8 @@ def captures(draw, max_steps: int = 24) -> bytes:
         else:
             seq = (nxt[side] + pick(draw, (0, 0, 0, -1, -length, -100, 1, 50))) & MASK
         ack = (nxt[1 - side] + pick(draw, (0, 0, 0, -1, 1, -50, 200))) & MASK
+        if draw(st.integers(0, 11)) == 0:  # anywhere: far from every unacked segment
+            ack = draw(st.sampled_from((ack ^ 0x80000000, draw(st.integers(0, MASK)))))
         options = b""
         if flags & 0x02 and draw(st.booleans()):
             options += bytes([3, 3, draw(st.integers(0, 15))])
