@@ -34,9 +34,143 @@ typedef struct {
     uint32_t synack_seq;
     int64_t synack_call;
     Py_ssize_t synack_row;
-    Unacked *ual;  /* oldest first */
-    Py_ssize_t n_ual, cap_ual;
+    /* the segments sent and not yet acknowledged, oldest first: ual[head .. head+n_ual) */
+    Unacked *ual;
+    Py_ssize_t head, n_ual, cap_ual;
+    /* ual_sorted: each entry starts at or after the previous one's end, and the whole
+     * list lies within 2^30 of sequence space, so that the wrap-aware comparisons with
+     * an ACK near it order the entries as their position does: an ACK then drops a
+     * prefix of the list (Wireshark's newest-first scan of every entry gives the same) */
+    int ual_sorted;
+    /* the list's span for bytes in flight, kept up to date (span_ok) so that a segment
+     * does not scan the whole list: the smallest seq and the largest nextseq, relative
+     * to span_base (the direction's base when they were taken; compared unsigned) */
+    uint32_t span_first, span_last, span_base;
+    int span_ok;
 } Flow;
+
+#define SORTED_SPAN (1u << 30)
+
+/* the span of f's unacked list, from scratch (the list is not empty) */
+static void span_scan(Flow *f) {
+    const Unacked *q = f->ual + f->head;
+    uint32_t b = f->base, first = q[0].seq - b, last = q[0].nextseq - b;
+    for (Py_ssize_t k = 1; k < f->n_ual; k++) {
+        if (q[k].nextseq - b > last) last = q[k].nextseq - b;
+        if (q[k].seq - b < first) first = q[k].seq - b;
+    }
+    f->span_first = first; f->span_last = last; f->span_base = b; f->span_ok = 1;
+}
+
+/* a sorted list's span from its ends, unless its relative numbers wrap around */
+static void span_ends(Flow *f) {
+    const Unacked *q = f->ual + f->head;
+    uint32_t b = f->base;
+    f->span_ok = 0;
+    if (!f->n_ual) return;
+    f->span_first = q[0].seq - b;
+    f->span_last = q[f->n_ual - 1].nextseq - b;
+    f->span_base = b;
+    f->span_ok = f->span_first <= f->span_last;
+}
+
+/* append u to f's list (0; -1: out of memory), keeping ual_sorted and the span */
+static int ual_append(Flow *f, Unacked u) {
+    if (f->head + f->n_ual == f->cap_ual) {
+        if (f->head && f->head >= f->n_ual) {  /* half or more is dropped entries */
+            memmove(f->ual, f->ual + f->head, f->n_ual * sizeof(Unacked));
+            f->head = 0;
+        } else {
+            Py_ssize_t cap = f->cap_ual ? 2 * f->cap_ual : 8;
+            Unacked *p = PyMem_Realloc(f->ual, cap * sizeof(Unacked));
+            if (!p) return -1;
+            f->ual = p;
+            f->cap_ual = cap;
+        }
+    }
+    Unacked *q = f->ual + f->head;
+    uint32_t b = f->base;
+    if (f->n_ual == 0) {
+        f->ual_sorted = 1;
+        f->span_first = u.seq - b; f->span_last = u.nextseq - b;
+        f->span_base = b; f->span_ok = 1;
+    } else {
+        f->ual_sorted = f->ual_sorted && LE_SEQ(q[f->n_ual - 1].nextseq, u.seq)
+                        && u.nextseq - q[0].seq < SORTED_SPAN;
+        if (f->span_ok && f->span_base == b) {
+            if (u.nextseq - b > f->span_last) f->span_last = u.nextseq - b;
+            if (u.seq - b < f->span_first) f->span_first = u.seq - b;
+        } else {
+            f->span_ok = 0;
+        }
+    }
+    q[f->n_ual++] = u;
+    return 0;
+}
+
+/* r's list after an ACK: acknowledged entries dropped, a partly acknowledged one cut;
+ * sets the row's acked frame and RTT from the entry the ACK ends exactly */
+static void ual_ack(Flow *r, uint32_t ack, int64_t now, int64_t *acked, double *rtt) {
+    Unacked *q = r->ual + r->head;
+    Py_ssize_t n = r->n_ual;
+    if (!n) return;
+    /* the ACK within 2^29 of the list (itself within 2^30): all of them within 2^31,
+     * where the wrap-aware comparisons are those of plain numbers */
+    uint32_t margin = SORTED_SPAN / 2;
+    if (r->ual_sorted
+        && ack - (q[0].seq - margin) <= (q[n - 1].nextseq - q[0].seq) + 2 * margin) {
+        /* a prefix goes, the next entry may be cut */
+        Py_ssize_t k = 0;
+        for (; k < n && LE_SEQ(q[k].nextseq, ack); k++) {
+            if (ack == q[k].nextseq) {
+                *acked = q[k].frame;
+                /* like tshark, no RTT when it is exactly 0 (acks_frame still set) */
+                *rtt = now == q[k].ts ? NAN : (double)(now - q[k].ts) / 1e9;
+            }
+        }
+        int cut = k < n && GT_SEQ(ack, q[k].seq);
+        if (cut) q[k].seq = ack;
+        if (k || cut) {
+            r->head += k;
+            r->n_ual -= k;
+            if (!r->n_ual) r->head = 0;
+            span_ends(r);
+        }
+        return;
+    }
+    /* Wireshark's scan, newest first over every entry */
+    int changed = 0;
+    for (Py_ssize_t k = n - 1; k >= 0; k--) {
+        Unacked *u = &q[k];
+        int drop = 0;
+        if (ack == u->nextseq) {
+            *acked = u->frame;
+            *rtt = now == u->ts ? NAN : (double)(now - u->ts) / 1e9;
+            drop = 1;
+        } else if (GT_SEQ(ack, u->seq) && LE_SEQ(ack, u->nextseq)) {
+            u->seq = ack;
+            changed = 1;
+        } else if (!GT_SEQ(u->nextseq, ack)) {
+            drop = 1;
+        }
+        if (drop) { u->frame = -1; changed = 1; }
+    }
+    if (!changed) return;
+    /* the entries kept, in order; whether they are sorted now, and their span */
+    Py_ssize_t j = 0;
+    int sorted = 1;
+    for (Py_ssize_t k = 0; k < n; k++) {
+        if (q[k].frame < 0) continue;
+        q[j] = q[k];
+        if (j) sorted = sorted && LE_SEQ(q[j - 1].nextseq, q[j].seq)
+                        && q[j].nextseq - q[0].seq < SORTED_SPAN;
+        j++;
+    }
+    r->n_ual = j;
+    if (!j) r->head = 0;
+    r->ual_sorted = sorted;
+    if (j) span_scan(r); else r->span_ok = 0;
+}
 
 typedef struct {
     CtxHead h;  /* h.cap: room for connections */
@@ -293,14 +427,10 @@ PyObject *analyze_flags(PyObject *Py_UNUSED(self), PyObject *args) {
         uint32_t nextseq = seq + seglen;
         if ((seglen || syn || fin) && f->n_ual < MAX_UNACKED) {
             if (syn || fin) nextseq += 1;
-            if (f->n_ual == f->cap_ual) {
-                Py_ssize_t cap = f->cap_ual ? 2 * f->cap_ual : 8;
-                Unacked *p = PyMem_Realloc(f->ual, cap * sizeof(Unacked));
-                if (!p) { failed = 1; break; }
-                f->ual = p;
-                f->cap_ual = cap;
+            if (ual_append(f, (Unacked){frame[i], seq, nextseq, now}) < 0) {
+                failed = 1;
+                break;
             }
-            f->ual[f->n_ual++] = (Unacked){frame[i], seq, nextseq, now};
         }
         if (GT_SEQ(nextseq, f->nextseq) || !f->nextseq) {
             if (!(a & A_ZERO_WINDOW_PROBE)) {
@@ -317,40 +447,13 @@ PyObject *analyze_flags(PyObject *Py_UNUSED(self), PyObject *args) {
         f->lastacktime = now;
         has_ta = a != 0;
         f->lastsegmentflags = a;
-        /* ACKs: newest first over the other direction's unacked segments */
-        {
-            Py_ssize_t w = r->n_ual;
-            for (Py_ssize_t k = r->n_ual - 1; k >= 0; k--) {
-                Unacked *u = &r->ual[k];
-                int drop = 0;
-                if (ack == u->nextseq) {
-                    acked[i] = u->frame;
-                    /* like tshark, no RTT when it is exactly 0 (acks_frame still set) */
-                    rtt[i] = now == u->ts ? NAN : (double)(now - u->ts) / 1e9;
-                    drop = 1;
-                } else if (GT_SEQ(ack, u->seq) && LE_SEQ(ack, u->nextseq)) {
-                    u->seq = ack;
-                } else if (!GT_SEQ(u->nextseq, ack)) {
-                    drop = 1;
-                }
-                if (drop) u->frame = -1;
-            }
-            for (Py_ssize_t k = 0, j = 0; k < r->n_ual; k++) {
-                if (r->ual[k].frame >= 0) r->ual[j++] = r->ual[k];
-                else w--;
-            }
-            r->n_ual = w;
-        }
+        /* ACKs: the other direction's unacked segments */
+        ual_ack(r, ack, now, &acked[i], &rtt[i]);
         if (seglen != 0 && f->n_ual && f->valid_bif) {
             /* the span of the unacked list in numbers relative to the direction's
              * base, compared unsigned as Wireshark does (not wrap-aware) */
-            uint32_t b = f->base, first = f->ual[f->n_ual - 1].seq - b;
-            uint32_t last = f->ual[f->n_ual - 1].nextseq - b;
-            for (Py_ssize_t k = 0; k < f->n_ual; k++) {
-                if (f->ual[k].nextseq - b > last) last = f->ual[k].nextseq - b;
-                if (f->ual[k].seq - b < first) first = f->ual[k].seq - b;
-            }
-            uint32_t in_flight = last - first;
+            if (!f->span_ok || f->span_base != f->base) span_scan(f);
+            uint32_t in_flight = f->span_last - f->span_first;
             in_flight -= r->sack_bytes;  /* what the receiver reported holding (SACK) */
             if (in_flight > 0 && in_flight < 2000000000u) {
                 if (syn || fin) in_flight -= 1u;  /* shown only when not 0 */
