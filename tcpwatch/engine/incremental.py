@@ -211,9 +211,9 @@ class IncrementalEngine:
             if self.keep and len(quoted):
                 self.quotes.append(quoted)
             n_old = self.conns.n
-            self._connections(columns, rows, quoted)
+            cls = self._connections(columns, rows, quoted)
             if n:
-                self._annotate(rows, n_old)
+                self._annotate(rows, n_old, cls)
         return self.frame(rows, columns) if as_frame else None
 
     def _raw(self, records) -> RawFrames:
@@ -231,9 +231,11 @@ class IncrementalEngine:
                        np.int64)
         return ids[col.codes] if len(ids) else np.zeros(len(col), np.int64)
 
-    def _connections(self, part: Columns, rows: slice, quoted: QuotedHeaders) -> None:
+    def _connections(self, part: Columns, rows: slice, quoted: QuotedHeaders
+                     ) -> np.ndarray:
         """Conversation walk of the batch (with the ICMP-quoted headers in frame order,
-        as offline), carried over; per-row inputs stored."""
+        as offline), carried over; per-row inputs stored.  Returns the rows' event
+        classes (``segment_class``)."""
         R = self.rows
         src, dst = self._address_ids(part[Col.SRC]), self._address_ids(part[Col.DST])
         sport, dport = part[Col.SPORT], part[Col.DPORT]
@@ -274,22 +276,27 @@ class IncrementalEngine:
             ends[conv, 0] = np.where(up, a, b)
             ends[conv, 1] = np.where(up, b, a)
         if not self.keep and len(conv):
-            late = np.unique(conv[C["forgotten"][conv] == 1])
-            self.late.update(late.tolist())
+            late = C["forgotten"][conv] == 1
+            if late.any():
+                self.late.update(np.unique(conv[late]).tolist())
 
         # each new connection's first segment; the first segment sent each way
         cls = segment_class(flags, length)
-        new = np.flatnonzero(conv >= n_old)
-        u, i = np.unique(conv[new], return_index=True)
-        C.full("first_dir")[u] = direction[new[i]]
         first_cls = C.full("first_cls")
-        for d in (0, 1):
-            sent = np.flatnonzero(direction == d)
-            u, i = np.unique(conv[sent], return_index=True)
-            unset = first_cls[u, d] < 0
-            first_cls[u[unset], d] = cls[sent[i[unset]]]
+        unset = np.flatnonzero(first_cls[conv, direction] < 0)  # no first segment yet
+        key, first = np.unique(conv[unset].astype(np.int64) * 2 + direction[unset],
+                               return_index=True)
+        first = unset[first]  # each (connection, direction)'s first row here
+        first_cls[key >> 1, key & 1] = cls[first]
+        new = (key >> 1) >= n_old  # a new connection: the earlier of its two directions
+        conn_new, first_new = key[new] >> 1, first[new]
+        if conn_new.size:
+            starts = np.flatnonzero(np.r_[True, conn_new[1:] != conn_new[:-1]])
+            C.full("first_dir")[conn_new[starts]] = direction[
+                np.minimum.reduceat(first_new, starts)]
+        return cls
 
-    def _annotate(self, rows: slice, n_old: int) -> None:
+    def _annotate(self, rows: slice, n_old: int, cls: np.ndarray) -> None:
         """Initial states, then every stage for the batch; dirty connections again."""
         R, C = self.rows, self.conns
         touched = np.unique(R["conn"][rows])
@@ -304,7 +311,7 @@ class IncrementalEngine:
         dirty[touched[changed & (touched < n_old)]] = 1
         C.full("init")[touched] = init
         C.full("inferred")[touched] = inferred
-        self._walk(rows)
+        self._walk(rows, cls)
         dirty = np.flatnonzero((dirty | C["dirty"]) & (C["forgotten"] == 0)  # + crossed FINs
                                ).astype(np.int32)
         if dirty.size:  # only connections with segments in earlier batches get here
@@ -313,9 +320,10 @@ class IncrementalEngine:
             self._walk(np.flatnonzero(np.isin(R["conn"], dirty)))
             self.rewalked = dirty
 
-    def _walk(self, idx: np.ndarray | slice) -> None:
+    def _walk(self, idx: np.ndarray | slice, cls: np.ndarray | None = None) -> None:
         """Connection columns, states and flags of rows ``idx`` (file order; a batch is a
-        slice, so its inputs are read as views, not copied)."""
+        slice, so its inputs are read as views, not copied); ``cls``: their event
+        classes, when known."""
         R, C = self.rows, self.conns
         self.walked_rows += len(R["conn"][idx])
         conv = R["conn"][idx]
@@ -329,10 +337,11 @@ class IncrementalEngine:
                           ("rel_ack", cols[Col.REL_ACK])):
             R.full(name)[idx] = col
         C.full("dirty")[:] = 0
+        if cls is None:
+            cls = segment_class(flags, length)
         walked = walk_states(
-            conv, sender, segment_class(flags, length), flags, cols[Col.REL_SEQ],
-            cols[Col.REL_ACK], length, cols[Col.WIN], C["init"], self.ctx[_STATES],
-            C.full("dirty"))
+            conv, sender, cls, flags, cols[Col.REL_SEQ], cols[Col.REL_ACK], length,
+            cols[Col.WIN], C["init"], self.ctx[_STATES], C.full("dirty"))
         R.full("after")[idx] = walked[[1, 3]].T
         inputs = tuple(np.ascontiguousarray(R[name][idx]) for name in (
             "flags", "seq", "ack", "len", "win_raw", "wscale", "ts_ns", "frame"))

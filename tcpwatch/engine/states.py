@@ -37,7 +37,7 @@ from .transitions import NEXT, describe
 S = EndpointState
 EVENT_NAMES = tuple(event_name(e) for e in range(2 * N_CLASSES))
 
-def segment_class(flags: np.ndarray, length: np.ndarray) -> np.ndarray:
+def _segment_class(flags: np.ndarray, length: np.ndarray) -> np.ndarray:
     """Flag-only event class; the list order is the precedence (conntrack-style)."""
     f = flags.astype(np.int64)
     rst = (f & TcpFlag.RST) != 0
@@ -49,6 +49,21 @@ def segment_class(flags: np.ndarray, length: np.ndarray) -> np.ndarray:
         [SegClass.RST, SegClass.SYNACK, SegClass.SYN, SegClass.FIN, SegClass.DATA,
          SegClass.ACK],
         SegClass.NONE).astype(np.uint8)
+
+
+#: the flags the class depends on, and a bit above them for "carries data"
+_CLASS_FLAGS = int(TcpFlag.RST | TcpFlag.SYN | TcpFlag.ACK | TcpFlag.FIN)
+_HAS_DATA = 1 << _CLASS_FLAGS.bit_length()
+#: every combination of those through the rule above, once
+_CLASS_OF = _segment_class(np.arange(2 * _HAS_DATA) & _CLASS_FLAGS,
+                           (np.arange(2 * _HAS_DATA) & _HAS_DATA) != 0)
+
+
+def segment_class(flags: np.ndarray, length: np.ndarray) -> np.ndarray:
+    """:func:`_segment_class` of every row, looked up (three passes, not fifteen)."""
+    key = np.bitwise_and(flags, _CLASS_FLAGS, dtype=np.int64)
+    key[length > 0] |= _HAS_DATA
+    return _CLASS_OF[key]
 
 
 def initial_states_from(first_cls, first_sender, first_server_cls

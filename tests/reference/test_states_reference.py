@@ -71,3 +71,19 @@ def test_states_equal_reference(path: Path) -> None:
 
 def test_captures_found() -> None:
     assert len(CAPTURES) > 40
+
+
+def test_the_event_class_of_every_flag_combination_is_the_references():
+    """engine/states.py looks the class up in a table made from its rule; every 9-bit
+    flag value, with and without data, gets the reference's class."""
+    import numpy as np
+
+    from tcpwatch.engine.states import segment_class
+
+    from .states import flag_class
+
+    flags = np.repeat(np.arange(1 << 9, dtype=np.uint16), 3)
+    length = np.tile(np.array([0, 1, 1460], np.uint32), 1 << 9)
+    got = segment_class(flags, length)
+    want = [int(flag_class(int(f), int(n))) for f, n in zip(flags, length, strict=True)]
+    assert got.tolist() == want
