@@ -35,6 +35,9 @@ def record(scenarios: list[str] | None, out: Path, all_: bool) -> None:
     names = list(SCENARIOS) if all_ else (scenarios or [])
     if not names:
         raise TcpwatchError(f"name a scenario or use --all (scenarios: {', '.join(SCENARIOS)})")
+    unknown = [n for n in names if n not in SCENARIOS]
+    if unknown:  # all refused before the first is recorded
+        raise TcpwatchError(f"unknown scenario {unknown[0]!r} (one of {', '.join(SCENARIOS)})")
     out_console = console()
     for name in names:
         path = record_one(name, out)
@@ -54,6 +57,9 @@ def replay(directory: Path, update: bool) -> None:
 
     if not directory.is_dir():
         raise TcpwatchError(f"{directory} is not a folder")
+    pairs = _pairs(directory)
+    if not pairs:
+        raise TcpwatchError(f"no captures (.pcap, .pcapng) in {directory}")
     out = console()
     from rich.table import Table  # here: `tcpwatch analyze -q` loads no rich
 
@@ -62,7 +68,7 @@ def replay(directory: Path, update: bool) -> None:
         table.add_column(c)
     drifted = 0
     details: list[str] = []
-    for pcap, golden in _pairs(directory):
+    for pcap, golden in pairs:
         seg = analyze(pcap)
         ok, result, lines = (_update if update else _check)(seg, pcap, golden)
         drifted += not ok

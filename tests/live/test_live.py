@@ -159,11 +159,11 @@ def test_kernel_states_of_real_sockets(tmp_path):
     srv.close()
     c.close()
     lst.close()
-    assert "kernel: client ESTABLISHED server ESTABLISHED" in out
+    assert "kernel now: client ESTABLISHED server ESTABLISHED" in out
 
 
 @pytest.mark.parametrize("args, words", [
-    (["-i", "nosuchif0"], "no such interface: nosuchif0"),
+    (["-i", "nosuchif0"], "no such interface 'nosuchif0'"),
     (["--filter", "tcp and and"], "cannot capture on lo"),
 ])
 def test_bad_interface_or_filter_is_one_line(tmp_path, args, words):
