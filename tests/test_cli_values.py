@@ -162,6 +162,31 @@ def test_verify_without_tshark_on_path(tmp_path):
     assert_refused(res, empty, "tshark is not on PATH", "apt install tshark")
 
 
+@pytest.mark.parametrize("args, words", [
+    (("replay", str(REPO / "captures")), ["tshark not found on PATH"]),
+    (("record", "--out", "rec", "handshake_echo_close"), ["tcpdump, tshark, ip not found"]),
+], ids=_id)
+def test_replay_and_record_without_their_programs(tmp_path, args, words):
+    """The programs replay and record run are looked for before anything is read or
+    recorded (PATH here holds nothing)."""
+    if args[0] == "record" and os.geteuid() != 0:
+        words = ["needs root"]  # said first
+    res = tcpwatch_in(tmp_path, *args, env={**os.environ, "PATH": str(tmp_path / "bin")})
+    assert_refused(res, tmp_path, *words)
+
+
+@needs_root
+def test_record_as_a_user_says_it_needs_root(tmp_path):
+    setpriv = shutil.which("setpriv")
+    assert setpriv, "setpriv (util-linux) is needed for this test"
+    out = tmp_path / "rec"
+    res = subprocess.run([setpriv, "--reuid=65534", "--regid=65534", "--clear-groups",
+                          sys.executable, "-m", "tcpwatch", "record", "--out", str(out),
+                          "handshake_echo_close"], cwd="/", capture_output=True, text=True,
+                         timeout=60)
+    assert_refused(res, tmp_path, "tcpwatch record needs root", "try: sudo tcpwatch record")
+
+
 def test_a_server_on_a_bad_port_binds_nothing(tmp_path):
     """The refused serve never listened: nothing on stdout, and the port number the
     value wraps to (70000 - 65536) is still free."""

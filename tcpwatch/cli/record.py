@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
 
 import click
@@ -38,10 +40,23 @@ def record(scenarios: list[str] | None, out: Path, all_: bool) -> None:
     unknown = [n for n in names if n not in SCENARIOS]
     if unknown:  # all refused before the first is recorded
         raise TcpwatchError(f"unknown scenario {unknown[0]!r} (one of {', '.join(SCENARIOS)})")
+    if os.geteuid() != 0:
+        raise TcpwatchError("tcpwatch record needs root (network namespaces, nftables, "
+                            "tcpdump); try: sudo tcpwatch record")
+    _needs("tcpdump", "tshark", "ip")
     out_console = console()
     for name in names:
         path = record_one(name, out)
         out_console.print(f"recorded {path} ({path.stat().st_size:,} bytes)")
+
+
+def _needs(*tools: str) -> None:
+    """The programs a command runs, found on PATH before it starts."""
+    missing = [t for t in tools if shutil.which(t) is None]
+    if missing:
+        raise TcpwatchError(f"{', '.join(missing)} not found on PATH (Debian/Ubuntu: "
+                            "scripts/setup installs them, or apt install tcpdump tshark "
+                            "iproute2)")
 
 
 def _pairs(directory: Path) -> list[tuple[Path, Path]]:
@@ -57,6 +72,7 @@ def replay(directory: Path, update: bool) -> None:
 
     if not directory.is_dir():
         raise TcpwatchError(f"{directory} is not a folder")
+    _needs("tshark")  # every golden file is checked against it, --update too
     pairs = _pairs(directory)
     if not pairs:
         raise TcpwatchError(f"no captures (.pcap, .pcapng) in {directory}")
