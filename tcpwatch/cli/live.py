@@ -14,6 +14,7 @@ import click
 from ..capture.packetsock import BUFFER_KIB, MAX_BUFFER_KIB
 from ..errors import TcpwatchError
 from ..lab.scenarios.drivers import DRIVERS
+from ..lab.scenarios.registry import SCENARIOS
 from ..lab.servers.models import MODELS
 from ..report.fit import TOP, console
 from .params import COUNT, PATH, PORT, SECONDS, TOP_N, command, list_or_none, table_output
@@ -28,9 +29,10 @@ counted as tcpdump does: packets received by the filter and dropped by the kerne
 REFRESH_S = 0.25
 NO_PRIVILEGES = "tcpwatch live needs root or CAP_NET_RAW; try: sudo tcpwatch live"
 SERVE_PORT = 9000
-#: the scenarios whose server closes first: --serve needs --close-after for them
-#: (lab/scenarios/registry.py records them with close_after=1)
-CLOSE_FIRST = ("server_closes_first", "simultaneous_close")
+#: where a scenario's client connects: its registry lab (lo6: IPv6 loopback)
+LOOPBACK = {"lo": "127.0.0.1", "lo6": "::1"}
+REFUSED_PORT = "connection_refused"  # the scenario whose client connects to port + 1
+ON_LOOPBACK = [n for n, s in SCENARIOS.items() if s.lab in LOOPBACK]
 
 
 def _interface(ctx: click.Context, param: click.Parameter, value: str) -> str:
@@ -54,13 +56,30 @@ def _check_scenarios(serve: str | None, ports: list[int] | None,
     if not serve and not ports:
         raise click.UsageError("--scenario needs a server: --serve MODEL (a bundled one) "
                                "or --port N (yours)")
-    closing = [s for s in scenarios if s in CLOSE_FIRST]
-    if serve and closing and close_after is None:
-        raise click.UsageError(f"--scenario {closing[0]} needs the server to close first: "
-                               "add --close-after 1")
+    for name in scenarios:
+        s = SCENARIOS[name]
+        if s.lab not in LOOPBACK:
+            raise click.UsageError(f"--scenario {name} needs a network of its own ({s.lab} "
+                                   f"lab: namespaces, nftables): tcpwatch record {name} makes "
+                                   "it; live drives loopback scenarios only")
+        if serve and s.lab == "lo6":
+            raise click.UsageError(f"--scenario {name} talks to ::1: start the server "
+                                   f"yourself (tcpwatch serve {s.model} --host ::1 --port N) "
+                                   "and give live --port N")
+        if serve and s.close_after and close_after is None:
+            raise click.UsageError(f"--scenario {name} needs the server to close first: "
+                                   f"add --close-after {s.close_after}")
+        if serve and s.second_model:
+            raise click.UsageError(f"--scenario {name} needs a second server on port + 1 "
+                                   f"(tcpwatch serve {s.second_model} --port N+1): start "
+                                   "both yourself and give live --port N --port N+1")
     if not serve and not _listening(ports[0]):
         raise click.UsageError(f"--scenario: nothing listens on port {ports[0]} (start your "
                                "server first, or add --serve MODEL)")
+
+
+def _host(scenario: str) -> str:
+    return LOOPBACK[SCENARIOS[scenario].lab]
 
 
 def _listening(port: int) -> bool:
@@ -75,7 +94,7 @@ def _listening(port: int) -> bool:
 @command("live", HELP)
 @click.option("-i", "--iface", default="lo", callback=_interface,
               help="interface to sniff; any: every interface (Linux cooked capture)")
-@click.option("--port", "ports", type=PORT, multiple=True, callback=list_or_none,
+@click.option("--port", "ports", type=PORT, metavar="PORT", multiple=True, callback=list_or_none,
               help="only these TCP ports (repeatable); with --serve the first is its port "
               f"(default {SERVE_PORT})")
 @click.option("--filter", "bpf", help="BPF filter (default: tcp)")
@@ -88,10 +107,11 @@ def _listening(port: int) -> bool:
 @click.option("--scenario", "scenarios", type=click.Choice(list(DRIVERS)), multiple=True,
               callback=list_or_none, metavar="NAME",
               help="drive a loopback scenario against --serve, or against your server on "
-              f"--port (repeatable): {', '.join(DRIVERS)}")
+              f"--port (repeatable): {', '.join(n for n in DRIVERS if n in ON_LOOPBACK)} "
+              "(the others need namespaces: tcpwatch record NAME)")
 @click.option("--close-after", type=COUNT, metavar="N",
               help="with --serve: the server closes each connection after N echoes (what "
-              "the scenarios server_closes_first and simultaneous_close need)")
+              f"{' and '.join(n for n in ON_LOOPBACK if SCENARIOS[n].close_after)} need)")
 @click.option("-o", "--output", type=PATH, callback=table_output,
               help="also write the live annotations (.csv/.parquet/.jsonl)")
 @click.option("--kernel", is_flag=True,
@@ -100,7 +120,7 @@ def _listening(port: int) -> bool:
 @click.option("--top", type=TOP_N, default=TOP, metavar="N",
               help="connections in the final summary: the busiest N (0: all)")
 @click.option("-B", "--buffer-size", "buffer_kib", type=click.IntRange(1, MAX_BUFFER_KIB),
-              default=BUFFER_KIB,
+              default=BUFFER_KIB, metavar="KIB",
               help="the kernel's capture buffer in KiB, as tcpdump -B: packets that find it "
               "full are dropped (and counted)")
 def live(iface: str, ports: list[int] | None, bpf: str | None, write: Path | None,
@@ -124,6 +144,8 @@ def live(iface: str, ports: list[int] | None, bpf: str | None, write: Path | Non
 
     if serve and not ports:
         ports = [SERVE_PORT]
+    if ports and REFUSED_PORT in (scenarios or []) and ports[0] + 1 not in ports:
+        ports = [*ports, ports[0] + 1]  # its SYN goes to the port after the server's
     flt = bpf or "tcp"
     if ports:
         flt = f"({flt}) and ({' or '.join(f'port {p}' for p in ports)})"
@@ -156,8 +178,8 @@ def live(iface: str, ports: list[int] | None, bpf: str | None, write: Path | Non
               f"{view.buffer_text(buffer_kib, cap.buffer_kib)}", file=sys.stderr, flush=True)
         capturing = True
         if scenarios:
-            cmd = " && ".join(f"{sys.executable} -m tcpwatch.lab.scenarios.drivers {s} 127.0.0.1 "
-                              f"{ports[0]}" for s in scenarios)
+            cmd = " && ".join(f"{sys.executable} -m tcpwatch.lab.scenarios.drivers {s} "
+                              f"{_host(s)} {ports[0]}" for s in scenarios)
             helpers.append(subprocess.Popen(["sh", "-c", cmd], stderr=subprocess.PIPE,
                                             text=True))
         _loop(cap, writer, session, out, stop, duration, count, kernel)

@@ -19,10 +19,11 @@ Stops cleanly on Ctrl-C or SIGTERM."""
 @click.argument("model", type=click.Choice(list(MODELS)), metavar="MODEL",
                 help=f"serving model: {', '.join(MODELS)}")
 @click.option("--host", default="127.0.0.1", help="address to listen on")
-@click.option("--port", type=LISTEN_PORT, default=9000, help="port (0: any free port)")
+@click.option("--port", type=LISTEN_PORT, metavar="PORT", default=9000,
+              help="port (0: any free port)")
 @click.option("--framing", type=click.Choice(list(FRAMERS)), default="length",
               help=f"message framing: {', '.join(FRAMERS)}")
-@click.option("--max-frame", type=COUNT, default=DEFAULT_MAX,
+@click.option("--max-frame", type=COUNT, metavar="BYTES", default=DEFAULT_MAX,
               help="largest message accepted, in bytes (1 or more)")
 @click.option("--close-after", type=COUNT, metavar="N",
               help="close each connection after echoing N messages (the server closes first)")
