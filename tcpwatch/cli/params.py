@@ -3,6 +3,7 @@ checks that refuse a bad value before any work starts (one line, exit 2)."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import click
@@ -14,16 +15,35 @@ SETTINGS = {"help_option_names": ["-h", "--help"], "show_default": True}
 #: says in one line what is wrong with it
 PATH = click.Path(path_type=Path, readable=False)
 
+def _named(kind: click.IntRange, name: str) -> click.IntRange:
+    """``kind`` saying ``'x' is not a valid NAME`` of a value that is no number."""
+    kind.name = name
+    return kind
+
+
 #: a TCP port to listen on (0: any free port)
-LISTEN_PORT = click.IntRange(0, 65535)
+LISTEN_PORT = _named(click.IntRange(0, 65535), "port number")
 #: a TCP port to capture or connect to
-PORT = click.IntRange(1, 65535)
+PORT = _named(click.IntRange(1, 65535), "port number")
 #: a count: 1 or more
-COUNT = click.IntRange(min=1)
+COUNT = _named(click.IntRange(min=1), "whole number")
+class _Seconds(click.FloatRange):
+    """A duration in seconds, more than 0 (NaN, which every comparison lets through, is
+    refused too)."""
+
+    name = "number of seconds"
+
+    def convert(self, value, param, ctx):
+        rv = super().convert(value, param, ctx)
+        if math.isnan(rv):
+            self.fail(f"{value!r} is not a number of seconds", param, ctx)
+        return rv
+
+
 #: seconds: more than 0
-SECONDS = click.FloatRange(min=0, min_open=True)
+SECONDS = _Seconds(min=0, min_open=True)
 #: how many connections a summary lists (0: all)
-TOP_N = click.IntRange(min=0)
+TOP_N = _named(click.IntRange(min=0), "whole number")
 
 #: what the segment table can be written as (report/export.py writes them)
 TABLE_FORMATS = (".csv", ".parquet", ".jsonl")
