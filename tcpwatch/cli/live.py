@@ -17,6 +17,7 @@ from ..lab.scenarios.drivers import DRIVERS
 from ..lab.scenarios.registry import SCENARIOS
 from ..lab.servers.models import MODELS
 from ..report.fit import TOP, console
+from .live_checks import ON_LOOPBACK, REFUSED_PORT, check_scenarios, interface, scenario_host
 from .params import COUNT, PATH, PORT, SECONDS, TOP_N, command, list_or_none, table_output
 
 HELP = """Capture live TCP (scapy; -i lo by default; needs root or CAP_NET_RAW), write it to a
@@ -29,70 +30,10 @@ counted as tcpdump does: packets received by the filter and dropped by the kerne
 REFRESH_S = 0.25
 NO_PRIVILEGES = "tcpwatch live needs root or CAP_NET_RAW; try: sudo tcpwatch live"
 SERVE_PORT = 9000
-#: where a scenario's client connects: its registry lab (lo6: IPv6 loopback)
-LOOPBACK = {"lo": "127.0.0.1", "lo6": "::1"}
-REFUSED_PORT = "connection_refused"  # the scenario whose client connects to port + 1
-ON_LOOPBACK = [n for n, s in SCENARIOS.items() if s.lab in LOOPBACK]
-
-
-def _interface(ctx: click.Context, param: click.Parameter, value: str) -> str:
-    """An interface this machine has (or any); else say which there are."""
-    import socket
-
-    names = [name for _, name in socket.if_nameindex()]
-    if value != "any" and value not in names:
-        raise click.BadParameter(f"no such interface {value!r} (there are: "
-                                 f"{', '.join([*names, 'any'])})")
-    return value
-
-
-def _check_scenarios(serve: str | None, ports: list[int] | None,
-                     scenarios: list[str] | None, close_after: int | None) -> None:
-    """Scenarios need a server to drive: refused before anything is captured."""
-    if close_after is not None and not serve:
-        raise click.UsageError("--close-after is for the server of --serve")
-    if not scenarios:
-        return
-    if not serve and not ports:
-        raise click.UsageError("--scenario needs a server: --serve MODEL (a bundled one) "
-                               "or --port N (yours)")
-    for name in scenarios:
-        s = SCENARIOS[name]
-        if s.lab not in LOOPBACK:
-            raise click.UsageError(f"--scenario {name} needs a network of its own ({s.lab} "
-                                   f"lab: namespaces, nftables): tcpwatch record {name} makes "
-                                   "it; live drives loopback scenarios only")
-        if serve and s.lab == "lo6":
-            raise click.UsageError(f"--scenario {name} talks to ::1: start the server "
-                                   f"yourself (tcpwatch serve {s.model} --host ::1 --port N) "
-                                   "and give live --port N")
-        if serve and s.close_after and close_after is None:
-            raise click.UsageError(f"--scenario {name} needs the server to close first: "
-                                   f"add --close-after {s.close_after}")
-        if serve and s.second_model:
-            raise click.UsageError(f"--scenario {name} needs a second server on port + 1 "
-                                   f"(tcpwatch serve {s.second_model} --port N+1): start "
-                                   "both yourself and give live --port N --port N+1")
-    if not serve and not _listening(ports[0]):
-        raise click.UsageError(f"--scenario: nothing listens on port {ports[0]} (start your "
-                               "server first, or add --serve MODEL)")
-
-
-def _host(scenario: str) -> str:
-    return LOOPBACK[SCENARIOS[scenario].lab]
-
-
-def _listening(port: int) -> bool:
-    """Whether a socket of this network namespace listens on TCP ``port``."""
-    from ..live.kernel import kernel_states
-    from ..vocab import EndpointState
-
-    return any(local[1] == port and state == EndpointState.LISTEN
-               for (local, _), state in kernel_states().items())
 
 
 @command("live", HELP)
-@click.option("-i", "--iface", default="lo", callback=_interface,
+@click.option("-i", "--iface", default="lo", callback=interface,
               help="interface to sniff; any: every interface (Linux cooked capture)")
 @click.option("--port", "ports", type=PORT, metavar="PORT", multiple=True, callback=list_or_none,
               help="only these TCP ports (repeatable); with --serve the first is its port "
@@ -129,7 +70,7 @@ def live(iface: str, ports: list[int] | None, bpf: str | None, write: Path | Non
          kernel: bool, top: int, buffer_kib: int) -> None:
     from ..capture.sniffer import capture_privileges
 
-    _check_scenarios(serve, ports, scenarios, close_after)
+    check_scenarios(serve, ports, scenarios, close_after)
     missing = capture_privileges()
     if missing is not None:  # before anything heavy is loaded
         raise TcpwatchError(f"{NO_PRIVILEGES}{missing}")
@@ -179,7 +120,7 @@ def live(iface: str, ports: list[int] | None, bpf: str | None, write: Path | Non
         capturing = True
         if scenarios:
             cmd = " && ".join(f"{sys.executable} -m tcpwatch.lab.scenarios.drivers {s} "
-                              f"{_host(s)} {ports[0]}" for s in scenarios)
+                              f"{scenario_host(s)} {ports[0]}" for s in scenarios)
             helpers.append(subprocess.Popen(["sh", "-c", cmd], stderr=subprocess.PIPE,
                                             text=True))
         _loop(cap, writer, session, out, stop, duration, count, kernel)
