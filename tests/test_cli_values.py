@@ -268,6 +268,15 @@ def test_root_without_cap_net_raw_gets_the_readme_hint(tmp_path):
     assert "Operation not permitted" not in line
 
 
+@needs_root
+def test_a_filter_the_kernel_cannot_run_on_any_is_refused(tmp_path):
+    """On -i any the kernel sees no link-layer header, only the packet type and protocol
+    of libpcap's cooked one: a filter reading other bytes of it is refused, not run."""
+    res = tcpwatch_in(tmp_path, "live", "-i", "any", "--filter", "ether[2] = 1",
+                      "--duration", "1", "--write", "x.pcap")
+    assert_refused(res, tmp_path, "cannot run on any", "byte 2 of the cooked header")
+
+
 def _frames(pcap: Path) -> int:
     import tcpwatch
 
