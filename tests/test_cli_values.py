@@ -198,6 +198,14 @@ def test_record_as_a_user_says_it_needs_root(tmp_path):
     assert_refused(res, tmp_path, "tcpwatch record needs root", "try: sudo tcpwatch record")
 
 
+@needs_root
+def test_record_into_a_file_is_refused(tmp_path):
+    (tmp_path / "afile").write_text("")
+    res = tcpwatch_in(tmp_path, "record", "--out", "afile", "handshake_echo_close")
+    (tmp_path / "afile").unlink()  # what the test made; nothing else may be there
+    assert_refused(res, tmp_path, "--out afile is a file, not a folder")
+
+
 def test_a_server_on_a_bad_port_binds_nothing(tmp_path):
     """The refused serve never listened: nothing on stdout, and the port number the
     value wraps to (70000 - 65536) is still free."""

@@ -31,7 +31,6 @@ MAX_SHOWN = 20
 @click.option("--out", type=PATH, default=Path("captures"), help="where to write")
 @click.option("--all", "all_", is_flag=True, help="record every scenario")
 def record(scenarios: list[str] | None, out: Path, all_: bool) -> None:
-    from ..lab.scenarios.record import record as record_one
     from ..lab.scenarios.registry import SCENARIOS
 
     names = list(SCENARIOS) if all_ else (scenarios or [])
@@ -44,6 +43,9 @@ def record(scenarios: list[str] | None, out: Path, all_: bool) -> None:
         raise TcpwatchError("tcpwatch record needs root (network namespaces, nftables, "
                             "tcpdump); try: sudo tcpwatch record")
     _needs("tcpdump", "tshark", "ip")
+    if out.exists() and not out.is_dir():
+        raise TcpwatchError(f"--out {out} is a file, not a folder")
+    from ..lab.scenarios.record import record as record_one  # the pipeline: once checked
     out_console = console()
     for name in names:
         path = record_one(name, out)
@@ -68,14 +70,14 @@ def _pairs(directory: Path) -> list[tuple[Path, Path]]:
 @click.argument("directory", type=PATH, default=Path("captures"), help="folder of captures")
 @click.option("--update", is_flag=True, help="rewrite the golden files from today's analysis")
 def replay(directory: Path, update: bool) -> None:
-    from ..engine.pipeline import analyze  # the pipeline is imported by the commands that use it
-
     if not directory.is_dir():
         raise TcpwatchError(f"{directory} is not a folder")
     _needs("tshark")  # every golden file is checked against it, --update too
     pairs = _pairs(directory)
     if not pairs:
         raise TcpwatchError(f"no captures (.pcap, .pcapng) in {directory}")
+    from ..engine.pipeline import analyze  # the pipeline: once the folder is checked
+
     out = console()
     from rich.table import Table  # here: `tcpwatch analyze -q` loads no rich
 
