@@ -276,13 +276,30 @@ def test_root_without_cap_net_raw_gets_the_readme_hint(tmp_path):
     assert "Operation not permitted" not in line
 
 
-@needs_root
-def test_a_filter_the_kernel_cannot_run_on_any_is_refused(tmp_path):
-    """On -i any the kernel sees no link-layer header, only the packet type and protocol
-    of libpcap's cooked one: a filter reading other bytes of it is refused, not run."""
-    res = tcpwatch_in(tmp_path, "live", "-i", "any", "--filter", "ether[2] = 1",
-                      "--duration", "1", "--write", "x.pcap")
-    assert_refused(res, tmp_path, "cannot run on any", "byte 2 of the cooked header")
+def test_a_cooked_filter_runs_on_the_packet_and_its_metadata():
+    """-i any: the kernel sees no link-layer header, so libpcap's program for the cooked
+    one is moved: loads past its 16 bytes back by 16, its packet type (byte 0) and
+    protocol (byte 14) from the kernel's metadata; a load of any other byte of it is
+    refused (the CLI says "the filter ... cannot run on any").  In front: the outgoing
+    copy of a loopback packet is dropped."""
+    import struct
+
+    from tcpwatch.capture.packetsock import cooked
+
+    insn = struct.Struct("HBBI")
+    ldh, ldb, ldxb_msh, ret = 0x28, 0x30, 0xB1, 0x06
+    program = b"".join(insn.pack(*i) for i in [
+        (ldh, 0, 0, 14), (ldb, 0, 0, 25), (ldxb_msh, 0, 0, 16), (ldh, 0, 0, 0),
+        (ret, 0, 0, 262144)])
+    out = cooked(program, 1)
+    got = [insn.unpack_from(out, i) for i in range(0, len(out), insn.size)]
+    ad = 0xFFFFF000  # SKF_AD_OFF
+    assert got[:5] == [(0x20, 0, 0, ad + 4), (0x15, 0, 3, 4), (0x20, 0, 0, ad + 8),
+                       (0x15, 0, 1, 1), (ret, 0, 0, 0)]
+    assert got[5:] == [(ldh, 0, 0, ad + 0), (ldb, 0, 0, 9), (ldxb_msh, 0, 0, 0),
+                       (ldh, 0, 0, ad + 4), (ret, 0, 0, 262144)]
+    with pytest.raises(ValueError, match="byte 2 of the cooked header"):
+        cooked(insn.pack(ldb, 0, 0, 2), 1)
 
 
 def _frames(pcap: Path) -> int:
