@@ -76,19 +76,15 @@ LIVE = ("live", "--write", "x.pcap", "--duration", "1")
 REFUSED_OUTSIDE = [
     (("serve", "thread", "--port", "70000"), ["'--port'", "70000", "0<=x<=65535"]),
     (("serve", "thread", "--host", "10.254.254.254"), ["cannot listen on 10.254.254.254"]),
-    (("serve", "thread", "--host", "999.1.1.1"), ["cannot listen on 999.1.1.1"]),
     ((*LIVE, "--scenario", "zero_window"), ["--scenario needs a server", "--serve"]),
-    ((*LIVE, "-o", "x.txt"), ["unknown extension '.txt'", ".csv"]),
     (("analyze", str(HTTP), "--conn", "99", "-o", "x.csv"),
      ["no connection 99", "it has connection 0"]),
-    (("verify", str(HTTP), "--engine", "bogus"), ["'--engine'", "'fields'"]),
-    (("replay", str(REPO / "tcpwatch")), ["no captures", "tcpwatch"]),
 ]
 
 REFUSED = [
     # serve: the port, the model, the framing, sizes
-    (("serve", "thread", "--port", "65536"), ["'--port'", "65536"]),
     (("serve", "thread", "--port", "-1"), ["'--port'", "-1"]),
+    (("serve", "thread", "--port", "65536"), ["'--port'", "65536"]),
     (("serve", "bogus"), ["'bogus' is not one of", "'thread'"]),
     (("serve", "thread", "--framing", "xml"), ["'--framing'", "'length'"]),
     (("serve", "thread", "--max-frame", "0"), ["'--max-frame'", "x>=1"]),
@@ -108,6 +104,7 @@ REFUSED = [
     ((*LIVE, "--serve", "select", "--scenario", "ipv6_echo"), ["::1", "--host ::1"]),
     ((*LIVE, "--serve", "fork", "--scenario", "many_short"), ["second server on port + 1"]),
     ((*LIVE, "--close-after", "1"), ["--close-after", "--serve"]),
+    ((*LIVE, "-o", "x.txt"), ["unknown extension '.txt'", ".csv"]),
     ((*LIVE, "-o", "nowhere/x.csv"), ["no folder", "nowhere"]),
     (("live", "--write", "x.pcap", "--duration", "0"), ["'--duration'", "x>0"]),
     (("live", "--write", "x.pcap", "--duration", "-2"), ["'--duration'"]),
@@ -133,6 +130,8 @@ REFUSED = [
     (("analyze", str(REPO / "README.md")), ["not a pcap or pcapng file"]),
     (("analyze", str(REPO / "captures")), ["Is a directory"]),
     # verify, replay, record, the group itself
+    (("verify", str(HTTP), "--engine", "bogus"), ["'--engine'", "'fields'"]),
+    (("replay", str(REPO / "tcpwatch")), ["no captures", "tcpwatch"]),
     (("replay", str(REPO / "nowhere")), ["is not a folder"]),
     (("record", "--out", "rec", "handshake_echo_close", "bogus"),
      ["unknown scenario 'bogus'"]),
@@ -367,10 +366,9 @@ def test_live_any_is_a_cooked_capture_with_each_segment_once(tmp_path):
                                           "--write", str(pcap)),
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         assert "capturing on any" in live.stderr.readline()
-        for host in (lab.b.addr, "127.0.0.1"):
-            subprocess.run(python_in(lab.a.netns, "-m", "tcpwatch.lab.scenarios.drivers",
-                                     "handshake_echo_close", host, str(port)),
-                           check=True, timeout=30)
+        both = (f"from tcpwatch.lab.scenarios.drivers import handshake_echo_close as echo; "
+                f"echo({lab.b.addr!r}, {port}); echo('127.0.0.1', {port})")
+        subprocess.run(python_in(lab.a.netns, "-c", both), check=True, timeout=30)
         live.terminate()
         out, err = live.communicate(timeout=60)
     assert live.returncode == 0, err
