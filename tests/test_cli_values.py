@@ -340,6 +340,30 @@ def test_a_failing_scenario_is_one_warning_line(tmp_path):
     assert _stop_helpers([fine]) is None
 
 
+def test_scenarios_still_running_are_stopped_whole():
+    """Two scenarios run as ``sh -c "a && b"`` in a process group of their own: stopping
+    live stops the driver under sh too (it was left running), and waits for no output."""
+    import time
+
+    from tcpwatch.cli.live import _stop_helpers
+
+    chain = subprocess.Popen(["sh", "-c", f"{sys.executable} -c 'import time; "
+                              "time.sleep(60)' && true"], stderr=subprocess.PIPE, text=True,
+                             start_new_session=True)
+    deadline = time.monotonic() + 30
+    while len(Path(f"/proc/{chain.pid}/task/{chain.pid}/children").read_text().split()) < 1:
+        assert time.monotonic() < deadline, "the driver under sh did not start"
+        time.sleep(0.02)
+    assert _stop_helpers([chain]) is None
+    while True:  # the whole group goes: killpg(pgid, 0) finds nobody
+        try:
+            os.killpg(chain.pid, 0)
+        except ProcessLookupError:
+            break
+        assert time.monotonic() < deadline, "the driver under sh was left running"
+        time.sleep(0.02)
+
+
 @needs_root
 def test_live_any_is_a_cooked_capture_with_each_segment_once(tmp_path):
     """-i any inside a namespace: an echo over the veth (outgoing segments kept) and one

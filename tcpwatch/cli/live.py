@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import os
 import signal
 import subprocess
 import sys
@@ -121,8 +123,9 @@ def live(iface: str, ports: list[int] | None, bpf: str | None, write: Path | Non
         if scenarios:
             cmd = " && ".join(f"{sys.executable} -m tcpwatch.lab.scenarios.drivers {s} "
                               f"{scenario_host(s)} {ports[0]}" for s in scenarios)
+            # a group of its own: stopped whole, the driver running under sh included
             helpers.append(subprocess.Popen(["sh", "-c", cmd], stderr=subprocess.PIPE,
-                                            text=True))
+                                            text=True, start_new_session=True))
         _loop(cap, writer, session, out, stop, duration, count, kernel)
     finally:
         counts = cap.stop()
@@ -156,18 +159,23 @@ def live(iface: str, ports: list[int] | None, bpf: str | None, write: Path | Non
 
 
 def _stop_helpers(helpers: list[subprocess.Popen]) -> str | None:
-    """Stop the server and the scenarios; a scenario that ended in an error returns the
-    last line it wrote (a driver's traceback is not shown whole)."""
+    """Stop the server and the scenarios (a process group of its own is stopped whole);
+    a scenario that ended by itself in an error returns the last line it wrote (a
+    driver's traceback is not shown whole)."""
     failed = None
     for h in helpers:
         done = h.poll() is not None
         if not done:
-            h.terminate()
+            with contextlib.suppress(ProcessLookupError):
+                if os.getpgid(h.pid) == h.pid:
+                    os.killpg(h.pid, signal.SIGTERM)
+                else:
+                    h.terminate()
         h.wait()
         if h.stderr:
-            lines = h.stderr.read().strip().splitlines()
-            if done and h.returncode and lines:
-                failed = lines[-1]
+            if done:  # else what is still writing to it is not waited for
+                lines = h.stderr.read().strip().splitlines()
+                failed = lines[-1] if h.returncode and lines else failed
             h.stderr.close()
         if h.stdout:
             h.stdout.close()
