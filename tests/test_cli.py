@@ -104,7 +104,7 @@ def test_conn_selection_and_segments():
     assert "2001:db8:1:2::1002" in res.stdout and "172.16.16.140" not in res.stdout
     assert "TCP segments" in res.stdout
     res = run_cli("analyze", str(SANDERS / "http_ip4and6.pcapng"), "--conn", "7")
-    assert res.returncode == 0 and "no connection 7" in res.stdout
+    assert res.returncode == 2 and "no connection 7" in res.stderr and res.stdout == ""
 
 
 def test_summary_shows_the_busiest_connections():

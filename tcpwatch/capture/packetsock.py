@@ -102,3 +102,54 @@ def set_receive_buffer(sock: socket.socket, size: int) -> int:
     except PermissionError:  # CAP_NET_RAW without CAP_NET_ADMIN: capped by rmem_max
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, size)
     return sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF) // 2
+
+
+# -- every interface at once (-i any): Linux cooked capture ------------------------------
+#: LINKTYPE_LINUX_SLL: a 16-byte header the capture builds from the socket's address
+LINKTYPE_SLL = 113
+SLL_HEADER = struct.Struct("!HHH8sH")  # packet type, ARPHRD type, address length, address, protocol
+_SKF_AD_OFF = 0xFFFFF000  # -0x1000: loads at SKF_AD_OFF + n read the packet's metadata
+_SKF_AD_PROTOCOL = 0
+_SKF_AD_PKTTYPE = 4
+_SKF_AD_IFINDEX = 8
+_BPF_LD_W_ABS = 0x20  # BPF_LD | BPF_W | BPF_ABS
+_BPF_JEQ_K = 0x15  # BPF_JMP | BPF_JEQ | BPF_K
+_PACKET_OUTGOING = 4
+
+
+def sll_header(address: tuple) -> bytes:
+    """The cooked header of a frame read from a SOCK_DGRAM packet socket, from the
+    address ``recvfrom`` gives: (interface, protocol, packet type, ARPHRD type, address)."""
+    _, protocol, pkttype, hatype, addr = address[:5]
+    return SLL_HEADER.pack(pkttype, hatype, len(addr), addr[:8], protocol)
+
+
+def cooked(program: bytes, loopback_index: int) -> bytes:
+    """A program libpcap compiled for LINKTYPE_LINUX_SLL, made to run on a SOCK_DGRAM
+    packet socket, whose packets start at the network header (what libpcap does for
+    its "any" device): a load past the 16-byte cooked header moves back by 16, a load of
+    the packet type or the protocol field reads the kernel's own metadata instead, any
+    other load of the cooked header cannot be done by the kernel (an error).  In front
+    goes a test that drops the outgoing copy of a loopback packet, as libpcap does: each
+    is seen once, incoming."""
+    out = []
+    for i in range(0, len(program), _INSN.size):
+        code, jt, jf, k = _INSN.unpack_from(program, i)
+        if code & 0x07 in (0x00, 0x01) and code & 0xE0 in (0x20, 0x40, 0xA0):  # LD/LDX ABS/IND/MSH
+            if k >= SLL_HEADER.size:
+                k -= SLL_HEADER.size
+            elif k == 0:
+                k = _SKF_AD_OFF + _SKF_AD_PKTTYPE
+            elif k == 14:
+                k = _SKF_AD_OFF + _SKF_AD_PROTOCOL
+            else:
+                raise ValueError(f"the filter reads byte {k} of the cooked header")
+        out.append(_INSN.pack(code, jt, jf, k))
+    skip_loopback_out = [
+        (_BPF_LD_W_ABS, 0, 0, _SKF_AD_OFF + _SKF_AD_PKTTYPE),
+        (_BPF_JEQ_K, 0, 3, _PACKET_OUTGOING),  # not outgoing: the filter
+        (_BPF_LD_W_ABS, 0, 0, _SKF_AD_OFF + _SKF_AD_IFINDEX),
+        (_BPF_JEQ_K, 0, 1, loopback_index),  # not loopback: the filter
+        (_BPF_RET_K, 0, 0, 0),
+    ]
+    return b"".join(_INSN.pack(*insn) for insn in skip_loopback_out) + b"".join(out)

@@ -18,6 +18,7 @@ and OPB packets (other blocks are skipped and are not frames, as in Wireshark).
 from __future__ import annotations
 
 import io
+import os
 import struct
 import sys
 from collections.abc import Iterator
@@ -89,6 +90,26 @@ class _Interface:
     offset_sec: int  # if_tsoffset
 
 
+def _checked(source: object) -> str | Path | BinaryIO:
+    """A capture source: a path (str or path-like), "-" for stdin, or a binary file object
+    (which stays the caller's: it is read, never closed).  Anything else is a TypeError
+    that says what to pass."""
+    if isinstance(source, (str, Path)):
+        return source
+    if isinstance(source, os.PathLike):
+        return Path(os.fspath(source))
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        raise TypeError(f"a capture is a path, '-' or a binary file object, not "
+                        f"{type(source).__name__}: for a capture in memory pass "
+                        "io.BytesIO(data)")
+    if isinstance(source, io.TextIOBase):
+        raise TypeError("a capture file object must be binary: open the file with 'rb'")
+    if not callable(getattr(source, "readinto", None)):
+        raise TypeError(f"a capture is a path, '-' or a binary file object (with readinto), "
+                        f"not {type(source).__name__}")
+    return source  # type: ignore[return-value]
+
+
 def _open(source: str | Path | BinaryIO) -> tuple[BinaryIO, str]:
     if isinstance(source, (str, Path)):
         if str(source) == "-":
@@ -118,7 +139,7 @@ class CaptureReader:
     """Iterate over a capture as :class:`RawFrames` batches; ``stats`` fills as it goes."""
 
     def __init__(self, source: str | Path | BinaryIO, chunk_size: int = DEFAULT_CHUNK):
-        self.source = source
+        self.source = _checked(source)
         # A record larger than a chunk simply spans several reads (the tail grows).
         self.chunk_size = max(chunk_size, 64)
         self.stats = ReadStats()
@@ -162,8 +183,8 @@ class CaptureReader:
             else:
                 raise CaptureError(f"{self.name}: not a pcap or pcapng file ({_describe(head)})")
         finally:
-            if stream is not sys.stdin.buffer:
-                stream.close()
+            if stream is not sys.stdin.buffer and stream is not self.source:
+                stream.close()  # a file object the caller gave stays open
 
     # -- pcap ---------------------------------------------------------------------------
     def _pcap(self, stream: BinaryIO, magic: bytes) -> Iterator[RawFrames]:

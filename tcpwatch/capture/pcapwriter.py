@@ -69,6 +69,16 @@ class PcapWriter:
                     os.chown(p, int(owner[0]), int(owner[1]))
 
 
+    def discard(self) -> None:
+        """Close and remove the file and the folders made for it (nothing was captured)."""
+        if not self._f.closed:
+            self._f.close()
+        with contextlib.suppress(OSError):
+            self.path.unlink()
+            for p in reversed(self._made):
+                p.rmdir()
+
+
 def _missing_parents(path: Path) -> list[Path]:
     """The directories above ``path`` that do not exist yet, outermost first."""
     missing = []

@@ -17,26 +17,40 @@ import select
 from ..errors import TcpwatchError
 from .packetsock import (
     BUFFER_KIB,
+    LINKTYPE_SLL,
     MAX_BUFFER_KIB,
     CaptureStats,
     KernelCounters,
     accept_length,
     attach_filter,
+    cooked,
     reject_all,
     set_receive_buffer,
+    sll_header,
 )
 from .pcapwriter import SNAPLEN
 
+CAP_NET_RAW = 13  # <linux/capability.h>
 
-def has_capture_privileges() -> bool:
-    if os.geteuid() == 0:
-        return True
+
+def capture_privileges() -> str | None:
+    """None when this process may open a packet socket; else what it lacks, to follow
+    "needs root or CAP_NET_RAW" (root without CAP_NET_RAW: a container, capsh, setpriv).
+    The effective set decides, as the kernel does (root's normally holds every
+    capability)."""
     try:
         with open("/proc/self/status") as f:
             caps = next(ln for ln in f if ln.startswith("CapEff:"))
-        return bool(int(caps.split()[1], 16) & (1 << 13))  # CAP_NET_RAW
+        if int(caps.split()[1], 16) >> CAP_NET_RAW & 1:
+            return None
     except (OSError, StopIteration, ValueError):
-        return False
+        if os.geteuid() == 0:
+            return None
+    return " (this process runs as root without CAP_NET_RAW)" if os.geteuid() == 0 else ""
+
+
+ANY = "any"  # every interface, as tcpdump -i any
+LINKTYPE_ETHERNET = 1
 
 
 def _compile(flt: str, iface: str) -> bytes:
@@ -49,12 +63,50 @@ def _compile(flt: str, iface: str) -> bytes:
     from scapy.arch.common import compile_filter, free_filter
     from scapy.data import MTU
 
-    bpf = compile_filter(flt, iface)
+    bpf = compile_filter(flt, linktype=LINKTYPE_SLL) if iface == ANY else (
+        compile_filter(flt, iface))
     try:
         program = ctypes.string_at(bpf.bf_insns, 8 * bpf.bf_len)
     finally:
         free_filter(bpf)
-    return accept_length(program, MTU, SNAPLEN)
+    program = accept_length(program, MTU, SNAPLEN)
+    if iface == ANY:
+        import socket
+
+        try:
+            return cooked(program, socket.if_nametoindex("lo"))
+        except ValueError as exc:
+            raise TcpwatchError(f"the filter {flt!r} cannot run on any: {exc}") from None
+    return program
+
+
+def _cooked_all() -> object:
+    """A socket on every interface, each frame given a Linux cooked (SLL) header made
+    from its address, as libpcap's "any" device does; scapy has no such socket."""
+    import socket
+
+    from scapy.all import conf
+    from scapy.supersocket import SuperSocket
+
+    class CookedAll(SuperSocket):
+        desc = "every interface, Linux cooked capture"
+        auxdata_available = True  # _recv_raw reads the SO_TIMESTAMPNS time of each frame
+
+        def __init__(self) -> None:
+            self.iface = ANY
+            self.ins = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM,
+                                     socket.htons(0x0003))  # ETH_P_ALL
+            self.ins.setsockopt(socket.SOL_SOCKET, 35, 1)  # SO_TIMESTAMPNS
+            self.outs = None
+            self.LL = conf.raw_layer
+
+        def recv_raw(self, x: int = SNAPLEN):
+            data, address, ts = self._recv_raw(self.ins, SNAPLEN)
+            if not data:
+                return None, None, None
+            return self.LL, sll_header(address) + data, ts
+
+    return CookedAll()
 
 
 def _whole_frames(listen: type) -> type:
@@ -80,14 +132,25 @@ class PacketSniffer:
                                 f"not {buffer_kib}")
         from scapy.all import AsyncSniffer, get_if_list
 
-        if iface not in get_if_list():
-            raise TcpwatchError(f"no such interface: {iface}")
+        if iface != ANY and iface not in get_if_list():
+            raise TcpwatchError(f"no such interface {iface!r} (there are: "
+                                f"{', '.join([*get_if_list(), ANY])})")
         from scapy.all import conf
 
         self.queue: queue.SimpleQueue = queue.SimpleQueue()
+        self.linktype = LINKTYPE_SLL if iface == ANY else LINKTYPE_ETHERNET
         flt = f"inbound and ({bpf})" if iface == "lo" else bpf
         try:
-            sock = _whole_frames(conf.L2listen)(iface=iface, filter=flt)
+            if iface == ANY:  # the filter is attached below, once it is compiled
+                _compile(flt, iface)  # a bad one is refused before the socket is made
+                sock = _cooked_all()
+            else:
+                sock = _whole_frames(conf.L2listen)(iface=iface, filter=flt)
+        except PermissionError:
+            raise TcpwatchError("tcpwatch live needs root or CAP_NET_RAW; try: sudo "
+                                "tcpwatch live (the kernel refused a packet socket)") from None
+        except TcpwatchError:
+            raise
         except Exception as exc:  # scapy reports a bad BPF filter as a generic error
             raise TcpwatchError(f"cannot capture on {iface}: {exc}") from None
         # a big kernel buffer rides out bursts; no dissection: the pipeline decodes

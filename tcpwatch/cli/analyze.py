@@ -9,10 +9,11 @@ from pathlib import Path
 
 import click
 
+from ..errors import TcpwatchError
 from ..report.fit import TOP, console, report_console
 from ..vocab import Col
 from . import leave_fast
-from .params import PATH, command
+from .params import PATH, TOP_N, command, table_output
 
 HELP = """Analyse a pcap/pcapng capture (FILE, or - for stdin): one line per TCP connection
 (conn = Wireshark's tcp.stream), optionally the segment table, optionally written to a file."""
@@ -25,16 +26,19 @@ PROGRESS_MIN_BYTES = 64 * 1024 * 1024
 @command("analyze", HELP)
 @click.argument("file", help="capture file (pcap or pcapng), or - for stdin")
 @click.option("--segments", is_flag=True, help="print the segment table")
-@click.option("-o", "--output", type=PATH,
+@click.option("-o", "--output", type=PATH, callback=table_output,
               help="write the segment table to PATH (.csv, .parquet or .jsonl)")
-@click.option("--conn", type=click.INT, metavar="N", help="only connection N")
+@click.option("--conn", "conns", type=click.IntRange(min=0), metavar="N", multiple=True,
+              help="only connection N (repeatable: each one named; a connection the "
+              "capture does not have is an error, exit 2)")
 @click.option("-q", "--quiet", is_flag=True, help="print nothing but errors")
-@click.option("--top", type=click.INT, default=TOP, metavar="N",
+@click.option("--top", type=TOP_N, default=TOP, metavar="N",
               help="connections in the summary table: the busiest N (0: all)")
 @click.option("--explain", "explain_", is_flag=True,
               help="one plain-language line per state-changing segment")
-def analyze(file: str, segments: bool, output: Path | None, conn: int | None, quiet: bool,
-            top: int, explain_: bool) -> None:
+def analyze(file: str, segments: bool, output: Path | None, conns: tuple[int, ...],
+            quiet: bool, top: int, explain_: bool) -> None:
+    conn = sorted(set(conns)) or None
     # the stages are imported where they are used, not at the top: `tcpwatch --help` and
     # `tcpwatch serve` start without pandas, and so does a streamed -q -o x.parquet
     size = os.path.getsize(file) if file != "-" and os.path.isfile(file) else 0
@@ -74,7 +78,10 @@ def analyze(file: str, segments: bool, output: Path | None, conn: int | None, qu
     from ..report.tables import render_segments
 
     if conn is not None:
-        seg = seg[seg[Col.CONN] == conn].reset_index(drop=True)
+        missing = sorted(set(conn) - set(seg[Col.CONN].unique().tolist()))
+        if missing:  # said before any file is written
+            raise TcpwatchError(_no_connections(file, missing, seg))
+        seg = seg[seg[Col.CONN].isin(conn)].reset_index(drop=True)
     if output is not None:
         write_segments(seg, output)
     if quiet:
@@ -89,6 +96,14 @@ def analyze(file: str, segments: bool, output: Path | None, conn: int | None, qu
     ep = episodes(seg) if len(seg) else None
     _print_report(out, file, len(seg), summary, ep, info, conn, top, quiet,
                   len(summary) if len(seg) else 0, len(ep) if len(seg) else 0)
+
+
+def _no_connections(file: str, missing: list[int], seg) -> str:
+    which = ", ".join(map(str, missing))
+    ids = seg[Col.CONN]
+    has = ("no connection" if not len(ids) else f"connection {ids.min()}" if ids.min() ==
+           ids.max() else f"connections {ids.min()} to {ids.max()}")
+    return f"no connection {which} in {file} (it has {has})"
 
 
 def _stream(file: str, output: Path | None, progress, quiet: bool, top: int):
@@ -122,8 +137,7 @@ def _print_report(out, file: str, n_segments: int, summary, ep, info, conn, top:
         return
     if n_segments == 0:
         frames = info.frames if info else 0
-        what = f"connection {conn}" if conn is not None else "TCP segments"
-        out.print(f"no {what} in {file} ({frames} frames read)")
+        out.print(f"no TCP segments in {file} ({frames} frames read)")
         return
     out.print(render_connections(summary, title=f"TCP connections in {file}", top=top,
                                  width=out.width, total=n_conns))

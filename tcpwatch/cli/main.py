@@ -37,6 +37,15 @@ for cmd in (analyze_cmd.analyze, serve_cmd.serve, record_cmd.record, record_cmd.
     app.add_command(cmd)
 
 
+def usage_line(exc: click.ClickException) -> str:
+    """Click's message on one line, with where to read more: ``Invalid value for
+    '--port': 70000 is not in the range 0<=x<=65535. (tcpwatch serve -h)``."""
+    text = " ".join(exc.format_message().split())
+    ctx = getattr(exc, "ctx", None)
+    if ctx is not None and ctx.command_path:
+        text += f" ({ctx.command_path} -h)"
+    return text
+
 
 def _say(line: str) -> None:
     """One line on stderr, as it is (no markup, no wrapping)."""
@@ -63,8 +72,11 @@ def main(argv: list[str] | None = None) -> None:
             code = ExitStatus.INTERRUPTED
         except click.exceptions.Exit as exc:
             code = exc.exit_code
-        except click.ClickException as exc:  # usage errors: click's own message
+        except click.exceptions.NoArgsIsHelpError as exc:  # `tcpwatch` alone: the help
             exc.show()
+            code = ExitStatus.BAD_INPUT
+        except click.ClickException as exc:  # a bad value or usage: one line too
+            _say(f"tcpwatch: error: {usage_line(exc)}")
             code = ExitStatus.BAD_INPUT
         finally:
             for w in caught:

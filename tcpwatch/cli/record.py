@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
 
 import click
@@ -29,16 +31,34 @@ MAX_SHOWN = 20
 @click.option("--out", type=PATH, default=Path("captures"), help="where to write")
 @click.option("--all", "all_", is_flag=True, help="record every scenario")
 def record(scenarios: list[str] | None, out: Path, all_: bool) -> None:
-    from ..lab.scenarios.record import record as record_one
     from ..lab.scenarios.registry import SCENARIOS
 
     names = list(SCENARIOS) if all_ else (scenarios or [])
     if not names:
         raise TcpwatchError(f"name a scenario or use --all (scenarios: {', '.join(SCENARIOS)})")
+    unknown = [n for n in names if n not in SCENARIOS]
+    if unknown:  # all refused before the first is recorded
+        raise TcpwatchError(f"unknown scenario {unknown[0]!r} (one of {', '.join(SCENARIOS)})")
+    if os.geteuid() != 0:
+        raise TcpwatchError("tcpwatch record needs root (network namespaces, nftables, "
+                            "tcpdump); try: sudo tcpwatch record")
+    _needs("tcpdump", "tshark", "ip")
+    if out.exists() and not out.is_dir():
+        raise TcpwatchError(f"--out {out} is a file, not a folder")
+    from ..lab.scenarios.record import record as record_one  # the pipeline: once checked
     out_console = console()
     for name in names:
         path = record_one(name, out)
         out_console.print(f"recorded {path} ({path.stat().st_size:,} bytes)")
+
+
+def _needs(*tools: str) -> None:
+    """The programs a command runs, found on PATH before it starts."""
+    missing = [t for t in tools if shutil.which(t) is None]
+    if missing:
+        raise TcpwatchError(f"{', '.join(missing)} not found on PATH (Debian/Ubuntu: "
+                            "scripts/setup installs them, or apt install tcpdump tshark "
+                            "iproute2)")
 
 
 def _pairs(directory: Path) -> list[tuple[Path, Path]]:
@@ -50,10 +70,14 @@ def _pairs(directory: Path) -> list[tuple[Path, Path]]:
 @click.argument("directory", type=PATH, default=Path("captures"), help="folder of captures")
 @click.option("--update", is_flag=True, help="rewrite the golden files from today's analysis")
 def replay(directory: Path, update: bool) -> None:
-    from ..engine.pipeline import analyze  # the pipeline is imported by the commands that use it
-
     if not directory.is_dir():
         raise TcpwatchError(f"{directory} is not a folder")
+    _needs("tshark")  # every golden file is checked against it, --update too
+    pairs = _pairs(directory)
+    if not pairs:
+        raise TcpwatchError(f"no captures (.pcap, .pcapng) in {directory}")
+    from ..engine.pipeline import analyze  # the pipeline: once the folder is checked
+
     out = console()
     from rich.table import Table  # here: `tcpwatch analyze -q` loads no rich
 
@@ -62,7 +86,7 @@ def replay(directory: Path, update: bool) -> None:
         table.add_column(c)
     drifted = 0
     details: list[str] = []
-    for pcap, golden in _pairs(directory):
+    for pcap, golden in pairs:
         seg = analyze(pcap)
         ok, result, lines = (_update if update else _check)(seg, pcap, golden)
         drifted += not ok

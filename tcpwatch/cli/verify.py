@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import click
 
+from ..errors import TcpwatchError
 from ..report.fit import console
 from ..vocab import ExitStatus
 from .params import PATH, command
@@ -15,11 +17,18 @@ with tcpwatch's, flag by flag: counts, agreement, precision, recall and the firs
 disagreeing frames. Exit 1 when any flag disagrees."""
 
 
+ENGINES = ("auto", "pyshark", "fields")
+NO_TSHARK = ("tshark is not on PATH: verify runs Wireshark's analysis through it "
+             "(Debian/Ubuntu: apt install tshark)")
+
+
 @command("verify", HELP)
 @click.argument("file", type=PATH, help="capture file (pcap or pcapng)")
-@click.option("--engine", default="auto",
+@click.option("--engine", type=click.Choice(ENGINES), default="auto",
               help="auto, pyshark, or fields (tshark -T fields; for large files)")
 def verify(file: Path, engine: str) -> None:
+    if shutil.which("tshark") is None:  # before the capture is read
+        raise TcpwatchError(NO_TSHARK)
     from ..engine.pipeline import analyze as run_pipeline  # here: `tcpwatch --help` stays fast
     from ..report.verify import PYSHARK_MAX_SEGMENTS, compare, render, tshark_reference
 

@@ -75,7 +75,7 @@ def _kernel_text(ks, r) -> str:
     client = (r.src, r.sport) if r.role == "client" else (r.dst, r.dport)
     server = (r.dst, r.dport) if r.role == "client" else (r.src, r.sport)
     kc, kserv = state_of(ks, client, server).name, state_of(ks, server, client).name
-    return f" | kernel: client {kc} server {kserv}"
+    return f" | kernel now: client {kc} server {kserv}"
 
 
 FALSE_LOSS = "false lost_segment / ack_lost_segment"  # what a dropped segment looks like

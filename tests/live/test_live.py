@@ -159,11 +159,11 @@ def test_kernel_states_of_real_sockets(tmp_path):
     srv.close()
     c.close()
     lst.close()
-    assert "kernel: client ESTABLISHED server ESTABLISHED" in out
+    assert "kernel now: client ESTABLISHED server ESTABLISHED" in out
 
 
 @pytest.mark.parametrize("args, words", [
-    (["-i", "nosuchif0"], "no such interface: nosuchif0"),
+    (["-i", "nosuchif0"], "no such interface 'nosuchif0'"),
     (["--filter", "tcp and and"], "cannot capture on lo"),
 ])
 def test_bad_interface_or_filter_is_one_line(tmp_path, args, words):
@@ -189,6 +189,7 @@ def test_serve_on_a_port_in_use_is_one_line(tmp_path):
     assert res.returncode == 2, res.stderr
     lines = res.stderr.strip().splitlines()
     assert len(lines) == 1 and "did not start on port" in lines[0], res.stderr
+    assert not (tmp_path / "x.pcap").exists()  # nothing was captured: no file is left
 
 
 def test_write_error_is_one_line_and_keeps_what_was_written(tmp_path):
@@ -265,6 +266,6 @@ def test_count_stops_it_and_piped_output_is_one_line_per_segment(tmp_path):
     assert "(count)" in out
     lines = [ln for ln in out.splitlines() if " conn " in ln and "| client " in ln]
     frames = tcpwatch.analyze(tmp_path / "live.pcap")
-    assert len(frames) >= 30 and len(lines) == len(frames)
+    assert len(frames) == 30 and len(lines) == len(frames)  # exactly N, as tcpdump -c
     first = lines[0]
     assert "client → server [S]" in first and "client SYN_SENT server SYN_RECEIVED" in first
