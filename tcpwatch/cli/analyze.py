@@ -110,7 +110,6 @@ def _stream(file: str, output: Path | None, progress, quiet: bool, top: int):
     """The report (none with -q) and the Parquet file of a streamed analysis."""
     from ..engine.stream import Tee, stream
     from ..report.accumulate import ReportSink
-    from ..report.export import ParquetSink
 
     sinks: list = []
 
@@ -118,7 +117,7 @@ def _stream(file: str, output: Path | None, progress, quiet: bool, top: int):
         for s in sinks[1:]:  # a second pass starts the file again
             s.close()
         sinks[:] = [ReportSink(keep=not quiet, top=top, episodes_shown=EPISODES_SHOWN)] + (
-            [ParquetSink(output)] if output is not None else [])
+            [_parquet_sink(output)] if output is not None else [])
         return Tee(*sinks)
 
     try:
@@ -152,3 +151,9 @@ def _print_report(out, file: str, n_segments: int, summary, ep, info, conn, top:
                   ("unsupported_link", s.unsupported_link)) if v]
         out.print(f"{info.frames} frames, {n_segments} TCP segments; skipped: "
                   f"{', '.join(parts)}")
+
+
+def _parquet_sink(output: Path):
+    from ..report.export import ParquetSink  # here: a printed report needs no Parquet
+
+    return ParquetSink(output)

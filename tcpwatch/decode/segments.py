@@ -26,7 +26,7 @@ from ..capture.bytes import bytes16, u32
 from ..capture.linktypes import LINKTYPES
 from ..capture.pcapfile import RawFrames
 from ..vocab import Col, tcpdump_flag_str
-from .columns import Coded, Columns, factorize, take
+from .columns import Coded, Columns, distinct, factorize, take
 from .quoted import QuotedHeaders, find_quoted, quoted_fields
 from .tcpheader import TCP_MIN_HEADER, sack_column, tcp_headers
 from .tunnels import peel
@@ -68,7 +68,7 @@ def decode_with_quotes(raw: RawFrames) -> tuple[Columns, DecodeCounts, QuotedHea
     l3 = np.zeros(n, np.int64)
     version = np.zeros(n, np.int64)
     lt = raw.linktype
-    for dlt in ([int(lt[0])] if n and (lt == lt[0]).all() else np.unique(lt).tolist()):
+    for dlt in ([int(lt[0])] if n and (lt == lt[0]).all() else distinct(lt).tolist()):
         sel = raw.linktype == dlt
         if dlt not in LINKTYPES:
             counts.unsupported_link += int(sel.sum())

@@ -42,7 +42,7 @@ import numpy as np
 
 from ..capture.bytes import PAD
 from ..capture.pcapfile import RawFrames, epoch_seconds
-from ..decode.columns import Coded, Columns, to_frame
+from ..decode.columns import Coded, Columns, distinct, to_frame
 from ..decode.concat import concat_columns
 from ..decode.quoted import QuotedHeaders
 from ..decode.segments import DecodeCounts, decode_with_quotes
@@ -278,7 +278,7 @@ class IncrementalEngine:
         if not self.keep and len(conv):
             late = C["forgotten"][conv] == 1
             if late.any():
-                self.late.update(np.unique(conv[late]).tolist())
+                self.late.update(distinct(conv[late]).tolist())
 
         # each new connection's first segment; the first segment sent each way
         cls = segment_class(flags, length)
@@ -299,7 +299,7 @@ class IncrementalEngine:
     def _annotate(self, rows: slice, n_old: int, cls: np.ndarray) -> None:
         """Initial states, then every stage for the batch; dirty connections again."""
         R, C = self.rows, self.conns
-        touched = np.unique(R["conn"][rows])
+        touched = distinct(R["conn"][rows])
         first_dir = C["first_dir"][touched]
         client_dir = C["client_dir"][touched]
         first_cls = C["first_cls"]

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 
 from ..capture.pcapfile import DEFAULT_CHUNK, CaptureReader
-from ..decode.columns import Columns
+from ..decode.columns import Columns, distinct
 from ..decode.concat import concat_columns
 from .arrays import SegmentArrays
 from .incremental import FORGET_EVERY, IncrementalEngine
@@ -158,7 +158,7 @@ def _closed(sink: Sink, engine: IncrementalEngine, rows: np.ndarray, most: int,
     starts = np.flatnonzero(np.r_[True, conn[1:] != conn[:-1]])  # each connection's first
     # cut at the first connection that starts at or past each multiple of ``most``
     at = np.searchsorted(starts, np.arange(most, rows.size, most))
-    cuts = np.unique(starts[at[at < starts.size]])
+    cuts = distinct(starts[at[at < starts.size]])
     parts = [rows[np.sort(part)] for part in np.split(by_conn, cuts)]
     del conn, by_conn, rows
     long = [p for p in parts if p.size > most]
@@ -181,7 +181,7 @@ def _forget_rows(engine: IncrementalEngine, rows: np.ndarray, rest: list[np.ndar
                  ) -> list[np.ndarray]:
     """Forget the connections of ``rows``, their memory given back; returns ``rest``
     (row numbers of other connections) renumbered."""
-    engine.forget(np.unique(engine.rows["conn"][rows]), release=True)
+    engine.forget(distinct(engine.rows["conn"][rows]), release=True)
     release_free_memory()
     remap = engine.compaction[0]
     return [remap[r] for r in rest]

@@ -57,8 +57,9 @@ class ReportSink:
         busiest = ids[busiest_index(ids, sizes, self.top)]
         ep_of_busiest = ep
         if busiest.size < ids.size:  # only those can be among the busiest of all
-            rows = rows.take(np.isin(rows.conn, busiest))
-            ep_of_busiest = take_table(ep, np.flatnonzero(np.isin(ep["conn"], busiest)))
+            rows = rows.take(np.isin(rows.conn, busiest, kind="table"))
+            ep_of_busiest = take_table(ep, np.flatnonzero(np.isin(ep["conn"], busiest,
+                                                                  kind="table")))
         part = connection_table(rows, ep_of_busiest)
         both = _concat(self._summary, part)
         self._summary = take_table(both, busiest_rows(both, self.top))

@@ -122,7 +122,8 @@ def _log_marks(mask: np.ndarray, groups: Groups) -> np.ndarray:
     """(group order) Positions where a per-group count of ``mask`` events reaches 1, 10,
     100, ..."""
     at, count = groups.ranks(mask)
-    return at[np.isin(count, _POWERS_OF_TEN)]
+    nearest = np.searchsorted(_POWERS_OF_TEN, count).clip(max=_POWERS_OF_TEN.size - 1)
+    return at[_POWERS_OF_TEN[nearest] == count]
 
 
 def history(seg: pd.DataFrame | SegmentArrays, g: Groups | None = None) -> np.ndarray:
