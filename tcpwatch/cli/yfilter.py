@@ -1,0 +1,43 @@
+"""``-Y FILTER``: a Wireshark display filter, checked when the command line is read
+(before any capture is), applied to the whole segment table afterwards."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from ..vocab import Col
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+@dataclass(frozen=True)
+class DisplayFilter:
+    text: str
+    mask: Any  # function(segment table) -> boolean mask
+
+    def select(self, seg: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """(the segments the filter selects, every segment of their connections)."""
+        hit = self.mask(seg)
+        shown = seg[hit].reset_index(drop=True)
+        whole = seg[seg[Col.CONN].isin(shown[Col.CONN].unique())].reset_index(drop=True)
+        return shown, whole
+
+    def describe(self, shown: pd.DataFrame, whole: pd.DataFrame) -> str:
+        n = shown[Col.CONN].nunique()
+        return (f"-Y {self.text}: {len(shown)} segments selected, in {n} connection"
+                f"{'' if n == 1 else 's'} (summarised below with all {len(whole)} of "
+                "their segments)")
+
+
+def display_filter(ctx: click.Context, param: click.Parameter,
+                   value: str | None) -> DisplayFilter | None:
+    """Compile ``-Y`` at once: a bad filter is one line (with the column), exit 2."""
+    if value is None:
+        return None
+    from ..filter import compile_filter  # numpy/pandas: only when a filter is given
+
+    return DisplayFilter(value, compile_filter(value))
