@@ -160,17 +160,14 @@ def _check_op(f: Field, op: str, column: int) -> None:
 def _compile_compare(node: Compare) -> Mask:
     lf, rf = _field(node.left), _field(node.right)
     op = node.op
-    if lf is None and rf is None:
+    # a value on the left ("80 == tcp.port") is refused, as Wireshark 4.0 does
+    if lf is None and (rf is not None or not _FIELDISH.fullmatch(node.left.text)):
+        raise FilterError(f'the left side of a comparison must be a field, not '
+                          f'"{node.left.text}"', node.left.column)
+    if lf is None:
         raise _unknown(node.left)
-    if lf is not None and rf is not None:
+    if rf is not None:
         return _compile_fields(node, lf, rf)
-    if lf is None:  # a value on the left: mirror the comparison
-        assert rf is not None
-        mirror = {"lt": "gt", "gt": "lt", "le": "ge", "ge": "le"}
-        if op in ("contains", "matches"):
-            raise FilterError(f"'{op}' needs the field on its left", node.column)
-        return _compile_compare(Compare(mirror.get(op, op), node.right, node.left,
-                                        node.column))
     _check_op(lf, op, node.column)
     lit = _literal(lf, node.right)
     pred = _pred(lf, op, lit) if lf.kind in (IPV4, IPV6, TEXT) else None
