@@ -87,7 +87,7 @@ def analyze(file: str, segments: bool, output: Path | None, conns: tuple[int, ..
         if missing:  # said before any file is written
             raise TcpwatchError(_no_connections(file, missing, seg))
         seg = seg[seg[Col.CONN].isin(conn)].reset_index(drop=True)
-    shown = seg
+    shown, total = seg, len(seg)
     if yfilter is not None:
         shown, seg = yfilter.select(seg)
     if output is not None:
@@ -96,7 +96,9 @@ def analyze(file: str, segments: bool, output: Path | None, conns: tuple[int, ..
         return
     out = console()
     if yfilter is not None:
-        out.print(yfilter.describe(shown, seg), markup=False)
+        out.print(yfilter.describe(shown, seg, total), markup=False)
+        if not len(shown):
+            return
     if len(shown) and segments:
         out.print(render_segments(shown))
     if len(shown) and explain_:

@@ -26,11 +26,13 @@ class DisplayFilter:
         whole = seg[seg[Col.CONN].isin(shown[Col.CONN].unique())].reset_index(drop=True)
         return shown, whole
 
-    def describe(self, shown: pd.DataFrame, whole: pd.DataFrame) -> str:
+    def describe(self, shown: pd.DataFrame, whole: pd.DataFrame, total: int) -> str:
+        head = f"-Y {self.text}: {len(shown)} of {total} segments selected"
+        if not len(shown):
+            return head
         n = shown[Col.CONN].nunique()
-        return (f"-Y {self.text}: {len(shown)} segments selected, in {n} connection"
-                f"{'' if n == 1 else 's'} (summarised below with all {len(whole)} of "
-                "their segments)")
+        return (f"{head}, in {n} connection{'' if n == 1 else 's'} (summarised below "
+                f"with all {len(whole)} of their segments)")
 
 
 def display_filter(ctx: click.Context, param: click.Parameter,
