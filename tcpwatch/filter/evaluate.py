@@ -14,6 +14,7 @@ is present, false where it is absent (``ip.src != 10.0.0.1`` is false on IPv6);
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import operator
 import re
@@ -43,7 +44,9 @@ def _field(op: Operand) -> Field | None:
 
 
 def _unknown(op: Operand) -> FilterError:
-    return FilterError(f'unknown field "{op.text}"', op.column)
+    near = difflib.get_close_matches(op.text, FIELDS, n=1, cutoff=0.8)
+    hint = f" (did you mean {near[0]}?)" if near else ""
+    return FilterError(f'unknown field "{op.text}"{hint}', op.column)
 
 
 def _compile(node: Node) -> Mask:
