@@ -57,10 +57,15 @@ def frames(proc: subprocess.Popen, n: int) -> list[set[int]]:
     return [found[i] for i in range(n)]
 
 
-def display_filter_frames(capture: Path, text: str) -> set[int]:
-    """``tshark -2 -Y TEXT``: the frame numbers it prints."""
-    res = subprocess.run(["tshark", "-2", "-n", "-r", str(capture), "-Y", text, "-T",
-                          "fields", "-e", "frame.number"], capture_output=True, text=True,
-                         timeout=120)
-    assert res.returncode == 0, res.stderr
-    return {int(x) for x in res.stdout.split()}
+def start_display_filter(capture: Path, text: str) -> subprocess.Popen:
+    """Start ``tshark -2 -Y TEXT`` (finish with ``display_filter_frames``)."""
+    return subprocess.Popen(["tshark", "-2", "-n", "-r", str(capture), "-Y", text, "-T",
+                             "fields", "-e", "frame.number"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def display_filter_frames(proc: subprocess.Popen) -> set[int]:
+    """The frame numbers ``tshark -Y`` printed."""
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    return {int(x) for x in out.split()}
