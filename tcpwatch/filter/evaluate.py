@@ -78,8 +78,9 @@ def _any_present(occ: list[Values], n: int) -> np.ndarray:
 
 # -- literals ----------------------------------------------------------------------------
 
-def _literal(f: Field, op: Operand) -> object:
-    """A literal read as a value of field ``f`` (an int, float, address network or text)."""
+def _literal(f: Field, op: Operand, exact: bool = True) -> object:
+    """A literal read as a value of field ``f`` (an int, float, address network or text;
+    ``exact``: a text one of the field's names, when it has names)."""
     text = op.text
     try:
         if f.kind in (UINT, BOOL):
@@ -96,6 +97,11 @@ def _literal(f: Field, op: Operand) -> object:
             return ipaddress.IPv4Network(text, strict=False)
         if f.kind == IPV6:
             return ipaddress.IPv6Network(text, strict=False)
+        if exact and f.names and text not in f.names:
+            near = (difflib.get_close_matches(text, f.names, n=1, cutoff=0.6)
+                    or difflib.get_close_matches(text.upper(), f.names, n=1, cutoff=0.6))
+            hint = f" (did you mean {near[0]}?)" if near else f" (one of {', '.join(f.names)})"
+            raise FilterError(f'"{text}" is no value of {f.name}{hint}', op.column)
         return text
     except ValueError:
         if not op.quoted and _FIELDISH.fullmatch(text) and text not in FIELDS:
@@ -172,7 +178,7 @@ def _compile_compare(node: Compare) -> Mask:
     if rf is not None:
         return _compile_fields(node, lf, rf)
     _check_op(lf, op, node.column)
-    lit = _literal(lf, node.right)
+    lit = _literal(lf, node.right, exact=op not in ("contains", "matches"))
     pred = _pred(lf, op, lit) if lf.kind in (IPV4, IPV6, TEXT) else None
 
     def mask(seg: pd.DataFrame) -> np.ndarray:

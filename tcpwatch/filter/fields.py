@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ..engine.registry import FLAGS
-from ..vocab import Col, TcpFlag
+from ..vocab import ROLE_NAMES, STATE_NAMES, Col, SegClass, Side, TcpFlag
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +33,10 @@ class Values:
     categories: tuple | None = None
 
 
+#: every event name of the state columns: SND_SYN, RCV_FIN, ...
+EVENT_NAMES: tuple[str, ...] = tuple(f"{side.name}_{cls.name}" for side in Side
+                                     for cls in SegClass)
+
 #: kinds of field: how a literal is read and compared
 UINT, FLOAT, BOOL, IPV4, IPV6, TEXT, PROTO = ("uint", "float", "bool", "ipv4", "ipv6",
                                                "text", "proto")
@@ -44,6 +48,7 @@ class Field:
     kind: str
     read: Callable[[pd.DataFrame], list[Values]]
     about: str
+    names: tuple[str, ...] = ()  # a text field's only values (empty: any text)
 
 
 def _all(seg: pd.DataFrame) -> np.ndarray:
@@ -158,21 +163,24 @@ def _table() -> dict[str, Field]:
         Field("tcp.analysis.ack_rtt", FLOAT, _number(Col.ACK_RTT), "seconds since the data"
               " this ACK covers"),
         Field("tcp.analysis.acks_frame", UINT, _number(Col.ACKED_FRAME), "frame of that data"),
-        Field("tcpwatch.role", TEXT, _text(Col.ROLE), "client or server: the sender"),
+        Field("tcpwatch.role", TEXT, _text(Col.ROLE), "client or server: the sender",
+              ROLE_NAMES),
         Field("tcpwatch.state.client", TEXT, _text(Col.STATE_AFTER_CLIENT),
-              "client's state after the segment"),
+              "client's state after the segment", STATE_NAMES),
         Field("tcpwatch.state.server", TEXT, _text(Col.STATE_AFTER_SERVER),
-              "server's state after the segment"),
+              "server's state after the segment", STATE_NAMES),
         Field("tcpwatch.state.client.before", TEXT, _text(Col.STATE_BEFORE_CLIENT),
-              "client's state before the segment"),
+              "client's state before the segment", STATE_NAMES),
         Field("tcpwatch.state.server.before", TEXT, _text(Col.STATE_BEFORE_SERVER),
-              "server's state before the segment"),
+              "server's state before the segment", STATE_NAMES),
         Field("tcpwatch.transition", TEXT, _text(Col.TRANSITION, empty_is_absent=True),
               "the state change (absent: none)"),
         Field("tcpwatch.violation", TEXT, _text(Col.VIOLATION, empty_is_absent=True),
               "why the segment breaks the state machine (absent: it does not)"),
-        Field("tcpwatch.event.client", TEXT, _text(Col.EVENT_CLIENT), "the client's event"),
-        Field("tcpwatch.event.server", TEXT, _text(Col.EVENT_SERVER), "the server's event"),
+        Field("tcpwatch.event.client", TEXT, _text(Col.EVENT_CLIENT), "the client's event",
+              EVENT_NAMES),
+        Field("tcpwatch.event.server", TEXT, _text(Col.EVENT_SERVER), "the server's event",
+              EVENT_NAMES),
         Field("tcpwatch.states_inferred", BOOL, _number(Col.STATES_INFERRED),
               "the connection's first states were inferred"),
     ]

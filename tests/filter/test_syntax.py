@@ -49,6 +49,10 @@ def frames(seg, text: str) -> list[int]:
     ("80 == tcp.port", "the left side of a comparison must be a field", 1),
     ("tcp.len contains 3", "'contains' does not apply", 9),
     ("", "empty filter", 1),
+    ("tcpwatch.state.client == established", "(did you mean ESTABLISHED?)", 26),
+    ("tcpwatch.role == x", "(one of client, server)", 18),
+    ("tcpwatch.state.server in {LISTEN, TIMEWAIT}", "(did you mean TIME_WAIT?)", 35),
+    ("tcp.analysis.zero_windo", "(did you mean tcp.analysis.zero_window?)", 1),
 ])
 def test_errors_name_the_column(text, reason, column):
     with pytest.raises(FilterError) as err:
@@ -148,6 +152,9 @@ def test_tcpwatch_fields():
     assert frames(seg, "tcpwatch.event.server == RCV_SYN") == [1]
     assert frames(seg, "tcpwatch.states_inferred == 1") == []
     assert frames(seg, "tcpwatch.violation") == []
+    waits = frames(seg, "tcpwatch.state.client contains WAIT")  # any text: no name check
+    assert waits == seg[seg[Col.STATE_AFTER_CLIENT].astype(str).str.contains("WAIT")][
+        Col.FRAME].tolist() and waits
 
 
 def test_states_inferred_on_a_capture_that_starts_late():
