@@ -102,7 +102,10 @@ def analyze(file: str, segments: bool, output: Path | None, conns: tuple[int, ..
     if len(shown) and segments:
         out.print(render_segments(shown))
     if len(shown) and explain_:
-        for line in explain(shown):
+        # explained in their connections (times from the capture's start, the handshake's
+        # options), then only the selected segments' lines
+        lines = explain(seg)
+        for line in lines if yfilter is None else yfilter.keep_lines(lines, shown):
             out.print(line, markup=False)
     summary = summarize_connections(seg) if len(seg) else None
     ep = episodes(seg) if len(seg) else None

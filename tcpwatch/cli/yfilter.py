@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -12,6 +13,8 @@ from ..vocab import Col
 
 if TYPE_CHECKING:
     import pandas as pd
+
+_FRAME_LINE = re.compile(r"#(\d+)\s")
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,12 @@ class DisplayFilter:
         shown = seg[hit].reset_index(drop=True)
         whole = seg[seg[Col.CONN].isin(shown[Col.CONN].unique())].reset_index(drop=True)
         return shown, whole
+
+    @staticmethod
+    def keep_lines(lines: list[str], shown: pd.DataFrame) -> list[str]:
+        """Lines about a frame (``#N ...``) the filter selected, and lines about none."""
+        keep = set(shown[Col.FRAME].tolist())
+        return [x for x in lines if (m := _FRAME_LINE.match(x)) is None or int(m[1]) in keep]
 
     def describe(self, shown: pd.DataFrame, whole: pd.DataFrame, total: int) -> str:
         head = f"-Y {self.text}: {len(shown)} of {total} segments selected"

@@ -74,3 +74,15 @@ def test_nothing_selected(tmp_path):
     assert res.returncode == 0, res.stderr
     n = len(tcpwatch.analyze(ZERO))
     assert res.stdout.splitlines() == [f"-Y tcp.port == 1: 0 of {n} segments selected"]
+
+
+def test_explain_tells_the_selected_segments_as_in_the_whole_capture(tmp_path):
+    cap = str(REPO / "captures" / "rst_abort.pcap")
+    text = "tcp.flags.reset == 1 || tcp.flags.syn == 1"
+    picked = tcpwatch_here(tmp_path, "analyze", cap, "--explain", "-Y", text).stdout
+    whole = tcpwatch_here(tmp_path, "analyze", cap, "--explain").stdout
+    seg = tcpwatch.analyze(cap)
+    keep = {f"#{n}" for n in seg[compile_filter(text)(seg)][Col.FRAME]}
+    want = [x for x in whole.splitlines() if x.startswith("#") and x.split()[0] in keep]
+    got = [x for x in picked.splitlines() if x.startswith("#")]
+    assert got == want and len(want) == 3
