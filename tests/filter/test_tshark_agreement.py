@@ -84,7 +84,7 @@ FILTERS: tuple[str, ...] = (
     "tcp.window_size_value < 1000",
     "tcp.window_size_value == tcp.window_size",
     "tcp.options.mss_val < 1460 || tcp.options.wscale.shift >= 7",
-    "tcp.options.timestamp.tsval && !tcp.options.timestamp.tsecr",
+    "tcp.options.timestamp.tsval && tcp.options.timestamp.tsecr == 0",
     "frame.number <= 100",
     "frame.number in {1, 5, 9..20}",
     "frame && tcp && frame.number > 11000",
