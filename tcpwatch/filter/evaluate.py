@@ -23,7 +23,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from .fields import BOOL, FIELDS, FLOAT, IPV4, IPV6, PROTO, TEXT, UINT, Field, Values
+from .fields import BOOL, FIELDS, FLOAT, IPV4, IPV6, PROTO, TEXT, UINT, Field, Values, maximum
 from .syntax import And, Compare, FilterError, InSet, Node, Not, Operand, Or, Test, parse
 
 Mask = Callable[[pd.DataFrame], np.ndarray]
@@ -90,6 +90,10 @@ def _literal(f: Field, op: Operand, exact: bool = True) -> object:
                 text, 16 if text[:2].lower() == "0x" else 8)
             if value < 0 or (f.kind == BOOL and value > 1):
                 raise ValueError
+            top = maximum(f.name)
+            if value > top:
+                raise FilterError(f'"{text}" is too big for {f.name} (at most {top})',
+                                  op.column)
             return value
         if f.kind == FLOAT:
             return float(text)

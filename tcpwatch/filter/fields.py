@@ -194,3 +194,15 @@ def _table() -> dict[str, Field]:
 
 
 FIELDS: dict[str, Field] = _table()
+
+#: the largest value a numeric field holds (Wireshark's field widths); others are 32-bit
+MAXIMUM: dict[str, int] = {
+    "tcp.port": 0xFFFF, "tcp.srcport": 0xFFFF, "tcp.dstport": 0xFFFF,
+    "tcp.window_size_value": 0xFFFF, "tcp.flags": 0xFFFF, "tcp.options.mss_val": 0xFFFF,
+    "tcp.options.wscale.shift": 0xFF,
+}
+
+
+def maximum(name: str) -> int:
+    """The largest value numeric field ``name`` holds."""
+    return MAXIMUM.get(name, 0xFFFF_FFFF)

@@ -49,6 +49,8 @@ def frames(seg, text: str) -> list[int]:
     ("80 == tcp.port", "the left side of a comparison must be a field", 1),
     ("tcp.len contains 3", "'contains' does not apply", 9),
     ("", "empty filter", 1),
+    ("tcp.port in {1..100000}", '"100000" is too big for tcp.port (at most 65535)', 17),
+    ("tcp.seq == 4294967296", "at most 4294967295", 12),
     ("tcpwatch.state.client == established", "(did you mean ESTABLISHED?)", 26),
     ("tcpwatch.role == x", "(one of client, server)", 18),
     ("tcpwatch.state.server in {LISTEN, TIMEWAIT}", "(did you mean TIME_WAIT?)", 35),
@@ -161,3 +163,11 @@ def test_states_inferred_on_a_capture_that_starts_late():
     seg = tcpwatch.analyze(PUBLIC / "arkime" / "no-syn-ack.pcap")
     inferred = seg[Col.STATES_INFERRED].to_numpy()
     assert np.array_equal(compile_filter("tcpwatch.states_inferred == True")(seg), inferred)
+
+
+def test_select(mixed):
+    from tcpwatch.filter import select
+
+    got = select(mixed, "ipv6 && tcp.flags.syn == 1")
+    want = mixed[(mixed[Col.IP_VERSION] == 6) & ((mixed[Col.FLAGS] & 2) != 0)]
+    assert got[Col.FRAME].tolist() == want[Col.FRAME].tolist() and len(got)
