@@ -22,7 +22,7 @@ def test_a_bad_filter_is_refused_before_capturing(tmp_path):
 def test_only_the_selected_segments_are_shown(tmp_path):
     text = "tcp.analysis.zero_window || tcpwatch.transition contains ESTABLISHED"
     res = tcpwatch_in(tmp_path, "live", "--serve", "thread", "--scenario", "zero_window",
-                      "--duration", "3", "--write", "z.pcap", "-Y", text)
+                      "--duration", "2", "--write", "z.pcap", "-Y", text)
     assert res.returncode == 0, res.stderr
     lines = [x for x in res.stdout.splitlines() if re.match(r"\d\d:\d\d:\d\d\.\d+ conn ", x)]
     seg = tcpwatch.analyze(tmp_path / "z.pcap")

@@ -101,6 +101,7 @@ FILTERS: tuple[str, ...] = (
     "tcp.port == 80 || tcp.port == 443 && tcp.flags.syn == 1",
     "(tcp.port == 80 || tcp.port == 443) && tcp.flags.syn == 1",
     "!tcp.flags.syn == 1 && tcp.len == 0 || tcp.flags.fin == 1",
+    "tcp.port==80&&!tcp.flags.ack==1||ipv6.addr!=::1&&tcp.len>0",  # no blanks
 ) + tuple(f"tcp.analysis.{name}" for name in (
     "retransmission", "fast_retransmission", "spurious_retransmission", "out_of_order",
     "lost_segment", "ack_lost_segment", "duplicate_ack", "zero_window",
