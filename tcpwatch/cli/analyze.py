@@ -14,6 +14,7 @@ from ..report.fit import TOP, console, report_console
 from ..vocab import Col
 from . import leave_fast
 from .params import PATH, TOP_N, command, table_output
+from .yfilter import DisplayFilter, display_filter
 
 HELP = """Analyse a pcap/pcapng capture (FILE, or - for stdin): one line per TCP connection
 (conn = Wireshark's tcp.stream), optionally the segment table, optionally written to a file."""
@@ -36,8 +37,12 @@ PROGRESS_MIN_BYTES = 64 * 1024 * 1024
               help="connections in the summary table: the busiest N (0: all)")
 @click.option("--explain", "explain_", is_flag=True,
               help="one plain-language line per state-changing segment")
+@click.option("-Y", "--display-filter", "yfilter", metavar="FILTER", callback=display_filter,
+              help="only the segments a Wireshark display filter selects, e.g. "
+              "'tcp.analysis.zero_window && tcp.port == 9000' (the summary: their "
+              "connections, whole)")
 def analyze(file: str, segments: bool, output: Path | None, conns: tuple[int, ...],
-            quiet: bool, top: int, explain_: bool) -> None:
+            quiet: bool, top: int, explain_: bool, yfilter: DisplayFilter | None) -> None:
     conn = sorted(set(conns)) or None
     # the stages are imported where they are used, not at the top: `tcpwatch --help` and
     # `tcpwatch serve` start without pandas, and so does a streamed -q -o x.parquet
@@ -52,7 +57,7 @@ def analyze(file: str, segments: bool, output: Path | None, conns: tuple[int, ..
                           rp.TimeRemainingColumn(), console=err, transient=True)
     # the summary and the episodes need no whole table: stream, memory bounded by the
     # open connections, unless a view of single segments is asked for
-    streamed = not (segments or explain_ or conn is not None) and (
+    streamed = not (segments or explain_ or conn is not None or yfilter) and (
         output is None or output.suffix.lower() == ".parquet")
     with bar or nullcontext():
         task = bar.add_task("read", total=size) if bar else None
@@ -82,15 +87,25 @@ def analyze(file: str, segments: bool, output: Path | None, conns: tuple[int, ..
         if missing:  # said before any file is written
             raise TcpwatchError(_no_connections(file, missing, seg))
         seg = seg[seg[Col.CONN].isin(conn)].reset_index(drop=True)
+    shown, total = seg, len(seg)
+    if yfilter is not None:
+        shown, seg = yfilter.select(seg)
     if output is not None:
-        write_segments(seg, output)
+        write_segments(shown, output)
     if quiet:
         return
     out = console()
-    if len(seg) and segments:
-        out.print(render_segments(seg))
-    if len(seg) and explain_:
-        for line in explain(seg):
+    if yfilter is not None:
+        out.print(yfilter.describe(shown, seg, total), markup=False)
+        if not len(shown):
+            return
+    if len(shown) and segments:
+        out.print(render_segments(shown))
+    if len(shown) and explain_:
+        # explained in their connections (times from the capture's start, the handshake's
+        # options), then only the selected segments' lines
+        lines = explain(seg)
+        for line in lines if yfilter is None else yfilter.keep_lines(lines, shown):
             out.print(line, markup=False)
     summary = summarize_connections(seg) if len(seg) else None
     ep = episodes(seg) if len(seg) else None

@@ -21,6 +21,7 @@ from ..lab.servers.models import MODELS
 from ..report.fit import TOP, console
 from .live_checks import ON_LOOPBACK, REFUSED_PORT, check_scenarios, interface, scenario_host
 from .params import COUNT, PATH, PORT, SECONDS, TOP_N, command, list_or_none, table_output
+from .yfilter import DisplayFilter, display_filter
 
 HELP = """Capture live TCP (scapy; -i lo by default; needs root or CAP_NET_RAW), write it to a
 pcap as it goes, and show every connection's states, windows and analysis events as
@@ -66,10 +67,14 @@ SERVE_PORT = 9000
               default=BUFFER_KIB, metavar="KIB",
               help="the kernel's capture buffer in KiB, as tcpdump -B: packets that find it "
               "full are dropped (and counted)")
+@click.option("-Y", "--display-filter", "yfilter", metavar="FILTER", callback=display_filter,
+              help="show only the segments a Wireshark display filter selects (one line "
+              "each piped, the event log on a terminal); --filter still says what is "
+              "captured")
 def live(iface: str, ports: list[int] | None, bpf: str | None, write: Path | None,
          duration: float | None, count: int | None, serve: str | None,
          scenarios: list[str] | None, close_after: int | None, output: Path | None,
-         kernel: bool, top: int, buffer_kib: int) -> None:
+         kernel: bool, top: int, buffer_kib: int, yfilter: DisplayFilter | None) -> None:
     from ..capture.sniffer import capture_privileges
 
     check_scenarios(serve, ports, scenarios, close_after)
@@ -126,7 +131,7 @@ def live(iface: str, ports: list[int] | None, bpf: str | None, write: Path | Non
             # a group of its own: stopped whole, the driver running under sh included
             helpers.append(subprocess.Popen(["sh", "-c", cmd], stderr=subprocess.PIPE,
                                             text=True, start_new_session=True))
-        _loop(cap, writer, session, out, stop, duration, count, kernel)
+        _loop(cap, writer, session, out, stop, duration, count, kernel, yfilter)
     finally:
         counts = cap.stop()
         if count is not None:  # as tcpdump -c: the packets kept, of those received
@@ -135,7 +140,7 @@ def live(iface: str, ports: list[int] | None, bpf: str | None, write: Path | Non
             # what arrived before the stop is kept, up to --count
             last = _upto(count, session.frames, cap.drain())
             _write(writer, last, stop)
-            new = session.add(last)
+            new = _shown(yfilter, session.add(last))
             if not out.is_terminal:
                 view.print_piped(new, kernel)
             writer.close()
@@ -195,7 +200,13 @@ def _write(writer, batch, stop) -> None:
         stop["why"] = "write error"
 
 
-def _loop(cap, writer, session, out, stop, duration, count, kernel=False) -> None:
+def _shown(yfilter: DisplayFilter | None, new):
+    """The rows of a batch that ``-Y`` lets through (all without it)."""
+    return new if yfilter is None or not len(new) else new[yfilter.mask(new)]
+
+
+def _loop(cap, writer, session, out, stop, duration, count, kernel=False,
+          yfilter: DisplayFilter | None = None) -> None:
     from rich.live import Live
 
     from ..live import view
@@ -213,7 +224,7 @@ def _loop(cap, writer, session, out, stop, duration, count, kernel=False) -> Non
             time.sleep(REFRESH_S)
             batch = _upto(count, session.frames, cap.drain())
             _write(writer, batch, stop)
-            new = session.add(batch)
+            new = _shown(yfilter, session.add(batch))
             counts = cap.stats()  # each tick: the kernel's counters are 32-bit
             board.update()
             if tty:
