@@ -6,11 +6,10 @@ from __future__ import annotations
 import datetime as dt
 
 from rich.console import Console, Group
-from rich.markup import escape
-from rich.table import Table
 from rich.text import Text
 
 from ..capture.packetsock import CaptureStats
+from ..report.fit import Column, FitToWidth
 from .kernel import kernel_states, state_of
 
 LOG_LINES = 12  # event log lines on screen
@@ -113,25 +112,29 @@ def print_counts(stats: CaptureStats, buffer_kib: int) -> None:
                   "--filter/--port helps", style="bold red", markup=False)
 
 
+_NUMERIC = {"conn", "window c→s / s→c", "in flight c→s / s→c", "retrans", "zero win", "segs",
+            "idle s"}
+#: which columns stay on a narrow terminal (0 first)
+_RANK = {"conn": 0, "client → server": 0, "client / server": 1, "segs": 2,
+         "window c→s / s→c": 3, "retrans": 3, "in flight c→s / s→c": 4, "zero win": 4,
+         "last transition": 5, "idle s": 6}
+
+
 def render(board, log: list[str], now_ns: int, kernel: bool = False,
            stats: CaptureStats | None = None) -> Group:
     rows, folded, folded_segs, hidden = board.frame(now_ns, LINGER_S, BOARD_LIMIT)
-    table = Table(title="live TCP connections", title_justify="left")
-    for name in rows.columns:
-        table.add_column(name, justify="right" if name in (
-            "conn", "retrans", "zero win", "segs", "idle s") else "left",
-            no_wrap=name.startswith("client"))
-    ks = kernel_states() if kernel else None
-    for r in rows.itertuples(index=False):
-        # escaped: a bracketed IPv6 endpoint ([fd00::1]:80) is not a style tag
-        cells = [escape(str(v)) for v in r]
-        if ks is not None:  # the kernel's own states, highlighted where they differ
-            client, server = r[1].split(" → ")
-            mine = r[2].split(" / ")
+    cells = [[str(v) for v in r] for r in rows.itertuples(index=False)]
+    if kernel:  # the kernel's own states beside the inferred ones where they differ
+        ks = kernel_states()
+        for row in cells:
+            client, server = row[1].split(" → ")
             theirs = _kernel_pair(ks, client, server)
-            cells[2] = " / ".join(m if m == k else f"{m} [red](kernel {k})[/]"
-                                  for m, k in zip(mine, theirs, strict=True))
-        table.add_row(*cells)
+            row[2] = " / ".join(m if m == k else f"{m} (kernel {k})"
+                                for m, k in zip(row[2].split(" / "), theirs, strict=True))
+    # numbers are never cut: on a narrow terminal the less important columns go
+    table = FitToWidth([Column(name, [row[i] for row in cells], numeric=name in _NUMERIC,
+                               rank=_RANK[name]) for i, name in enumerate(rows.columns)],
+                       title="live TCP connections")
     parts = [table]
     if stats is not None:  # first: a screen too short for the board crops the bottom
         parts.insert(0, counts_text(stats))

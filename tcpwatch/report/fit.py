@@ -194,6 +194,19 @@ class FittedTable:
                 yield Segment.line()
 
 
+@dataclass(frozen=True)
+class FitToWidth:
+    """:func:`fitted_table` at the width it is rendered in (a rich renderable: the live
+    board, whose terminal can be resized while it runs)."""
+
+    columns: list[Column]
+    title: str
+
+    def __rich_console__(self, console, options):
+        table = fitted_table(self.columns, options.max_width, title=self.title)
+        yield from table.__rich_console__(console, options)
+
+
 def _header_segments(line: str, bold):
     from rich.segment import Segment
 

@@ -192,3 +192,29 @@ def test_the_board_prints_bracketed_ipv6_endpoints():
     assert any(e.startswith("[f") for e in ends)
     for e in ends:
         assert e in buf.getvalue()
+
+
+@pytest.mark.parametrize("width", [80, 120, 200])
+def test_the_board_fits_the_terminal_and_cuts_no_number(width):
+    """At 80 columns rich's table had cut every number to '…'; the board is a fitted
+    table: no line wider than the terminal, the counts of every connection whole, and
+    the columns left out named."""
+    import io
+
+    from rich.console import Console
+
+    from tcpwatch.live.view import render
+
+    boards = []
+    replay(REPO / "captures" / "icmp_reject.pcap", 64,
+           lambda s, new: (boards or boards.append(Board(s)), boards[0].update()))
+    rows, *_ = boards[0].frame(now_ns=0, limit=1000)
+    buf = io.StringIO()
+    Console(file=buf, width=width, soft_wrap=False).print(render(boards[0], [], 0))
+    lines = buf.getvalue().splitlines()
+    assert max(map(len, lines)) <= width and "…" not in buf.getvalue()
+    cells = {c for line in lines for c in line.replace("┃", "│").split("│")}
+    for r in rows.itertuples(index=False):
+        assert f"{r[0]}" in {c.strip() for c in cells}  # conn
+        assert f"{r[8]}" in {c.strip() for c in cells}  # segs
+    assert (width == 200) == ("not shown at" not in buf.getvalue())
