@@ -1,9 +1,9 @@
 """The console tables print on, and tables that fit its width without cutting a number.
 
 Each column says whether its cells are numbers (never wrapped, never cut) or text (wrapped
-at spaces, never inside a word).  Columns are kept in order of importance while their
-narrowest widths fit; the rest are named in the caption.  The widths are computed here and
-given to rich as fixed widths, so rich never shrinks a column below what its cells need.
+at spaces, never inside a word, into about two lines at most).  Columns are kept in order
+of importance while their narrowest widths fit; the rest are named in the caption.  The
+tables are drawn here (:class:`FittedTable`), in rich's style.
 """
 
 from __future__ import annotations
@@ -76,8 +76,9 @@ class Column:
         words = self.header.split()
         if self.numeric:
             need = max((len(c) for c in self.cells), default=0)
-        else:
+        else:  # its longest word, and room for its longest cell in two lines or so
             need = max((len(w) for c in self.cells for w in c.split()), default=0)
+            need = max(need, max((len(c) for c in self.cells), default=0) // 2 + 1)
         return max(need, *(len(w) for w in words), 1)
 
     @cached_property
