@@ -75,3 +75,44 @@ def test_live_view_shows_both_ends(tmp_path):
     finally:
         subprocess.run(["tmux", "kill-session", "-t", SESSION], capture_output=True)
         listener.close()
+
+
+DEMO = "tcpwatch-demo-test"
+
+
+def demo_pane() -> str:
+    return subprocess.run(["tmux", "capture-pane", "-p", "-t", DEMO], capture_output=True,
+                          text=True).stdout
+
+
+def test_the_demo_reads_whole_in_80_by_24(tmp_path):
+    """scripts/demo in a real 80x24 terminal: while it runs and at its end, no line is
+    cut and no number is '…'; the closing summary's segment and byte counts are those
+    of the written capture, read back from the screen."""
+    import tcpwatch
+    from tcpwatch.report.summary import summarize_connections
+
+    pcap = tmp_path / "demo.pcap"
+    subprocess.run(["tmux", "kill-session", "-t", DEMO], capture_output=True)
+    subprocess.run(["tmux", "new-session", "-d", "-s", DEMO, "-x", "80", "-y", "24", "-c",
+                    str(REPO), f"bash scripts/demo --write {pcap}; sleep 60"], check=True)
+    try:
+        screens = []
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            screens.append(demo_pane())
+            if "packets captured" in screens[-1]:
+                break
+            time.sleep(0.5)
+        end = screens[-1]
+        assert "packets captured" in end, end
+        assert any("live TCP connections" in s for s in screens)  # the board was seen
+        for screen in screens:
+            assert "…" not in screen, screen
+        summary = summarize_connections(tcpwatch.analyze(pcap))
+        assert len(summary) == 3  # the three scenarios
+        for r in summary.itertuples(index=False):
+            assert f"{r.pkts_client:,} / {r.pkts_server:,}" in end, end
+            assert f"{r.bytes_client:,} / {r.bytes_server:,}" in end, end
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", DEMO], capture_output=True)
