@@ -1,0 +1,118 @@
+/* Source and destination addresses of a batch as dense codes into one list of distinct
+ * addresses (tcpwatch/decode/frames.py turns only the distinct ones into text): IPv4 in
+ * order of first appearance among all sources, then all destinations; then IPv6 in byte
+ * order.  One open-addressing hash table per family, at most half full. */
+#include "seqwalk.h"
+
+typedef struct { uint8_t k[16]; int32_t id; } Key6;
+
+static uint64_t mix64(uint64_t x) {  /* splitmix64's finalizer */
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ull;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebull;
+    return x ^ (x >> 31);
+}
+
+static uint64_t hash16(const uint8_t *k) {
+    uint64_t a, b;
+    memcpy(&a, k, 8);
+    memcpy(&b, k + 8, 8);
+    return mix64(a * 0x9e3779b97f4a7c15ull ^ b);
+}
+
+static int cmp16(const void *x, const void *y) { return memcmp(x, y, 16); }
+
+/* address_codes(buf, l3, version, codes, v4, v6) -> (distinct IPv4, distinct IPv6)
+ *   buf      uint8: the batch
+ *   l3       int64[n]: each row's IP header (20 or 40 bytes of it inside buf)
+ *   version  int64[n]: 4 or 6
+ *   codes    int32[2 * n]: the rows' source codes, then their destination codes; IPv4
+ *            addresses are codes 0 .. n4 - 1, IPv6 ones n4 .. n4 + n6 - 1
+ *   v4       uint32[2 * n]: the first n4 hold the distinct IPv4 addresses (as integers)
+ *   v6       uint8[32 * n]: the first 16 * n6 hold the distinct IPv6 addresses */
+PyObject *address_codes(PyObject *Py_UNUSED(self), PyObject *args) {
+    PyObject *a_buf, *a_l3, *a_ver, *a_codes, *a_v4, *a_v6;
+    if (!PyArg_ParseTuple(args, "OOOOOO", &a_buf, &a_l3, &a_ver, &a_codes, &a_v4, &a_v6))
+        return NULL;
+    Py_buffer buf = {0}, bl3 = {0}, bver = {0}, bcodes = {0}, bv4 = {0}, bv6 = {0};
+    Py_buffer *all[] = {&buf, &bl3, &bver, &bcodes, &bv4, &bv6};
+    ArgSpec first[] = {{a_buf, "buf", 'x', 1, 0, -1}, {a_l3, "l3", 'i', 8, 0, -1}};
+    if (check_args("address_codes", first, N_ARGS(first)) < 0
+        || PyObject_GetBuffer(a_l3, &bl3, PyBUF_C_CONTIGUOUS) < 0)
+        return NULL;
+    Py_ssize_t n = bl3.len / 8;
+    ArgSpec rest[] = {{a_ver, "version", 'i', 8, n, n}, {a_codes, "codes", 'i', 4, 2 * n, 2 * n},
+                      {a_v4, "v4", 'u', 4, 2 * n, 2 * n}, {a_v6, "v6", 'u', 1, 32 * n, 32 * n}};
+    if (check_args("address_codes", rest, N_ARGS(rest)) < 0
+        || PyObject_GetBuffer(a_buf, &buf, PyBUF_SIMPLE) < 0
+        || PyObject_GetBuffer(a_ver, &bver, PyBUF_C_CONTIGUOUS) < 0
+        || PyObject_GetBuffer(a_codes, &bcodes, PyBUF_C_CONTIGUOUS | PyBUF_WRITABLE) < 0
+        || PyObject_GetBuffer(a_v4, &bv4, PyBUF_C_CONTIGUOUS | PyBUF_WRITABLE) < 0
+        || PyObject_GetBuffer(a_v6, &bv6, PyBUF_C_CONTIGUOUS | PyBUF_WRITABLE) < 0)
+        return release_all(all, N_ARGS(all));
+    const uint8_t *b = buf.buf;
+    const int64_t *l3 = bl3.buf, *ver = bver.buf;
+    for (Py_ssize_t i = 0; i < n; i++)
+        if ((ver[i] != 4 && ver[i] != 6) || l3[i] < 0
+            || l3[i] + (ver[i] == 4 ? 20 : 40) > buf.len) {
+            release_all(all, N_ARGS(all));
+            return value_error("address_codes", "a header outside buf or not IPv4/IPv6");
+        }
+    Py_ssize_t slots = 16;
+    while (slots < 4 * n) slots *= 2;
+    int32_t *table = PyMem_Malloc((size_t)slots * sizeof(int32_t));
+    Key6 *keys = PyMem_Malloc((size_t)(2 * n + 1) * sizeof(Key6));
+    int32_t *rank = PyMem_Malloc((size_t)(2 * n + 1) * sizeof(int32_t));
+    if (!table || !keys || !rank) {
+        PyMem_Free(table), PyMem_Free(keys), PyMem_Free(rank);
+        release_all(all, N_ARGS(all));
+        return PyErr_NoMemory();
+    }
+    int32_t *codes = bcodes.buf;
+    uint32_t *v4 = bv4.buf;
+    uint8_t *v6 = bv6.buf;
+    Py_ssize_t n4 = 0, n6 = 0;
+    uint64_t mask = (uint64_t)slots - 1;
+    Py_BEGIN_ALLOW_THREADS
+    /* IPv4: first appearance over sources, then destinations */
+    memset(table, 0xff, (size_t)slots * sizeof(int32_t));
+    for (int side = 0; side < 2; side++)
+        for (Py_ssize_t i = 0; i < n; i++) {
+            if (ver[i] != 4) continue;
+            const uint8_t *p = b + l3[i] + (side ? 16 : 12);
+            uint32_t a = ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8)
+                         | p[3];
+            uint64_t s = mix64(a) & mask;
+            while (table[s] >= 0 && v4[table[s]] != a) s = (s + 1) & mask;
+            if (table[s] < 0) v4[n4] = a, table[s] = (int32_t)n4++;
+            codes[side * n + i] = table[s];
+        }
+    /* IPv6: distinct ones in order of appearance, then ranked by their bytes */
+    memset(table, 0xff, (size_t)slots * sizeof(int32_t));
+    for (int side = 0; side < 2; side++)
+        for (Py_ssize_t i = 0; i < n; i++) {
+            if (ver[i] != 6) continue;
+            const uint8_t *p = b + l3[i] + (side ? 24 : 8);
+            uint64_t s = hash16(p) & mask;
+            while (table[s] >= 0 && memcmp(keys[table[s]].k, p, 16) != 0) s = (s + 1) & mask;
+            if (table[s] < 0) {
+                memcpy(keys[n6].k, p, 16);
+                keys[n6].id = (int32_t)n6;
+                table[s] = (int32_t)n6++;
+            }
+            codes[side * n + i] = table[s];
+        }
+    qsort(keys, (size_t)n6, sizeof(Key6), cmp16);
+    for (Py_ssize_t r = 0; r < n6; r++) {
+        rank[keys[r].id] = (int32_t)(n4 + r);
+        memcpy(v6 + 16 * r, keys[r].k, 16);
+    }
+    for (int side = 0; side < 2; side++)
+        for (Py_ssize_t i = 0; i < n; i++)
+            if (ver[i] == 6) codes[side * n + i] = rank[codes[side * n + i]];
+    Py_END_ALLOW_THREADS
+    PyMem_Free(table), PyMem_Free(keys), PyMem_Free(rank);
+    release_all(all, N_ARGS(all));
+    return Py_BuildValue("nn", n4, n6);
+}
