@@ -77,17 +77,23 @@ PyObject *address_codes(PyObject *Py_UNUSED(self), PyObject *args) {
     Py_BEGIN_ALLOW_THREADS
     /* IPv4: first appearance over sources, then destinations */
     memset(table, 0xff, (size_t)slots * sizeof(int32_t));
-    for (int side = 0; side < 2; side++)
+    for (int side = 0; side < 2; side++) {
+        uint32_t last = 0;
+        int32_t last_code = -1;  /* neighbouring rows mostly share their addresses */
         for (Py_ssize_t i = 0; i < n; i++) {
             if (ver[i] != 4) continue;
             const uint8_t *p = b + l3[i] + (side ? 16 : 12);
             uint32_t a = ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8)
                          | p[3];
-            uint64_t s = mix64(a) & mask;
-            while (table[s] >= 0 && v4[table[s]] != a) s = (s + 1) & mask;
-            if (table[s] < 0) v4[n4] = a, table[s] = (int32_t)n4++;
-            codes[side * n + i] = table[s];
+            if (last_code < 0 || a != last) {
+                uint64_t s = mix64(a) & mask;
+                while (table[s] >= 0 && v4[table[s]] != a) s = (s + 1) & mask;
+                if (table[s] < 0) v4[n4] = a, table[s] = (int32_t)n4++;
+                last = a, last_code = table[s];
+            }
+            codes[side * n + i] = last_code;
         }
+    }
     /* IPv6: distinct ones in order of appearance, then ranked by their bytes */
     memset(table, 0xff, (size_t)slots * sizeof(int32_t));
     for (int side = 0; side < 2; side++)

@@ -270,32 +270,33 @@ static int carried(const Walk *w, const Ip *ip, int64_t end, int64_t *q, int *qv
            && qip->l4 + QUOTED_TCP_NEEDED <= end ? ST_QUOTE : ST_NOT_TCP;
 }
 
+/* the status of one frame; for ST_TCP and ST_QUOTE, *at holds the IP header (for a quote:
+ * the quoted one) and *ip its parse (l4: the TCP header) */
 static int frame(const Walk *w, const int32_t *lt, int64_t off, int64_t caplen,
-                 int64_t origlen, int64_t *o3, int64_t *over, int64_t *o4, int64_t *olen) {
+                 int64_t origlen, L3 *at, Ip *ip) {
     int64_t end = off + caplen, wire_end = off + origlen;
     if (!lt) return ST_UNSUPPORTED_LINK;
-    L3 at = link_layer(w, lt, off, caplen);
-    if (!at.version) return ST_NOT_IP;
-    Ip ip = parse_ip(w, at.l3, at.version, end, wire_end);
+    *at = link_layer(w, lt, off, caplen);
+    if (!at->version) return ST_NOT_IP;
+    *ip = parse_ip(w, at->l3, at->version, end, wire_end);
     for (int depth = 0; depth < MAX_DEPTH; depth++) {
-        L3 in = inner(w, &ip, end);
+        L3 in = inner(w, ip, end);
         if (!in.version) break;
-        wire_end = ip.l4 + ip.l4_len;
-        at = in;
-        ip = parse_ip(w, at.l3, at.version, end, wire_end);
+        wire_end = ip->l4 + ip->l4_len;
+        *at = in;
+        *ip = parse_ip(w, at->l3, at->version, end, wire_end);
     }
-    *o3 = at.l3, *over = at.version, *o4 = ip.l4, *olen = ip.l4_len;
-    if (!ip.ok) return ST_BAD_IP;
-    if (ip.frag) return ST_FRAGMENT;
+    if (!ip->ok) return ST_BAD_IP;
+    if (ip->frag) return ST_FRAGMENT;
     int64_t q = 0;
     int qver = 0;
     Ip qip;
-    int status = carried(w, &ip, end, &q, &qver, &qip);
-    if (status == ST_QUOTE) *o3 = q, *over = qver, *o4 = qip.l4, *olen = qip.l4_len;
+    int status = carried(w, ip, end, &q, &qver, &qip);
+    if (status == ST_QUOTE) at->l3 = q, at->version = qver, *ip = qip;
     return status;
 }
 
-/* walk_frames(buf, off, caplen, origlen, linktype, links, ports, out, status)
+/* walk_frames(buf, off, caplen, origlen, linktype, links, ports, out, status) -> counts
  *   buf       uint8 (any bytes): the batch's frames, zero-padded
  *   off, caplen, origlen  int64[n]: each frame's first byte in buf, captured and wire
  *             lengths (off + caplen <= len(buf))
@@ -304,12 +305,15 @@ static int frame(const Walk *w, const int32_t *lt, int64_t off, int64_t caplen,
  *             (LINK_*), a, b (see link_layer); tcpwatch/capture/linktypes.py's table
  *   ports     uint8[65536]: per UDP port, the tunnel it carries (TUN_*), with
  *             PORT_DISSECTED_LOW set for a port below the tunnels' that tshark dissects
- *   out       int64[4 * n], four columns of n: l3, version, l4, l4_len of the innermost IP
- *             header (for ST_QUOTE: of the IP header quoted in the ICMP error, l4 being
- *             the quoted TCP header); set for ST_TCP .. ST_BAD_IP, 0 otherwise
+ *   out       int64[FR_NCOLS * n], FR_NCOLS columns of n (FR_*): the frame's index in the
+ *             batch, its captured end, and l3, version, l4, l4_len of its innermost IP
+ *             header -- for ST_TCP frames at rows 0, 1, ... in frame order, for ST_QUOTE
+ *             ones at rows n - 1, n - 2, ... in frame order, with the IP header quoted in
+ *             the ICMP error (l4: the quoted TCP header); other rows are not written
  *   status    uint8[n]: ST_* -- TCP; TCP whose header is not captured or whose data offset
  *             is impossible; not TCP; an ICMP error quoting >= 16 bytes of a TCP header
  *             (also not TCP); an IP fragment; a bad IP header; not IP; an unsupported DLT
+ *   counts    a tuple of N_STATUS ints: the frames of each status
  * Every offset is checked before anything is written. */
 PyObject *walk_frames(PyObject *Py_UNUSED(self), PyObject *args) {
     PyObject *a_buf, *a_off, *a_cap, *a_orig, *a_lt, *a_links, *a_ports, *a_out, *a_st;
@@ -327,7 +331,7 @@ PyObject *walk_frames(PyObject *Py_UNUSED(self), PyObject *args) {
     ArgSpec rest[] = {{a_cap, "caplen", 'i', 8, n, n}, {a_orig, "origlen", 'i', 8, n, n},
                       {a_lt, "linktype", 'i', 4, n, n}, {a_links, "links", 'i', 4, 0, -1},
                       {a_ports, "ports", 'u', 1, 65536, 65536},
-                      {a_out, "out", 'i', 8, 4 * n, 4 * n}, {a_st, "status", 'u', 1, n, n}};
+                      {a_out, "out", 'i', 8, FR_NCOLS * n, FR_NCOLS * n}, {a_st, "status", 'u', 1, n, n}};
     if (check_args("walk_frames", rest, N_ARGS(rest)) < 0
         || PyObject_GetBuffer(a_buf, &buf, PyBUF_SIMPLE) < 0
         || PyObject_GetBuffer(a_cap, &bcap, PyBUF_C_CONTIGUOUS) < 0
@@ -353,8 +357,9 @@ PyObject *walk_frames(PyObject *Py_UNUSED(self), PyObject *args) {
     int64_t *out = bout.buf;
     uint8_t *status = bst.buf;
     Walk w = {buf.buf, buf.len, bports.buf};
+    Py_ssize_t counts[N_STATUS] = {0};
     Py_BEGIN_ALLOW_THREADS
-    memset(out, 0, (size_t)n * 4 * sizeof(int64_t));
+    Py_ssize_t tcp = 0, quote = n - 1;
     const int32_t *row = NULL;
     int32_t last = -1;
     int known = 0;
@@ -364,10 +369,28 @@ PyObject *walk_frames(PyObject *Py_UNUSED(self), PyObject *args) {
             for (Py_ssize_t k = 0; k < nlinks; k++)
                 if (links[k * LINK_TABLE_COLS] == last) row = links + k * LINK_TABLE_COLS;
         }
-        status[i] = (uint8_t)frame(&w, row, off[i], cap[i], orig[i], out + i, out + n + i,
-                                   out + 2 * n + i, out + 3 * n + i);
+        L3 at;
+        Ip ip;
+        int st = frame(&w, row, off[i], cap[i], orig[i], &at, &ip);
+        status[i] = (uint8_t)st;
+        if (st == ST_TCP || st == ST_QUOTE) {
+            int64_t *o = out + (st == ST_TCP ? tcp++ : quote--);
+            o[FR_ROW * n] = i, o[FR_END * n] = off[i] + cap[i];
+            o[FR_L3 * n] = at.l3, o[FR_VERSION * n] = at.version;
+            o[FR_L4 * n] = ip.l4, o[FR_L4_LEN * n] = ip.l4_len;
+        }
+        counts[st]++;
     }
     Py_END_ALLOW_THREADS
     release_all(all, N_ARGS(all));
-    Py_RETURN_NONE;
+    PyObject *t = PyTuple_New(N_STATUS);
+    for (int k = 0; t && k < N_STATUS; k++) {
+        PyObject *v = PyLong_FromSsize_t(counts[k]);
+        if (!v) {
+            Py_CLEAR(t);
+            break;
+        }
+        PyTuple_SET_ITEM(t, k, v);
+    }
+    return t;
 }

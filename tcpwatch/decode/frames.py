@@ -25,31 +25,39 @@ ST_TCP, ST_SHORT_TCP, ST_NOT_TCP, ST_QUOTE = _S.ST_TCP, _S.ST_SHORT_TCP, _S.ST_N
     _S.ST_QUOTE
 ST_FRAGMENT, ST_BAD_IP, ST_NOT_IP, ST_UNSUPPORTED_LINK = _S.ST_FRAGMENT, _S.ST_BAD_IP, \
     _S.ST_NOT_IP, _S.ST_UNSUPPORTED_LINK
-N_STATUS = _S.N_STATUS
+
+
+@dataclass(slots=True)
+class Rows:
+    """Some frames of a batch (TCP segments, or ICMP errors quoting a TCP header)."""
+
+    row: np.ndarray  # int64: the frame's index in the batch
+    end: np.ndarray  # int64: the first byte past its captured bytes
+    l3: np.ndarray  # int64: the innermost IP header (a quote: the quoted IP header)
+    version: np.ndarray  # int64: its version, 4 or 6
+    l4: np.ndarray  # int64: the TCP header (a quote: the quoted one)
+    l4_len: np.ndarray  # int64: TCP header + payload, as the IP header says
 
 
 @dataclass(slots=True)
 class Frames:
-    """One row per frame of the batch."""
-
-    status: np.ndarray  # uint8: ST_*
-    l3: np.ndarray  # int64: the innermost IP header (ST_QUOTE: the quoted IP header)
-    version: np.ndarray  # int64: its version, 4 or 6
-    l4: np.ndarray  # int64: the TCP header (ST_QUOTE: the quoted one)
-    l4_len: np.ndarray  # int64: TCP header + payload, as the IP header says
-
-    def counts(self) -> np.ndarray:
-        """Frames per status (index ST_*)."""
-        return np.bincount(self.status, minlength=N_STATUS)
+    status: np.ndarray  # uint8 per frame: ST_*
+    counts: tuple[int, ...]  # frames per status (index ST_*)
+    tcp: Rows  # the ST_TCP frames, in order
+    quotes: Rows  # the ST_QUOTE frames, in order
 
 
 def walk_frames(raw: RawFrames) -> Frames:
     n = len(raw)
-    out = np.empty((4, n), np.int64)
+    out = np.empty((_S.FR_NCOLS, n), np.int64)
     status = np.empty(n, np.uint8)
-    _S.walk_frames(raw.buf, raw.off, raw.caplen, raw.origlen, raw.linktype, LINK_TABLE,
-                   PORT_TABLE, out.reshape(-1), status)
-    return Frames(status, out[0], out[1], out[2], out[3])
+    counts = _S.walk_frames(raw.buf, raw.off, raw.caplen, raw.origlen, raw.linktype,
+                            LINK_TABLE, PORT_TABLE, out.reshape(-1), status)
+    n_tcp, n_quote = counts[ST_TCP], counts[ST_QUOTE]
+    cols = (_S.FR_ROW, _S.FR_END, _S.FR_L3, _S.FR_VERSION, _S.FR_L4, _S.FR_L4_LEN)
+    tcp = Rows(*(out[c, :n_tcp] for c in cols))
+    quotes = Rows(*(out[c, n - n_quote:][::-1] for c in cols))
+    return Frames(status, counts, tcp, quotes)
 
 
 def addresses(buf: np.ndarray, l3: np.ndarray, version: np.ndarray) -> tuple[Coded, Coded]:

@@ -18,6 +18,7 @@ its TCP row for a fragmented segment is at the last fragment's frame).
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from functools import cache
 
 import numpy as np
 
@@ -31,9 +32,8 @@ from .frames import (
     ST_NOT_TCP,
     ST_QUOTE,
     ST_SHORT_TCP,
-    ST_TCP,
     ST_UNSUPPORTED_LINK,
-    Frames,
+    Rows,
     addresses,
     walk_frames,
 )
@@ -71,17 +71,18 @@ def decode_with_quotes(raw: RawFrames) -> tuple[Columns, DecodeCounts, QuotedHea
     connection walk numbers like tshark but which are not segments."""
     buf = raw.buf
     fr = walk_frames(raw)  # link layer, IP, tunnels, quotes (frames.py)
-    c = fr.counts().tolist()
+    c = fr.counts
     counts = DecodeCounts(not_ip=c[ST_NOT_IP], not_tcp=c[ST_NOT_TCP] + c[ST_QUOTE],
                           fragments=c[ST_FRAGMENT], bad_ip=c[ST_BAD_IP],
                           short_tcp=c[ST_SHORT_TCP], unsupported_link=c[ST_UNSUPPORTED_LINK])
-    quoted = _quoted(buf, raw, fr)
+    quoted = _quoted(buf, raw, fr.quotes)
 
-    rows = np.flatnonzero(fr.status == ST_TCP)
-    l4, l4_len, ipv = fr.l4[rows], fr.l4_len[rows], fr.version[rows]
-    frame_end = raw.off[rows] + raw.caplen[rows]
+    seg = fr.tcp
+    l4, l4_len, ipv, frame_end = seg.l4, seg.l4_len, seg.version, seg.end
     tcp = tcp_headers(buf, l4, frame_end)  # the header, options included (tcpheader.py)
-    src, dst = addresses(buf, fr.l3[rows], ipv)
+    src, dst = addresses(buf, seg.l3, ipv)
+    # every frame a segment (as in most captures): the batch's columns as they are
+    rows = slice(None) if len(seg.row) == len(raw) else seg.row
 
     table = {
         Col.FRAME: raw.frame[rows],
@@ -109,16 +110,20 @@ def decode_with_quotes(raw: RawFrames) -> tuple[Columns, DecodeCounts, QuotedHea
     return table, counts, quoted
 
 
-def _quoted(buf, raw: RawFrames, fr: Frames) -> QuotedHeaders:
-    rows = np.flatnonzero(fr.status == ST_QUOTE)
-    src, dst = addresses(buf, fr.l3[rows], fr.version[rows])
+def _quoted(buf, raw: RawFrames, q: Rows) -> QuotedHeaders:
+    src, dst = addresses(buf, q.l3, q.version)
     text = np.array(src.names, dtype=object)
-    return QuotedHeaders(raw.frame[rows], text[src.codes], text[dst.codes],
-                         **quoted_fields(buf, fr.l4[rows]))
+    return QuotedHeaders(raw.frame[q.row], text[src.codes], text[dst.codes],
+                         **quoted_fields(buf, q.l4))
 
 
 def _flag_strings(flags: np.ndarray) -> Coded:
     present = np.flatnonzero(np.bincount(flags, minlength=1 << 9))
     lookup = np.zeros(max(int(present.max()) + 1, 1) if present.size else 1, np.int16)
     lookup[present] = np.arange(present.size)
-    return Coded(lookup[flags], tuple(tcpdump_flag_str(int(f)) for f in present))
+    return Coded(lookup[flags], tuple(_flag_str(f) for f in present.tolist()))
+
+
+@cache
+def _flag_str(flags: int) -> str:
+    return tcpdump_flag_str(flags)
