@@ -1,7 +1,8 @@
 /* Source and destination addresses of a batch as dense codes into one list of distinct
  * addresses (tcpwatch/decode/frames.py turns only the distinct ones into text): IPv4 in
  * order of first appearance among all sources, then all destinations; then IPv6 in byte
- * order.  One open-addressing hash table per family, at most half full. */
+ * order.  One open-addressing hash table per family, at most half full: it starts small
+ * and doubles, as a batch holds few distinct addresses. */
 #include "seqwalk.h"
 
 typedef struct { uint8_t k[16]; int32_t id; } Key6;
@@ -22,6 +23,33 @@ static uint64_t hash16(const uint8_t *k) {
 }
 
 static int cmp16(const void *x, const void *y) { return memcmp(x, y, 16); }
+
+/* the table's slot for an IPv4 address (its own, or the empty one where it goes) */
+static uint64_t slot4(const int32_t *table, uint64_t mask, const uint32_t *v4, uint32_t a) {
+    uint64_t s = mix64(a) & mask;
+    while (table[s] >= 0 && v4[table[s]] != a) s = (s + 1) & mask;
+    return s;
+}
+
+static uint64_t slot6(const int32_t *table, uint64_t mask, const Key6 *keys, const uint8_t *p) {
+    uint64_t s = hash16(p) & mask;
+    while (table[s] >= 0 && memcmp(keys[table[s]].k, p, 16) != 0) s = (s + 1) & mask;
+    return s;
+}
+
+/* empty the table, sized for `count` distinct keys at most half full, and put keys
+ * 0 .. count - 1 back (v4 or keys); returns the new mask */
+static uint64_t refill(int32_t *table, Py_ssize_t cap, Py_ssize_t count, const uint32_t *v4,
+                       const Key6 *keys) {
+    Py_ssize_t slots = cap < 256 ? cap : 256;  /* cap: a power of two */
+    while (slots < 2 * (count + 1) && slots < cap) slots *= 2;
+    uint64_t mask = (uint64_t)slots - 1;
+    memset(table, 0xff, (size_t)slots * sizeof(int32_t));
+    for (Py_ssize_t k = 0; k < count; k++)
+        table[v4 ? slot4(table, mask, v4, v4[k]) : slot6(table, mask, keys, keys[k].k)] =
+            (int32_t)k;
+    return mask;
+}
 
 /* address_codes(buf, l3, version, codes, v4, v6) -> (distinct IPv4, distinct IPv6)
  *   buf      uint8: the batch
@@ -73,10 +101,9 @@ PyObject *address_codes(PyObject *Py_UNUSED(self), PyObject *args) {
     uint32_t *v4 = bv4.buf;
     uint8_t *v6 = bv6.buf;
     Py_ssize_t n4 = 0, n6 = 0;
-    uint64_t mask = (uint64_t)slots - 1;
     Py_BEGIN_ALLOW_THREADS
     /* IPv4: first appearance over sources, then destinations */
-    memset(table, 0xff, (size_t)slots * sizeof(int32_t));
+    uint64_t mask = refill(table, slots, 0, v4, NULL);
     for (int side = 0; side < 2; side++) {
         uint32_t last = 0;
         int32_t last_code = -1;  /* neighbouring rows mostly share their addresses */
@@ -86,26 +113,33 @@ PyObject *address_codes(PyObject *Py_UNUSED(self), PyObject *args) {
             uint32_t a = ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8)
                          | p[3];
             if (last_code < 0 || a != last) {
-                uint64_t s = mix64(a) & mask;
-                while (table[s] >= 0 && v4[table[s]] != a) s = (s + 1) & mask;
-                if (table[s] < 0) v4[n4] = a, table[s] = (int32_t)n4++;
+                uint64_t s = slot4(table, mask, v4, a);
+                if (table[s] < 0) {
+                    v4[n4] = a, table[s] = (int32_t)n4++;
+                    if (2 * n4 > (Py_ssize_t)mask && (Py_ssize_t)mask + 1 < slots)
+                        mask = refill(table, slots, n4, v4, NULL);
+                    s = slot4(table, mask, v4, a);
+                }
                 last = a, last_code = table[s];
             }
             codes[side * n + i] = last_code;
         }
     }
     /* IPv6: distinct ones in order of appearance, then ranked by their bytes */
-    memset(table, 0xff, (size_t)slots * sizeof(int32_t));
+    mask = refill(table, slots, 0, NULL, keys);
     for (int side = 0; side < 2; side++)
         for (Py_ssize_t i = 0; i < n; i++) {
             if (ver[i] != 6) continue;
             const uint8_t *p = b + l3[i] + (side ? 24 : 8);
-            uint64_t s = hash16(p) & mask;
-            while (table[s] >= 0 && memcmp(keys[table[s]].k, p, 16) != 0) s = (s + 1) & mask;
+            uint64_t s = slot6(table, mask, keys, p);
             if (table[s] < 0) {
                 memcpy(keys[n6].k, p, 16);
                 keys[n6].id = (int32_t)n6;
                 table[s] = (int32_t)n6++;
+                if (2 * n6 > (Py_ssize_t)mask && (Py_ssize_t)mask + 1 < slots) {
+                    mask = refill(table, slots, n6, NULL, keys);
+                    s = slot6(table, mask, keys, p);
+                }
             }
             codes[side * n + i] = table[s];
         }

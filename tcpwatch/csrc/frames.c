@@ -296,7 +296,8 @@ static int frame(const Walk *w, const int32_t *lt, int64_t off, int64_t caplen,
     return status;
 }
 
-/* walk_frames(buf, off, caplen, origlen, linktype, links, ports, out, status) -> counts
+/* walk_frames(buf, off, caplen, origlen, linktype, links, ports, out, status, tcp, sack_at)
+ *   -> counts
  *   buf       uint8 (any bytes): the batch's frames, zero-padded
  *   off, caplen, origlen  int64[n]: each frame's first byte in buf, captured and wire
  *             lengths (off + caplen <= len(buf))
@@ -313,16 +314,22 @@ static int frame(const Walk *w, const int32_t *lt, int64_t off, int64_t caplen,
  *   status    uint8[n]: ST_* -- TCP; TCP whose header is not captured or whose data offset
  *             is impossible; not TCP; an ICMP error quoting >= 16 bytes of a TCP header
  *             (also not TCP); an IP fragment; a bad IP header; not IP; an unsupported DLT
+ *   tcp       uint32[TCP_NCOLS * n], TCP_NCOLS columns of n: the TCP header of each
+ *             ST_TCP frame at rows 0, 1, ... as tcp_headers gives it (other rows are not
+ *             written)
+ *   sack_at   int64[n]: tcp_headers' sack_at of those rows
  *   counts    a tuple of N_STATUS ints: the frames of each status
  * Every offset is checked before anything is written. */
 PyObject *walk_frames(PyObject *Py_UNUSED(self), PyObject *args) {
-    PyObject *a_buf, *a_off, *a_cap, *a_orig, *a_lt, *a_links, *a_ports, *a_out, *a_st;
-    if (!PyArg_ParseTuple(args, "OOOOOOOOO", &a_buf, &a_off, &a_cap, &a_orig, &a_lt, &a_links,
-                          &a_ports, &a_out, &a_st))
+    PyObject *a_buf, *a_off, *a_cap, *a_orig, *a_lt, *a_links, *a_ports, *a_out, *a_st, *a_tcp,
+             *a_sack;
+    if (!PyArg_ParseTuple(args, "OOOOOOOOOOO", &a_buf, &a_off, &a_cap, &a_orig, &a_lt, &a_links,
+                          &a_ports, &a_out, &a_st, &a_tcp, &a_sack))
         return NULL;
     Py_buffer buf = {0}, boff = {0}, bcap = {0}, borig = {0}, blt = {0}, blinks = {0},
-              bports = {0}, bout = {0}, bst = {0};
-    Py_buffer *all[] = {&buf, &boff, &bcap, &borig, &blt, &blinks, &bports, &bout, &bst};
+              bports = {0}, bout = {0}, bst = {0}, btcp = {0}, bsack = {0};
+    Py_buffer *all[] = {&buf, &boff, &bcap, &borig, &blt, &blinks, &bports, &bout, &bst, &btcp,
+                        &bsack};
     ArgSpec first[] = {{a_buf, "buf", 'x', 1, 0, -1}, {a_off, "off", 'i', 8, 0, -1}};
     if (check_args("walk_frames", first, N_ARGS(first)) < 0
         || PyObject_GetBuffer(a_off, &boff, PyBUF_C_CONTIGUOUS) < 0)
@@ -331,7 +338,9 @@ PyObject *walk_frames(PyObject *Py_UNUSED(self), PyObject *args) {
     ArgSpec rest[] = {{a_cap, "caplen", 'i', 8, n, n}, {a_orig, "origlen", 'i', 8, n, n},
                       {a_lt, "linktype", 'i', 4, n, n}, {a_links, "links", 'i', 4, 0, -1},
                       {a_ports, "ports", 'u', 1, 65536, 65536},
-                      {a_out, "out", 'i', 8, FR_NCOLS * n, FR_NCOLS * n}, {a_st, "status", 'u', 1, n, n}};
+                      {a_out, "out", 'i', 8, FR_NCOLS * n, FR_NCOLS * n}, {a_st, "status", 'u', 1, n, n},
+                      {a_tcp, "tcp", 'u', 4, TCP_NCOLS * n, TCP_NCOLS * n},
+                      {a_sack, "sack_at", 'i', 8, n, n}};
     if (check_args("walk_frames", rest, N_ARGS(rest)) < 0
         || PyObject_GetBuffer(a_buf, &buf, PyBUF_SIMPLE) < 0
         || PyObject_GetBuffer(a_cap, &bcap, PyBUF_C_CONTIGUOUS) < 0
@@ -340,7 +349,9 @@ PyObject *walk_frames(PyObject *Py_UNUSED(self), PyObject *args) {
         || PyObject_GetBuffer(a_links, &blinks, PyBUF_C_CONTIGUOUS) < 0
         || PyObject_GetBuffer(a_ports, &bports, PyBUF_C_CONTIGUOUS) < 0
         || PyObject_GetBuffer(a_out, &bout, PyBUF_C_CONTIGUOUS | PyBUF_WRITABLE) < 0
-        || PyObject_GetBuffer(a_st, &bst, PyBUF_C_CONTIGUOUS | PyBUF_WRITABLE) < 0)
+        || PyObject_GetBuffer(a_st, &bst, PyBUF_C_CONTIGUOUS | PyBUF_WRITABLE) < 0
+        || PyObject_GetBuffer(a_tcp, &btcp, PyBUF_C_CONTIGUOUS | PyBUF_WRITABLE) < 0
+        || PyObject_GetBuffer(a_sack, &bsack, PyBUF_C_CONTIGUOUS | PyBUF_WRITABLE) < 0)
         return release_all(all, N_ARGS(all));
     const int64_t *off = boff.buf, *cap = bcap.buf, *orig = borig.buf;
     const int32_t *lt = blt.buf, *links = blinks.buf;
@@ -356,6 +367,8 @@ PyObject *walk_frames(PyObject *Py_UNUSED(self), PyObject *args) {
         }
     int64_t *out = bout.buf;
     uint8_t *status = bst.buf;
+    uint32_t *tcp_out = btcp.buf;
+    int64_t *sack_at = bsack.buf;
     Walk w = {buf.buf, buf.len, bports.buf};
     Py_ssize_t counts[N_STATUS] = {0};
     Py_BEGIN_ALLOW_THREADS
@@ -373,6 +386,8 @@ PyObject *walk_frames(PyObject *Py_UNUSED(self), PyObject *args) {
         Ip ip;
         int st = frame(&w, row, off[i], cap[i], orig[i], &at, &ip);
         status[i] = (uint8_t)st;
+        if (st == ST_TCP)
+            tcp_row(w.b, ip.l4, off[i] + cap[i], tcp_out + tcp, n, sack_at + tcp);
         if (st == ST_TCP || st == ST_QUOTE) {
             int64_t *o = out + (st == ST_TCP ? tcp++ : quote--);
             o[FR_ROW * n] = i, o[FR_END * n] = off[i] + cap[i];

@@ -41,6 +41,8 @@ enum { TCP_COL_THL, TCP_COL_SPORT, TCP_COL_DPORT, TCP_COL_SEQ, TCP_COL_ACK, TCP_
 #define TCP_HAS_TIMESTAMPS 8
 #define TCP_MIN_HEADER 20
 #define TCP_MAX_OPTION_BYTES 40
+void tcp_row(const uint8_t *b, int64_t l4, int64_t end, uint32_t *row, Py_ssize_t stride,
+             int64_t *sack_at);
 
 /* walk_frames: link decoders (the kinds of tcpwatch/capture/linktypes.py's table), the
  * per-frame outcomes and the UDP port table's bits (tcpwatch/decode/frames.py builds it) */

@@ -50,6 +50,28 @@ static void parse_options(const uint8_t *b, int64_t pos, int64_t end, uint32_t *
     }
 }
 
+/* One segment's TCP header at l4 (end: the first byte not captured) into row[c * stride]
+ * for each column c, and *sack_at (see tcp_headers; walk_frames calls it too). */
+void tcp_row(const uint8_t *b, int64_t l4, int64_t end, uint32_t *row, Py_ssize_t stride,
+             int64_t *sack_at) {
+    for (int c = 0; c < TCP_NCOLS; c++) row[c * stride] = 0;
+    *sack_at = -1;
+    if (l4 + TCP_MIN_HEADER > end) return;
+    const uint8_t *h = b + l4;
+    row[TCP_COL_SPORT * stride] = be16(h);
+    row[TCP_COL_DPORT * stride] = be16(h + 2);
+    row[TCP_COL_SEQ * stride] = be32(h + 4);
+    row[TCP_COL_ACK * stride] = be32(h + 8);
+    row[TCP_COL_FLAGS * stride] = ((uint32_t)(h[12] & 1) << 8) | h[13];
+    row[TCP_COL_WIN * stride] = be16(h + 14);
+    uint32_t thl = (uint32_t)(h[12] >> 4) * 4;
+    row[TCP_COL_THL * stride] = thl;
+    if (thl > TCP_MIN_HEADER) {
+        int64_t stop = l4 + thl < end ? l4 + thl : end;
+        parse_options(b, l4 + TCP_MIN_HEADER, stop, row, stride, sack_at);
+    }
+}
+
 /* tcp_headers(buf, l4, end, out, sack_at)
  *   buf      uint8 (any bytes): the batch's frames
  *   l4       int64[n]: where each TCP header starts in buf
@@ -97,26 +119,7 @@ PyObject *tcp_headers(PyObject *Py_UNUSED(self), PyObject *args) {
     uint32_t *out = bout.buf;
     int64_t *sack_at = bsack.buf;
     Py_BEGIN_ALLOW_THREADS
-    memset(out, 0, (size_t)n * TCP_NCOLS * sizeof(uint32_t));
-    for (Py_ssize_t i = 0; i < n; i++) {
-        uint32_t *row = out + i;  /* column c of this row: row[c * n] */
-        Py_ssize_t stride = n;
-        sack_at[i] = -1;
-        if (l4[i] + TCP_MIN_HEADER > end[i]) continue;
-        const uint8_t *h = b + l4[i];
-        row[TCP_COL_SPORT * stride] = be16(h);
-        row[TCP_COL_DPORT * stride] = be16(h + 2);
-        row[TCP_COL_SEQ * stride] = be32(h + 4);
-        row[TCP_COL_ACK * stride] = be32(h + 8);
-        row[TCP_COL_FLAGS * stride] = ((uint32_t)(h[12] & 1) << 8) | h[13];
-        row[TCP_COL_WIN * stride] = be16(h + 14);
-        uint32_t thl = (uint32_t)(h[12] >> 4) * 4;
-        row[TCP_COL_THL * stride] = thl;
-        if (thl > TCP_MIN_HEADER) {
-            int64_t stop = l4[i] + thl < end[i] ? l4[i] + thl : end[i];
-            parse_options(b, l4[i] + TCP_MIN_HEADER, stop, row, stride, &sack_at[i]);
-        }
-    }
+    for (Py_ssize_t i = 0; i < n; i++) tcp_row(b, l4[i], end[i], out + i, n, &sack_at[i]);
     Py_END_ALLOW_THREADS
     release_all(all, N_ARGS(all));
     Py_RETURN_NONE;

@@ -18,6 +18,7 @@ from .. import _seqwalk as _S
 from ..capture.linktypes import LINK_TABLE
 from ..capture.pcapfile import RawFrames
 from .columns import Coded
+from .tcpheader import tcp_columns
 from .tunnels import PORT_TABLE
 
 #: per-frame outcomes (``status``), from the compiled module
@@ -45,19 +46,24 @@ class Frames:
     counts: tuple[int, ...]  # frames per status (index ST_*)
     tcp: Rows  # the ST_TCP frames, in order
     quotes: Rows  # the ST_QUOTE frames, in order
+    headers: dict[str, object]  # the ST_TCP frames' TCP headers (tcpheader.tcp_headers)
 
 
 def walk_frames(raw: RawFrames) -> Frames:
     n = len(raw)
     out = np.empty((_S.FR_NCOLS, n), np.int64)
     status = np.empty(n, np.uint8)
+    tcp_out = np.empty((_S.TCP_NCOLS, n), np.uint32)
+    sack_at = np.empty(n, np.int64)
     counts = _S.walk_frames(raw.buf, raw.off, raw.caplen, raw.origlen, raw.linktype,
-                            LINK_TABLE, PORT_TABLE, out.reshape(-1), status)
+                            LINK_TABLE, PORT_TABLE, out.reshape(-1), status,
+                            tcp_out.reshape(-1), sack_at)
     n_tcp, n_quote = counts[ST_TCP], counts[ST_QUOTE]
     cols = (_S.FR_ROW, _S.FR_END, _S.FR_L3, _S.FR_VERSION, _S.FR_L4, _S.FR_L4_LEN)
     tcp = Rows(*(out[c, :n_tcp] for c in cols))
     quotes = Rows(*(out[c, n - n_quote:][::-1] for c in cols))
-    return Frames(status, counts, tcp, quotes)
+    headers = tcp_columns(tcp_out[:, :n_tcp], sack_at[:n_tcp])
+    return Frames(status, counts, tcp, quotes, headers)
 
 
 def addresses(buf: np.ndarray, l3: np.ndarray, version: np.ndarray) -> tuple[Coded, Coded]:

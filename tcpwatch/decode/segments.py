@@ -38,7 +38,7 @@ from .frames import (
     walk_frames,
 )
 from .quoted import QuotedHeaders, quoted_fields
-from .tcpheader import sack_column, tcp_headers
+from .tcpheader import sack_column
 
 
 @dataclass(slots=True)
@@ -79,7 +79,7 @@ def decode_with_quotes(raw: RawFrames) -> tuple[Columns, DecodeCounts, QuotedHea
 
     seg = fr.tcp
     l4, l4_len, ipv, frame_end = seg.l4, seg.l4_len, seg.version, seg.end
-    tcp = tcp_headers(buf, l4, frame_end)  # the header, options included (tcpheader.py)
+    tcp = fr.headers  # the header, options included (tcpheader.py)
     src, dst = addresses(buf, seg.l3, ipv)
     # every frame a segment (as in most captures): the batch's columns as they are
     rows = slice(None) if len(seg.row) == len(raw) else seg.row

@@ -37,6 +37,12 @@ def tcp_headers(buf: np.ndarray, l4: np.ndarray, end: np.ndarray) -> dict[str, o
     sack_at = np.empty(n, np.int64)
     _S.tcp_headers(buf, np.ascontiguousarray(l4, np.int64),
                    np.ascontiguousarray(end, np.int64), out.reshape(-1), sack_at)
+    return tcp_columns(out, sack_at)
+
+
+def tcp_columns(out: np.ndarray, sack_at: np.ndarray) -> dict[str, object]:
+    """:func:`tcp_headers`' columns from the compiled walk's output (``TCP_NCOLS`` rows of
+    ``uint32``, one per column; the frame walk writes the same)."""
     has = out[_S.TCP_COL_HAS]
 
     def col(name: str, dtype) -> np.ndarray:

@@ -96,7 +96,8 @@ def cases() -> dict[str, tuple[object, list[Arg]]]:
             Arg(_frames(), "free", True), Arg(np.array([0, 54, 108], np.int64), "free"),
             Arg(np.full(N, 54, np.int64)), Arg(np.full(N, 54, np.int64)),
             Arg(np.ones(N, np.int32)), Arg(LINK_TABLE, "free"), Arg(PORT_TABLE),
-            Arg(np.empty(N * _seqwalk.FR_NCOLS, np.int64)), Arg(np.empty(N, np.uint8))]),
+            Arg(np.empty(N * _seqwalk.FR_NCOLS, np.int64)), Arg(np.empty(N, np.uint8)),
+            Arg(np.empty(N * _seqwalk.TCP_NCOLS, np.uint32)), Arg(np.empty(N, np.int64))]),
         "address_codes": (_seqwalk.address_codes, [
             Arg(_frames(), "free", True), Arg(np.array([14, 68, 122], np.int64), "free"),
             Arg(np.full(N, 4, np.int64)), Arg(np.empty(2 * N, np.int32)),

@@ -2,10 +2,12 @@
 ``csrc/addresses.c``) equals the whole-column numpy reference (``linklayer.py``,
 ``iplayer.py``) on every capture of the suite and on generated frames (``frames_gen.py``):
 the status of every frame, the counts, the rows of the TCP segments and of the quotes with
-their offsets and lengths, and the addresses' codes and names."""
+their offsets and lengths, the segments' TCP headers, and the addresses' codes and
+names."""
 
 from __future__ import annotations
 
+import struct
 import warnings
 from collections import Counter
 from pathlib import Path
@@ -14,8 +16,11 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 
+from tcpwatch.capture.bytes import PAD
 from tcpwatch.capture.pcapfile import CaptureReader, RawFrames
 from tcpwatch.decode import frames
+from tcpwatch.decode.columns import Masked
+from tcpwatch.decode.tcpheader import tcp_headers
 
 from . import iplayer as ref
 from .captures import capture_id, suite_captures
@@ -40,6 +45,15 @@ def assert_walks_agree(raw: RawFrames) -> np.ndarray:
         assert src.names == ref_src.names
         np.testing.assert_array_equal(src.codes, ref_src.codes)
         np.testing.assert_array_equal(dst.codes, ref_dst.codes)
+    # the segments' TCP headers, read in the walk, as the TCP header pass reads them
+    r = np.flatnonzero(status == frames.ST_TCP)
+    want = tcp_headers(raw.buf, out[2, r], (raw.off + raw.caplen)[r])
+    for name, col in got.headers.items():
+        if isinstance(col, Masked):
+            np.testing.assert_array_equal(col.values, want[name].values, name)
+            np.testing.assert_array_equal(col.missing, want[name].missing, name)
+        else:
+            np.testing.assert_array_equal(col, want[name], name)
     return status
 
 
@@ -75,3 +89,28 @@ def test_generated_frames_walk_as_the_reference() -> None:
 
     check()
     assert set(seen) == set(STATUSES.values()), seen
+
+
+def test_many_distinct_addresses_as_the_reference() -> None:
+    """A batch with thousands of distinct IPv4 and IPv6 addresses (the address table
+    grows several times), mixed with repeated ones."""
+    rng = np.random.default_rng(12)
+    pkts = []
+    for k in range(3000):
+        tcp = struct.pack(">HHIIBBHHH", 1000 + k, 80, k, 0, 0x50, 0x10, 100, 0, 0)
+        if k % 3:
+            addr = rng.integers(0, 256, 8, dtype=np.uint8).tobytes() if k % 5 else bytes(8)
+            ip = struct.pack(">BBHHHBBH", 0x45, 0, 40, 0, 0, 64, 6, 0) + addr
+        else:
+            addr = rng.integers(0, 256, 32, dtype=np.uint8).tobytes() if k % 4 else bytes(32)
+            ip = struct.pack(">IHBB", 6 << 28, 20, 6, 64) + addr
+        pkts.append(b"\x02" * 12 + (b"\x08\x00" if k % 3 else b"\x86\xdd") + ip + tcp)
+    n = len(pkts)
+    lengths = np.array([len(p) for p in pkts], np.int64)
+    off = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+    buf = np.frombuffer(b"".join(pkts) + b"\0" * PAD, np.uint8)
+    raw = RawFrames(buf, off, lengths, lengths, np.zeros(n), np.zeros(n, np.int64),
+                    np.ones(n, np.int32), np.arange(1, n + 1))
+    assert (assert_walks_agree(raw) == frames.ST_TCP).all()
+    assert len(frames.addresses(buf, frames.walk_frames(raw).tcp.l3,
+                                frames.walk_frames(raw).tcp.version)[0].names) > 4000
