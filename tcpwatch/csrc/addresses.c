@@ -51,41 +51,40 @@ static uint64_t refill(int32_t *table, Py_ssize_t cap, Py_ssize_t count, const u
     return mask;
 }
 
-/* address_codes(buf, l3, version, codes, v4, v6) -> (distinct IPv4, distinct IPv6)
- *   buf      uint8: the batch
- *   l3       int64[n]: each row's IP header (20 or 40 bytes of it inside buf)
+/* address_codes(addr, version, codes, v4, v6) -> (distinct IPv4, distinct IPv6)
+ *   addr     uint8[ADDR_BYTES * n]: each row's source and destination address, as
+ *            walk_frames writes them (at [0, 16) and [16, 32); IPv4: 4 bytes each)
  *   version  int64[n]: 4 or 6
  *   codes    int32[2 * n]: the rows' source codes, then their destination codes; IPv4
  *            addresses are codes 0 .. n4 - 1, IPv6 ones n4 .. n4 + n6 - 1
  *   v4       uint32[2 * n]: the first n4 hold the distinct IPv4 addresses (as integers)
  *   v6       uint8[32 * n]: the first 16 * n6 hold the distinct IPv6 addresses */
 PyObject *address_codes(PyObject *Py_UNUSED(self), PyObject *args) {
-    PyObject *a_buf, *a_l3, *a_ver, *a_codes, *a_v4, *a_v6;
-    if (!PyArg_ParseTuple(args, "OOOOOO", &a_buf, &a_l3, &a_ver, &a_codes, &a_v4, &a_v6))
+    PyObject *a_addr, *a_ver, *a_codes, *a_v4, *a_v6;
+    if (!PyArg_ParseTuple(args, "OOOOO", &a_addr, &a_ver, &a_codes, &a_v4, &a_v6))
         return NULL;
-    Py_buffer buf = {0}, bl3 = {0}, bver = {0}, bcodes = {0}, bv4 = {0}, bv6 = {0};
-    Py_buffer *all[] = {&buf, &bl3, &bver, &bcodes, &bv4, &bv6};
-    ArgSpec first[] = {{a_buf, "buf", 'x', 1, 0, -1}, {a_l3, "l3", 'i', 8, 0, -1}};
+    Py_buffer baddr = {0}, bver = {0}, bcodes = {0}, bv4 = {0}, bv6 = {0};
+    Py_buffer *all[] = {&baddr, &bver, &bcodes, &bv4, &bv6};
+    ArgSpec first[] = {{a_ver, "version", 'i', 8, 0, -1}};
     if (check_args("address_codes", first, N_ARGS(first)) < 0
-        || PyObject_GetBuffer(a_l3, &bl3, PyBUF_C_CONTIGUOUS) < 0)
+        || PyObject_GetBuffer(a_ver, &bver, PyBUF_C_CONTIGUOUS) < 0)
         return NULL;
-    Py_ssize_t n = bl3.len / 8;
-    ArgSpec rest[] = {{a_ver, "version", 'i', 8, n, n}, {a_codes, "codes", 'i', 4, 2 * n, 2 * n},
+    Py_ssize_t n = bver.len / 8;
+    ArgSpec rest[] = {{a_addr, "addr", 'u', 1, ADDR_BYTES * n, ADDR_BYTES * n},
+                      {a_codes, "codes", 'i', 4, 2 * n, 2 * n},
                       {a_v4, "v4", 'u', 4, 2 * n, 2 * n}, {a_v6, "v6", 'u', 1, 32 * n, 32 * n}};
     if (check_args("address_codes", rest, N_ARGS(rest)) < 0
-        || PyObject_GetBuffer(a_buf, &buf, PyBUF_SIMPLE) < 0
-        || PyObject_GetBuffer(a_ver, &bver, PyBUF_C_CONTIGUOUS) < 0
+        || PyObject_GetBuffer(a_addr, &baddr, PyBUF_C_CONTIGUOUS) < 0
         || PyObject_GetBuffer(a_codes, &bcodes, PyBUF_C_CONTIGUOUS | PyBUF_WRITABLE) < 0
         || PyObject_GetBuffer(a_v4, &bv4, PyBUF_C_CONTIGUOUS | PyBUF_WRITABLE) < 0
         || PyObject_GetBuffer(a_v6, &bv6, PyBUF_C_CONTIGUOUS | PyBUF_WRITABLE) < 0)
         return release_all(all, N_ARGS(all));
-    const uint8_t *b = buf.buf;
-    const int64_t *l3 = bl3.buf, *ver = bver.buf;
+    const uint8_t *b = baddr.buf;
+    const int64_t *ver = bver.buf;
     for (Py_ssize_t i = 0; i < n; i++)
-        if ((ver[i] != 4 && ver[i] != 6) || l3[i] < 0
-            || l3[i] + (ver[i] == 4 ? 20 : 40) > buf.len) {
+        if (ver[i] != 4 && ver[i] != 6) {
             release_all(all, N_ARGS(all));
-            return value_error("address_codes", "a header outside buf or not IPv4/IPv6");
+            return value_error("address_codes", "a version not 4 or 6");
         }
     Py_ssize_t slots = 16;
     while (slots < 4 * n) slots *= 2;
@@ -109,7 +108,7 @@ PyObject *address_codes(PyObject *Py_UNUSED(self), PyObject *args) {
         int32_t last_code = -1;  /* neighbouring rows mostly share their addresses */
         for (Py_ssize_t i = 0; i < n; i++) {
             if (ver[i] != 4) continue;
-            const uint8_t *p = b + l3[i] + (side ? 16 : 12);
+            const uint8_t *p = b + ADDR_BYTES * i + 16 * side;
             uint32_t a = ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8)
                          | p[3];
             if (last_code < 0 || a != last) {
@@ -130,7 +129,7 @@ PyObject *address_codes(PyObject *Py_UNUSED(self), PyObject *args) {
     for (int side = 0; side < 2; side++)
         for (Py_ssize_t i = 0; i < n; i++) {
             if (ver[i] != 6) continue;
-            const uint8_t *p = b + l3[i] + (side ? 24 : 8);
+            const uint8_t *p = b + ADDR_BYTES * i + 16 * side;
             uint64_t s = slot6(table, mask, keys, p);
             if (table[s] < 0) {
                 memcpy(keys[n6].k, p, 16);

@@ -296,8 +296,8 @@ static int frame(const Walk *w, const int32_t *lt, int64_t off, int64_t caplen,
     return status;
 }
 
-/* walk_frames(buf, off, caplen, origlen, linktype, links, ports, out, status, tcp, sack_at)
- *   -> counts
+/* walk_frames(buf, off, caplen, origlen, linktype, links, ports, out, status, tcp, sack_at,
+ *             addr) -> counts
  *   buf       uint8 (any bytes): the batch's frames, zero-padded
  *   off, caplen, origlen  int64[n]: each frame's first byte in buf, captured and wire
  *             lengths (off + caplen <= len(buf))
@@ -318,18 +318,21 @@ static int frame(const Walk *w, const int32_t *lt, int64_t off, int64_t caplen,
  *             ST_TCP frame at rows 0, 1, ... as tcp_headers gives it (other rows are not
  *             written)
  *   sack_at   int64[n]: tcp_headers' sack_at of those rows
+ *   addr      uint8[ADDR_BYTES * n]: the source and destination address of the rows of
+ *             out (ST_TCP and ST_QUOTE), each row's at [0, 16) and [16, 32) (IPv4: the
+ *             first 4 bytes of each), for address_codes
  *   counts    a tuple of N_STATUS ints: the frames of each status
  * Every offset is checked before anything is written. */
 PyObject *walk_frames(PyObject *Py_UNUSED(self), PyObject *args) {
     PyObject *a_buf, *a_off, *a_cap, *a_orig, *a_lt, *a_links, *a_ports, *a_out, *a_st, *a_tcp,
-             *a_sack;
-    if (!PyArg_ParseTuple(args, "OOOOOOOOOOO", &a_buf, &a_off, &a_cap, &a_orig, &a_lt, &a_links,
-                          &a_ports, &a_out, &a_st, &a_tcp, &a_sack))
+             *a_sack, *a_addr;
+    if (!PyArg_ParseTuple(args, "OOOOOOOOOOOO", &a_buf, &a_off, &a_cap, &a_orig, &a_lt,
+                          &a_links, &a_ports, &a_out, &a_st, &a_tcp, &a_sack, &a_addr))
         return NULL;
     Py_buffer buf = {0}, boff = {0}, bcap = {0}, borig = {0}, blt = {0}, blinks = {0},
-              bports = {0}, bout = {0}, bst = {0}, btcp = {0}, bsack = {0};
+              bports = {0}, bout = {0}, bst = {0}, btcp = {0}, bsack = {0}, baddr = {0};
     Py_buffer *all[] = {&buf, &boff, &bcap, &borig, &blt, &blinks, &bports, &bout, &bst, &btcp,
-                        &bsack};
+                        &bsack, &baddr};
     ArgSpec first[] = {{a_buf, "buf", 'x', 1, 0, -1}, {a_off, "off", 'i', 8, 0, -1}};
     if (check_args("walk_frames", first, N_ARGS(first)) < 0
         || PyObject_GetBuffer(a_off, &boff, PyBUF_C_CONTIGUOUS) < 0)
@@ -340,7 +343,8 @@ PyObject *walk_frames(PyObject *Py_UNUSED(self), PyObject *args) {
                       {a_ports, "ports", 'u', 1, 65536, 65536},
                       {a_out, "out", 'i', 8, FR_NCOLS * n, FR_NCOLS * n}, {a_st, "status", 'u', 1, n, n},
                       {a_tcp, "tcp", 'u', 4, TCP_NCOLS * n, TCP_NCOLS * n},
-                      {a_sack, "sack_at", 'i', 8, n, n}};
+                      {a_sack, "sack_at", 'i', 8, n, n},
+                      {a_addr, "addr", 'u', 1, ADDR_BYTES * n, ADDR_BYTES * n}};
     if (check_args("walk_frames", rest, N_ARGS(rest)) < 0
         || PyObject_GetBuffer(a_buf, &buf, PyBUF_SIMPLE) < 0
         || PyObject_GetBuffer(a_cap, &bcap, PyBUF_C_CONTIGUOUS) < 0
@@ -351,7 +355,8 @@ PyObject *walk_frames(PyObject *Py_UNUSED(self), PyObject *args) {
         || PyObject_GetBuffer(a_out, &bout, PyBUF_C_CONTIGUOUS | PyBUF_WRITABLE) < 0
         || PyObject_GetBuffer(a_st, &bst, PyBUF_C_CONTIGUOUS | PyBUF_WRITABLE) < 0
         || PyObject_GetBuffer(a_tcp, &btcp, PyBUF_C_CONTIGUOUS | PyBUF_WRITABLE) < 0
-        || PyObject_GetBuffer(a_sack, &bsack, PyBUF_C_CONTIGUOUS | PyBUF_WRITABLE) < 0)
+        || PyObject_GetBuffer(a_sack, &bsack, PyBUF_C_CONTIGUOUS | PyBUF_WRITABLE) < 0
+        || PyObject_GetBuffer(a_addr, &baddr, PyBUF_C_CONTIGUOUS | PyBUF_WRITABLE) < 0)
         return release_all(all, N_ARGS(all));
     const int64_t *off = boff.buf, *cap = bcap.buf, *orig = borig.buf;
     const int32_t *lt = blt.buf, *links = blinks.buf;
@@ -369,6 +374,7 @@ PyObject *walk_frames(PyObject *Py_UNUSED(self), PyObject *args) {
     uint8_t *status = bst.buf;
     uint32_t *tcp_out = btcp.buf;
     int64_t *sack_at = bsack.buf;
+    uint8_t *addr = baddr.buf;
     Walk w = {buf.buf, buf.len, bports.buf};
     Py_ssize_t counts[N_STATUS] = {0};
     Py_BEGIN_ALLOW_THREADS
@@ -389,7 +395,16 @@ PyObject *walk_frames(PyObject *Py_UNUSED(self), PyObject *args) {
         if (st == ST_TCP)
             tcp_row(w.b, ip.l4, off[i] + cap[i], tcp_out + tcp, n, sack_at + tcp);
         if (st == ST_TCP || st == ST_QUOTE) {
-            int64_t *o = out + (st == ST_TCP ? tcp++ : quote--);
+            Py_ssize_t r = st == ST_TCP ? tcp++ : quote--;
+            int64_t *o = out + r;
+            /* inside the captured bytes: the IP header's parse was ok */
+            const uint8_t *h = w.b + at.l3;
+            if (at.version == 4) {
+                memcpy(addr + ADDR_BYTES * r, h + 12, 4);
+                memcpy(addr + ADDR_BYTES * r + 16, h + 16, 4);
+            } else {
+                memcpy(addr + ADDR_BYTES * r, h + 8, 32);
+            }
             o[FR_ROW * n] = i, o[FR_END * n] = off[i] + cap[i];
             o[FR_L3 * n] = at.l3, o[FR_VERSION * n] = at.version;
             o[FR_L4 * n] = ip.l4, o[FR_L4_LEN * n] = ip.l4_len;

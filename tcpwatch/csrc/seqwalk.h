@@ -50,6 +50,7 @@ enum { LINK_ETHER = 1, LINK_RAW, LINK_NULL, LINK_NFLOG };
 enum { ST_TCP, ST_SHORT_TCP, ST_NOT_TCP, ST_QUOTE, ST_FRAGMENT, ST_BAD_IP, ST_NOT_IP,
        ST_UNSUPPORTED_LINK, N_STATUS };
 enum { FR_ROW, FR_END, FR_L3, FR_VERSION, FR_L4, FR_L4_LEN, FR_NCOLS };
+#define ADDR_BYTES 32  /* a row's source and destination address (walk_frames, address_codes) */
 enum { TUN_NONE, TUN_GRE, TUN_VXLAN, TUN_GENEVE, TUN_TEREDO };
 #define PORT_DISSECTED_LOW 0x80  /* a port below the tunnels' that tshark dissects */
 #define LINK_TABLE_COLS 4        /* dlt, kind, a, b */

@@ -38,6 +38,7 @@ class Rows:
     version: np.ndarray  # int64: its version, 4 or 6
     l4: np.ndarray  # int64: the TCP header (a quote: the quoted one)
     l4_len: np.ndarray  # int64: TCP header + payload, as the IP header says
+    addr: np.ndarray  # uint8 (rows, ADDR_BYTES): source and destination address
 
 
 @dataclass(slots=True)
@@ -55,28 +56,28 @@ def walk_frames(raw: RawFrames) -> Frames:
     status = np.empty(n, np.uint8)
     tcp_out = np.empty((_S.TCP_NCOLS, n), np.uint32)
     sack_at = np.empty(n, np.int64)
+    addr = np.empty((n, _S.ADDR_BYTES), np.uint8)
     counts = _S.walk_frames(raw.buf, raw.off, raw.caplen, raw.origlen, raw.linktype,
                             LINK_TABLE, PORT_TABLE, out.reshape(-1), status,
-                            tcp_out.reshape(-1), sack_at)
+                            tcp_out.reshape(-1), sack_at, addr.reshape(-1))
     n_tcp, n_quote = counts[ST_TCP], counts[ST_QUOTE]
     cols = (_S.FR_ROW, _S.FR_END, _S.FR_L3, _S.FR_VERSION, _S.FR_L4, _S.FR_L4_LEN)
-    tcp = Rows(*(out[c, :n_tcp] for c in cols))
-    quotes = Rows(*(out[c, n - n_quote:][::-1] for c in cols))
+    tcp = Rows(*(out[c, :n_tcp] for c in cols), addr[:n_tcp])
+    quotes = Rows(*(out[c, n - n_quote:][::-1] for c in cols), addr[n - n_quote:][::-1])
     headers = tcp_columns(tcp_out[:, :n_tcp], sack_at[:n_tcp])
     return Frames(status, counts, tcp, quotes, headers)
 
 
-def addresses(buf: np.ndarray, l3: np.ndarray, version: np.ndarray) -> tuple[Coded, Coded]:
-    """Source and destination addresses of the IP headers at ``l3`` as one pair of
-    categoricals (shared names: IPv4 in order of first appearance among the sources then
-    the destinations, then IPv6 in byte order)."""
-    n = l3.shape[0]
+def addresses(rows: Rows) -> tuple[Coded, Coded]:
+    """Source and destination addresses of the rows as one pair of categoricals (shared
+    names: IPv4 in order of first appearance among the sources then the destinations,
+    then IPv6 in byte order)."""
+    n = rows.version.shape[0]
     codes = np.empty(2 * n, np.int32)
     v4 = np.empty(2 * n, np.uint32)
     v6 = np.empty((2 * n, 16), np.uint8)
-    n4, n6 = _S.address_codes(buf, np.ascontiguousarray(l3, np.int64),
-                              np.ascontiguousarray(version, np.int64), codes, v4,
-                              v6.reshape(-1))
+    n4, n6 = _S.address_codes(np.ascontiguousarray(rows.addr).reshape(-1),
+                              np.ascontiguousarray(rows.version), codes, v4, v6.reshape(-1))
     names = tuple([str(ipaddress.IPv4Address(int(a))) for a in v4[:n4].tolist()]
                   + [str(ipaddress.IPv6Address(bytes(a))) for a in v6[:n6]])
     return Coded(codes[:n], names), Coded(codes[n:], names)

@@ -80,7 +80,7 @@ def decode_with_quotes(raw: RawFrames) -> tuple[Columns, DecodeCounts, QuotedHea
     seg = fr.tcp
     l4, l4_len, ipv, frame_end = seg.l4, seg.l4_len, seg.version, seg.end
     tcp = fr.headers  # the header, options included (tcpheader.py)
-    src, dst = addresses(buf, seg.l3, ipv)
+    src, dst = addresses(seg)
     # every frame a segment (as in most captures): the batch's columns as they are
     rows = slice(None) if len(seg.row) == len(raw) else seg.row
 
@@ -111,7 +111,7 @@ def decode_with_quotes(raw: RawFrames) -> tuple[Columns, DecodeCounts, QuotedHea
 
 
 def _quoted(buf, raw: RawFrames, q: Rows) -> QuotedHeaders:
-    src, dst = addresses(buf, q.l3, q.version)
+    src, dst = addresses(q)
     text = np.array(src.names, dtype=object)
     return QuotedHeaders(raw.frame[q.row], text[src.codes], text[dst.codes],
                          **quoted_fields(buf, q.l4))

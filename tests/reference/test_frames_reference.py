@@ -40,7 +40,7 @@ def assert_walks_agree(raw: RawFrames) -> np.ndarray:
         want = np.vstack([r, (raw.off + raw.caplen)[r], out[:, r]])
         np.testing.assert_array_equal(np.vstack([rows.row, rows.end, rows.l3, rows.version,
                                                  rows.l4, rows.l4_len]), want)
-        src, dst = frames.addresses(raw.buf, rows.l3, rows.version)
+        src, dst = frames.addresses(rows)
         ref_src, ref_dst = ref.addresses(raw.buf, out[0, r], out[1, r])
         assert src.names == ref_src.names
         np.testing.assert_array_equal(src.codes, ref_src.codes)
@@ -112,5 +112,4 @@ def test_many_distinct_addresses_as_the_reference() -> None:
     raw = RawFrames(buf, off, lengths, lengths, np.zeros(n), np.zeros(n, np.int64),
                     np.ones(n, np.int32), np.arange(1, n + 1))
     assert (assert_walks_agree(raw) == frames.ST_TCP).all()
-    assert len(frames.addresses(buf, frames.walk_frames(raw).tcp.l3,
-                                frames.walk_frames(raw).tcp.version)[0].names) > 4000
+    assert len(frames.addresses(frames.walk_frames(raw).tcp)[0].names) > 4000
