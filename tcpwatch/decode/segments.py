@@ -37,7 +37,7 @@ from .frames import (
     addresses,
     walk_frames,
 )
-from .quoted import QuotedHeaders, quoted_fields
+from .quoted import QuotedHeaders, empty_quotes, quoted_fields
 from .tcpheader import sack_column
 
 
@@ -111,6 +111,8 @@ def decode_with_quotes(raw: RawFrames) -> tuple[Columns, DecodeCounts, QuotedHea
 
 
 def _quoted(buf, raw: RawFrames, q: Rows) -> QuotedHeaders:
+    if len(q.row) == 0:
+        return empty_quotes()
     src, dst = addresses(q)
     text = np.array(src.names, dtype=object)
     return QuotedHeaders(raw.frame[q.row], text[src.codes], text[dst.codes],
