@@ -57,7 +57,8 @@ def walk_frames(raw: RawFrames) -> Frames:
     tcp_out = np.empty((_S.TCP_NCOLS, n), np.uint32)
     sack_at = np.empty(n, np.int64)
     addr = np.empty((n, _S.ADDR_BYTES), np.uint8)
-    counts = _S.walk_frames(raw.buf, raw.off, raw.caplen, raw.origlen, raw.linktype,
+    i64 = [np.ascontiguousarray(a, np.int64) for a in (raw.off, raw.caplen, raw.origlen)]
+    counts = _S.walk_frames(raw.buf, *i64, np.ascontiguousarray(raw.linktype, np.int32),
                             LINK_TABLE, PORT_TABLE, out.reshape(-1), status,
                             tcp_out.reshape(-1), sack_at, addr.reshape(-1))
     n_tcp, n_quote = counts[ST_TCP], counts[ST_QUOTE]
