@@ -300,7 +300,7 @@ static int frame(const Walk *w, const int32_t *lt, int64_t off, int64_t caplen,
  *             addr) -> counts
  *   buf       uint8 (any bytes): the batch's frames, zero-padded
  *   off, caplen, origlen  int64[n]: each frame's first byte in buf, captured and wire
- *             lengths (off + caplen <= len(buf))
+ *             lengths (off + caplen <= len(buf), origlen < 2**32)
  *   linktype  int32[n]: each frame's DLT
  *   links     int32[k * LINK_TABLE_COLS]: the supported DLTs, a row each: dlt, kind
  *             (LINK_*), a, b (see link_layer); tcpwatch/capture/linktypes.py's table
@@ -365,11 +365,16 @@ PyObject *walk_frames(PyObject *Py_UNUSED(self), PyObject *args) {
         release_all(all, N_ARGS(all));
         return value_error("walk_frames", "links is not rows of LINK_TABLE_COLS");
     }
-    for (Py_ssize_t i = 0; i < n; i++)
-        if (off[i] < 0 || cap[i] < 0 || off[i] + cap[i] > buf.len) {
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (off[i] < 0 || off[i] > buf.len || cap[i] < 0 || cap[i] > buf.len - off[i]) {
             release_all(all, N_ARGS(all));
             return value_error("walk_frames", "a frame outside buf");
         }
+        if (orig[i] < 0 || orig[i] > UINT32_MAX) {  /* a 32-bit field of every format */
+            release_all(all, N_ARGS(all));
+            return value_error("walk_frames", "an origlen outside 0 .. 2**32 - 1");
+        }
+    }
     int64_t *out = bout.buf;
     uint8_t *status = bst.buf;
     uint32_t *tcp_out = btcp.buf;

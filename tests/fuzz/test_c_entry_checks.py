@@ -213,13 +213,20 @@ def test_tcp_header_offsets_outside_the_buffer(l4, end):
     assert (out == 7).all()  # checked before anything is written
 
 
-@pytest.mark.parametrize(("off", "caplen"), [(-1, 54), (0, -1), (108, 10**6)])
+@pytest.mark.parametrize(("off", "caplen"), [(-1, 54), (0, -1), (108, 10**6), (108, 2**63 - 1),
+                                             (2**62, 0)])
 def test_frames_outside_the_buffer(off, caplen):
     status = np.full(N, 9, np.uint8)
     with pytest.raises(ValueError, match="outside buf"):
         call("walk_frames", {1: np.array([0, 54, off], np.int64),
                              2: np.array([54, 54, caplen], np.int64), 8: status})
     assert (status == 9).all()  # checked before anything is written
+
+
+@pytest.mark.parametrize("origlen", [-1, 2**32, 2**63 - 1])
+def test_frame_wire_lengths_out_of_range(origlen):
+    with pytest.raises(ValueError, match="origlen"):
+        call("walk_frames", {3: np.array([54, 54, origlen], np.int64)})
 
 
 def test_frame_walk_link_table_of_whole_rows():
