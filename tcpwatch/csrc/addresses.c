@@ -104,14 +104,21 @@ PyObject *address_codes(PyObject *Py_UNUSED(self), PyObject *args) {
     /* IPv4: first appearance over sources, then destinations */
     uint64_t mask = refill(table, slots, 0, v4, NULL);
     for (int side = 0; side < 2; side++) {
-        uint32_t last = 0;
-        int32_t last_code = -1;  /* neighbouring rows mostly share their addresses */
+        /* the two addresses seen last: a conversation's segments alternate between its
+         * two endpoints, and neighbouring rows mostly belong to few conversations */
+        uint32_t seen[2] = {0, 0};
+        int32_t seen_code[2] = {-1, -1};
         for (Py_ssize_t i = 0; i < n; i++) {
             if (ver[i] != 4) continue;
             const uint8_t *p = b + ADDR_BYTES * i + 16 * side;
             uint32_t a = ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8)
                          | p[3];
-            if (last_code < 0 || a != last) {
+            int32_t code;
+            if (seen_code[0] >= 0 && a == seen[0]) {
+                code = seen_code[0];
+            } else if (seen_code[1] >= 0 && a == seen[1]) {
+                code = seen_code[1];
+            } else {
                 uint64_t s = slot4(table, mask, v4, a);
                 if (table[s] < 0) {
                     v4[n4] = a, table[s] = (int32_t)n4++;
@@ -119,9 +126,13 @@ PyObject *address_codes(PyObject *Py_UNUSED(self), PyObject *args) {
                         mask = refill(table, slots, n4, v4, NULL);
                     s = slot4(table, mask, v4, a);
                 }
-                last = a, last_code = table[s];
+                code = table[s];
             }
-            codes[side * n + i] = last_code;
+            if (code != seen_code[0]) {
+                seen[1] = seen[0], seen_code[1] = seen_code[0];
+                seen[0] = a, seen_code[0] = code;
+            }
+            codes[side * n + i] = code;
         }
     }
     /* IPv6: distinct ones in order of appearance, then ranked by their bytes */
