@@ -43,6 +43,8 @@ class Rows:
 
 @dataclass(slots=True)
 class Frames:
+    """One batch walked: what each frame is, and the rows the decoder keeps."""
+
     status: np.ndarray  # uint8 per frame: ST_*
     counts: tuple[int, ...]  # frames per status (index ST_*)
     tcp: Rows  # the ST_TCP frames, in order
@@ -51,6 +53,7 @@ class Frames:
 
 
 def walk_frames(raw: RawFrames) -> Frames:
+    """The compiled walk over every frame of the batch (``csrc/frames.c``)."""
     n = len(raw)
     out = np.empty((_S.FR_NCOLS, n), np.int64)
     status = np.empty(n, np.uint8)
