@@ -3,6 +3,9 @@
  *
  *   walk_pcap        record headers of a pcap chunk      (record N+1 starts where N ends)
  *   walk_pcapng      block headers of a pcapng chunk     (idem, byte order per section)
+ *   walk_frames      link layer, IP, tunnels and ICMP quotes of every frame of a batch
+ *   address_codes    a batch's addresses as codes into the distinct ones
+ *   tcp_headers      the TCP header fields and options of a batch
  *   walk_conversations  Wireshark's tcp.stream assignment, base seq and window scale,
  *                       one pass in file order (see tcpwatch/engine/flows.py for the rules)
  *   walk_states      both endpoints' RFC 9293 states (tcpwatch/engine/states.py)
@@ -97,6 +100,10 @@ static PyMethodDef methods[] = {
     {"class_layout", class_layout, METH_VARARGS, "Event class numbers used by walk_states."},
     {"walk_pcap", walk_pcap, METH_VARARGS, "Walk pcap record headers."},
     {"walk_pcapng", walk_pcapng, METH_VARARGS, "Walk pcapng block headers."},
+    {"walk_frames", walk_frames, METH_VARARGS,
+     "Link layer, IP, tunnels and ICMP quotes of every frame of a batch, in one pass."},
+    {"address_codes", address_codes, METH_VARARGS,
+     "Source and destination addresses as codes into the distinct addresses."},
     {"tcp_headers", tcp_headers, METH_VARARGS,
      "The TCP header fields and recorded options of a batch of segments."},
     {"pair_ids", pair_ids, METH_VARARGS,
@@ -143,9 +150,55 @@ PyMODINIT_FUNC PyInit__seqwalk(void) {
         {"TCP_HAS_MSS", TCP_HAS_MSS}, {"TCP_HAS_WSCALE", TCP_HAS_WSCALE},
         {"TCP_HAS_SACK_PERM", TCP_HAS_SACK_PERM}, {"TCP_HAS_TIMESTAMPS", TCP_HAS_TIMESTAMPS},
         {"TCP_MIN_HEADER", TCP_MIN_HEADER},
+        {"LINK_ETHER", LINK_ETHER}, {"LINK_RAW", LINK_RAW}, {"LINK_NULL", LINK_NULL},
+        {"LINK_NFLOG", LINK_NFLOG}, {"LINK_TABLE_COLS", LINK_TABLE_COLS},
+        {"ST_TCP", ST_TCP}, {"ST_SHORT_TCP", ST_SHORT_TCP}, {"ST_NOT_TCP", ST_NOT_TCP},
+        {"ST_QUOTE", ST_QUOTE}, {"ST_FRAGMENT", ST_FRAGMENT}, {"ST_BAD_IP", ST_BAD_IP},
+        {"ST_NOT_IP", ST_NOT_IP}, {"ST_UNSUPPORTED_LINK", ST_UNSUPPORTED_LINK},
+        {"N_STATUS", N_STATUS}, {"FR_ROW", FR_ROW}, {"FR_END", FR_END}, {"FR_L3", FR_L3},
+        {"FR_VERSION", FR_VERSION}, {"FR_L4", FR_L4}, {"FR_L4_LEN", FR_L4_LEN},
+        {"FR_NCOLS", FR_NCOLS}, {"ADDR_BYTES", ADDR_BYTES}, {"TUN_GRE", TUN_GRE}, {"TUN_VXLAN", TUN_VXLAN},
+        {"TUN_GENEVE", TUN_GENEVE}, {"TUN_TEREDO", TUN_TEREDO},
+        {"PORT_DISSECTED_LOW", PORT_DISSECTED_LOW},
+        {"ETH_IPV4", ETH_IPV4}, {"ETH_IPV6", ETH_IPV6}, {"MAX_VLAN_TAGS", MAX_VLAN_TAGS},
+        {"ETH_PPPOE_SESSION", ETH_PPPOE_SESSION}, {"PPP_IPV4", PPP_IPV4},
+        {"PPP_IPV6", PPP_IPV6}, {"MAX_MPLS_LABELS", MAX_MPLS_LABELS},
+        {"ETH_HEADER", ETH_HEADER}, {"ETH_TEB", ETH_TEB}, {"BSD_AF_INET", BSD_AF_INET},
+        {"NFLOG_HEADER", NFLOG_HEADER}, {"NFULA_PAYLOAD", NFULA_PAYLOAD},
+        {"NFLOG_MAX_TLVS", NFLOG_MAX_TLVS}, {"NFLOG_AF_INET", NFLOG_AF_INET},
+        {"NFLOG_AF_INET6", NFLOG_AF_INET6}, {"IPV4_MIN_HEADER", IPV4_MIN_HEADER},
+        {"IPV4_MF_OFFSET_MASK", IPV4_MF_OFFSET_MASK}, {"IPV6_HEADER", IPV6_HEADER},
+        {"IPV6_AH", IPV6_AH}, {"IPV6_FRAGMENT", IPV6_FRAGMENT},
+        {"IPV6_MAX_EXT", IPV6_MAX_EXT}, {"MAX_DEPTH", MAX_DEPTH},
+        {"IPPROTO_ICMP", IPPROTO_ICMP_}, {"IPPROTO_IPIP", IPPROTO_IPIP_},
+        {"IPPROTO_TCP", IPPROTO_TCP_}, {"IPPROTO_UDP", IPPROTO_UDP_},
+        {"IPPROTO_IPV6", IPPROTO_IPV6_}, {"IPPROTO_GRE", IPPROTO_GRE_},
+        {"IPPROTO_ICMPV6", IPPROTO_ICMPV6_}, {"IPPROTO_ETHERIP", IPPROTO_ETHERIP_},
+        {"UDP_HEADER", UDP_HEADER}, {"GRE_C", GRE_C}, {"GRE_R", GRE_R}, {"GRE_K", GRE_K},
+        {"GRE_S", GRE_S}, {"GRE_VERSION", GRE_VERSION}, {"GRE_BASE", GRE_BASE},
+        {"VXLAN_HEADER", VXLAN_HEADER}, {"GENEVE_HEADER", GENEVE_HEADER},
+        {"TEREDO_AUTH", TEREDO_AUTH}, {"TEREDO_ORIGIN", TEREDO_ORIGIN},
+        {"TEREDO_AUTH_FIXED", TEREDO_AUTH_FIXED}, {"TEREDO_ORIGIN_LEN", TEREDO_ORIGIN_LEN},
+        {"ICMP_HEADER", ICMP_HEADER}, {"QUOTED_TCP_NEEDED", QUOTED_TCP_NEEDED},
     };
     for (size_t i = 0; i < sizeof(consts) / sizeof(consts[0]); i++) {
         if (PyModule_AddIntConstant(m, consts[i].name, consts[i].value) < 0) {
+            Py_DECREF(m);
+            return NULL;
+        }
+    }
+    static const struct { const char *name; const long *values; int n; } sets[] = {
+        {"ETH_VLAN_TAGS", ETH_VLAN_TAGS, 3}, {"ETH_MPLS", ETH_MPLS, 2},
+        {"BSD_AF_INET6", BSD_AF_INET6, 4},
+        {"IPV6_EXT_8", IPV6_EXT_8, 8}, {"ICMP_ERRORS", ICMP_ERRORS, 5},
+        {"ICMPV6_ERRORS", ICMPV6_ERRORS, 4},
+    };
+    for (size_t i = 0; i < sizeof(sets) / sizeof(sets[0]); i++) {
+        PyObject *t = PyTuple_New(sets[i].n);
+        for (int k = 0; t && k < sets[i].n; k++)
+            PyTuple_SET_ITEM(t, k, PyLong_FromLong(sets[i].values[k]));
+        if (!t || PyModule_AddObject(m, sets[i].name, t) < 0) {
+            Py_XDECREF(t);
             Py_DECREF(m);
             return NULL;
         }

@@ -2,6 +2,8 @@
  * and the entry points each source file defines (module.c registers them).
  *
  *   capture.c        walk_pcap, walk_pcapng: record/block headers of a chunk
+ *   frames.c         walk_frames, address_codes: link layer, IP, tunnels and ICMP quotes
+ *                    of every frame of a batch in one pass; addresses as dense codes
  *   tcpheader.c      tcp_headers: the TCP header fields and options of a batch
  *   conversations.c  walk_conversations: Wireshark's tcp.stream, bases, window scales
  *   states.c         walk_states, class_layout: both endpoints' RFC 9293 states
@@ -39,6 +41,75 @@ enum { TCP_COL_THL, TCP_COL_SPORT, TCP_COL_DPORT, TCP_COL_SEQ, TCP_COL_ACK, TCP_
 #define TCP_HAS_TIMESTAMPS 8
 #define TCP_MIN_HEADER 20
 #define TCP_MAX_OPTION_BYTES 40
+void tcp_row(const uint8_t *b, int64_t l4, int64_t end, uint32_t *row, Py_ssize_t stride,
+             int64_t *sack_at);
+
+/* walk_frames: link decoders (the kinds of tcpwatch/capture/linktypes.py's table), the
+ * per-frame outcomes and the UDP port table's bits (tcpwatch/decode/frames.py builds it) */
+enum { LINK_ETHER = 1, LINK_RAW, LINK_NULL, LINK_NFLOG };
+enum { ST_TCP, ST_SHORT_TCP, ST_NOT_TCP, ST_QUOTE, ST_FRAGMENT, ST_BAD_IP, ST_NOT_IP,
+       ST_UNSUPPORTED_LINK, N_STATUS };
+enum { FR_ROW, FR_END, FR_L3, FR_VERSION, FR_L4, FR_L4_LEN, FR_NCOLS };
+#define ADDR_BYTES 32  /* a row's source and destination address (walk_frames, address_codes) */
+enum { TUN_NONE, TUN_GRE, TUN_VXLAN, TUN_GENEVE, TUN_TEREDO };
+#define PORT_DISSECTED_LOW 0x80  /* a port below the tunnels' that tshark dissects */
+#define LINK_TABLE_COLS 4        /* dlt, kind, a, b */
+
+/* protocol numbers and header layouts of the frame walk (the Python side that the
+ * reference decoder of the tests reads is checked against these by decode/frames.py) */
+#define ETH_IPV4 0x0800
+#define ETH_IPV6 0x86DD
+#define ETH_VLAN_8021Q 0x8100
+#define ETH_VLAN_8021AD 0x88A8
+#define ETH_VLAN_QINQ 0x9100
+#define MAX_VLAN_TAGS 2
+#define ETH_PPPOE_SESSION 0x8864
+#define PPP_IPV4 0x0021
+#define PPP_IPV6 0x0057
+#define ETH_MPLS_UNICAST 0x8847
+#define ETH_MPLS_MULTICAST 0x8848
+#define MAX_MPLS_LABELS 8
+#define ETH_HEADER 14
+#define ETH_TEB 0x6558
+#define BSD_AF_INET 2
+#define NFLOG_HEADER 4
+#define NFULA_PAYLOAD 9
+#define NFLOG_MAX_TLVS 32
+#define NFLOG_AF_INET 2
+#define NFLOG_AF_INET6 10
+#define IPV4_MIN_HEADER 20
+#define IPV4_MF_OFFSET_MASK 0x3FFF
+#define IPV6_HEADER 40
+#define IPV6_AH 51
+#define IPV6_FRAGMENT 44
+#define IPV6_MAX_EXT 8
+#define MAX_DEPTH 8
+#define IPPROTO_ICMP_ 1
+#define IPPROTO_IPIP_ 4
+#define IPPROTO_TCP_ 6
+#define IPPROTO_UDP_ 17
+#define IPPROTO_IPV6_ 41
+#define IPPROTO_GRE_ 47
+#define IPPROTO_ICMPV6_ 58
+#define IPPROTO_ETHERIP_ 97
+#define UDP_HEADER 8
+#define GRE_C 0x8000
+#define GRE_R 0x4000
+#define GRE_K 0x2000
+#define GRE_S 0x1000
+#define GRE_VERSION 0x0007
+#define GRE_BASE 4
+#define VXLAN_HEADER 8
+#define GENEVE_HEADER 8
+#define TEREDO_AUTH 0x0001
+#define TEREDO_ORIGIN 0x0000
+#define TEREDO_AUTH_FIXED 13
+#define TEREDO_ORIGIN_LEN 8
+#define ICMP_HEADER 8
+#define QUOTED_TCP_NEEDED 16
+/* the sets among them (frames.c; exported as tuples) */
+extern const long ETH_VLAN_TAGS[3], ETH_MPLS[2], BSD_AF_INET6[4], IPV6_EXT_8[8], ICMP_ERRORS[5],
+    ICMPV6_ERRORS[4];
 
 /* TCP header flags (RFC 9293) and the conversation walk's own bits */
 #define F_FIN 0x01
@@ -129,6 +200,8 @@ extern const CtxOps conv_ops, states_ops, flags_ops, pairs_ops;
 PyObject *walk_pcap(PyObject *self, PyObject *args);
 PyObject *walk_pcapng(PyObject *self, PyObject *args);
 PyObject *tcp_headers(PyObject *self, PyObject *args);
+PyObject *walk_frames(PyObject *self, PyObject *args);
+PyObject *address_codes(PyObject *self, PyObject *args);
 PyObject *walk_conversations(PyObject *self, PyObject *args);
 PyObject *pair_ids(PyObject *self, PyObject *args);
 PyObject *class_layout(PyObject *self, PyObject *args);

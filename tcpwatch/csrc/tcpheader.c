@@ -21,7 +21,7 @@ static inline uint32_t be32(const uint8_t *p) {
  * byte; EOL, a length below 2 or running past the area ends the walk (as Wireshark).  Of
  * two SACK options the last counts, as a receiver would. */
 static void parse_options(const uint8_t *b, int64_t pos, int64_t end, uint32_t *row,
-                          int64_t *sack_at) {
+                          Py_ssize_t stride, int64_t *sack_at) {
     for (int round = 0; round < TCP_MAX_OPTION_BYTES && pos < end; round++) {
         uint8_t kind = b[pos];
         if (kind == OPT_EOL) break;
@@ -31,22 +31,44 @@ static void parse_options(const uint8_t *b, int64_t pos, int64_t end, uint32_t *
         if (len < 2 || pos + len > end) break;
         const uint8_t *v = b + pos + 2;
         if (kind == OPT_MSS && len == 4) {
-            row[TCP_COL_MSS] = be16(v);
-            row[TCP_COL_HAS] |= TCP_HAS_MSS;
+            row[TCP_COL_MSS * stride] = be16(v);
+            row[TCP_COL_HAS * stride] |= TCP_HAS_MSS;
         } else if (kind == OPT_WSCALE && len == 3) {
-            row[TCP_COL_WSCALE] = v[0];
-            row[TCP_COL_HAS] |= TCP_HAS_WSCALE;
+            row[TCP_COL_WSCALE * stride] = v[0];
+            row[TCP_COL_HAS * stride] |= TCP_HAS_WSCALE;
         } else if (kind == OPT_SACK_PERM && len == 2) {
-            row[TCP_COL_HAS] |= TCP_HAS_SACK_PERM;
+            row[TCP_COL_HAS * stride] |= TCP_HAS_SACK_PERM;
         } else if (kind == OPT_TIMESTAMPS && len == 10) {
-            row[TCP_COL_TSVAL] = be32(v);
-            row[TCP_COL_TSECR] = be32(v + 4);
-            row[TCP_COL_HAS] |= TCP_HAS_TIMESTAMPS;
+            row[TCP_COL_TSVAL * stride] = be32(v);
+            row[TCP_COL_TSECR * stride] = be32(v + 4);
+            row[TCP_COL_HAS * stride] |= TCP_HAS_TIMESTAMPS;
         } else if (kind == OPT_SACK && (len == 10 || len == 18 || len == 26 || len == 34)) {
-            row[TCP_COL_SACK_EDGES] = (uint32_t)(len - 2) / 4;
+            row[TCP_COL_SACK_EDGES * stride] = (uint32_t)(len - 2) / 4;
             *sack_at = pos + 2;
         }
         pos += len;
+    }
+}
+
+/* One segment's TCP header at l4 (end: the first byte not captured) into row[c * stride]
+ * for each column c, and *sack_at (see tcp_headers; walk_frames calls it too). */
+void tcp_row(const uint8_t *b, int64_t l4, int64_t end, uint32_t *row, Py_ssize_t stride,
+             int64_t *sack_at) {
+    for (int c = 0; c < TCP_NCOLS; c++) row[c * stride] = 0;
+    *sack_at = -1;
+    if (l4 + TCP_MIN_HEADER > end) return;
+    const uint8_t *h = b + l4;
+    row[TCP_COL_SPORT * stride] = be16(h);
+    row[TCP_COL_DPORT * stride] = be16(h + 2);
+    row[TCP_COL_SEQ * stride] = be32(h + 4);
+    row[TCP_COL_ACK * stride] = be32(h + 8);
+    row[TCP_COL_FLAGS * stride] = ((uint32_t)(h[12] & 1) << 8) | h[13];
+    row[TCP_COL_WIN * stride] = be16(h + 14);
+    uint32_t thl = (uint32_t)(h[12] >> 4) * 4;
+    row[TCP_COL_THL * stride] = thl;
+    if (thl > TCP_MIN_HEADER) {
+        int64_t stop = l4 + thl < end ? l4 + thl : end;
+        parse_options(b, l4 + TCP_MIN_HEADER, stop, row, stride, sack_at);
     }
 }
 
@@ -54,7 +76,8 @@ static void parse_options(const uint8_t *b, int64_t pos, int64_t end, uint32_t *
  *   buf      uint8 (any bytes): the batch's frames
  *   l4       int64[n]: where each TCP header starts in buf
  *   end      int64[n]: the first byte past each frame's captured bytes (<= len(buf))
- *   out      uint32[n * TCP_NCOLS], row-major; per row, by column (TCP_COL_*):
+ *   out      uint32[TCP_NCOLS * n], column-major (column c of row i at c * n + i);
+ *            the columns (TCP_COL_*):
  *            THL     the header length from the data offset (bytes); 0 when the 20
  *                    fixed bytes are not captured (then every column is 0)
  *            SPORT DPORT SEQ ACK WIN   as on the wire
@@ -96,25 +119,7 @@ PyObject *tcp_headers(PyObject *Py_UNUSED(self), PyObject *args) {
     uint32_t *out = bout.buf;
     int64_t *sack_at = bsack.buf;
     Py_BEGIN_ALLOW_THREADS
-    memset(out, 0, (size_t)n * TCP_NCOLS * sizeof(uint32_t));
-    for (Py_ssize_t i = 0; i < n; i++) {
-        uint32_t *row = out + i * TCP_NCOLS;
-        sack_at[i] = -1;
-        if (l4[i] + TCP_MIN_HEADER > end[i]) continue;
-        const uint8_t *h = b + l4[i];
-        row[TCP_COL_SPORT] = be16(h);
-        row[TCP_COL_DPORT] = be16(h + 2);
-        row[TCP_COL_SEQ] = be32(h + 4);
-        row[TCP_COL_ACK] = be32(h + 8);
-        row[TCP_COL_FLAGS] = ((uint32_t)(h[12] & 1) << 8) | h[13];
-        row[TCP_COL_WIN] = be16(h + 14);
-        uint32_t thl = (uint32_t)(h[12] >> 4) * 4;
-        row[TCP_COL_THL] = thl;
-        if (thl > TCP_MIN_HEADER) {
-            int64_t stop = l4[i] + thl < end[i] ? l4[i] + thl : end[i];
-            parse_options(b, l4[i] + TCP_MIN_HEADER, stop, row, &sack_at[i]);
-        }
-    }
+    for (Py_ssize_t i = 0; i < n; i++) tcp_row(b, l4[i], end[i], out + i, n, &sack_at[i]);
     Py_END_ALLOW_THREADS
     release_all(all, N_ARGS(all));
     Py_RETURN_NONE;

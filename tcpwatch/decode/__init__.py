@@ -1,3 +1,3 @@
-"""Raw frames -> the columnar segment table: link and IP layers (iplayer.py), tunnels
-(tunnels.py), TCP headers (segments.py) and TCP headers quoted in ICMP errors
-(quoted.py)."""
+"""Raw frames -> the columnar segment table: link layer, IP and tunnels walked once per
+frame (frames.py; the UDP tunnel ports in tunnels.py), TCP headers (tcpheader.py), the
+table (segments.py) and TCP headers quoted in ICMP errors (quoted.py)."""

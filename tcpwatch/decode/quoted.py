@@ -7,7 +7,10 @@ the reused-ports rule takes for a new connection (flows.py).  A quote does not s
 base sequence number, a window scale, the client/server roles or the FIN/RST state.  So
 the connection walk takes them in file order between the segments, and they leave no
 row.  tshark needs at least 16 bytes of the quoted TCP header (through the window) to
-number it; fewer, and it is only ICMP.
+number it; fewer, and it is only ICMP.  The compiled frame walk (``frames.py``) finds
+them: ICMP errors (RFC 792: destination unreachable, source quench, redirect, time
+exceeded, parameter problem; RFC 4443: destination unreachable, packet too big, time
+exceeded, parameter problem) whose quoted IP header carries TCP.
 """
 
 from __future__ import annotations
@@ -16,19 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..capture.bytes import u8
 from ..engine.native import _seqwalk
-from .iplayer import IpLayer, parse_ip
-
-IPPROTO_TCP, IPPROTO_ICMP, IPPROTO_ICMPV6 = 6, 1, 58
-#: ICMP errors that quote the offending datagram: destination unreachable, source quench,
-#: redirect, time exceeded, parameter problem (RFC 792)
-ICMP_ERRORS = (3, 4, 5, 11, 12)
-#: ICMPv6 errors: destination unreachable, packet too big, time exceeded, parameter
-#: problem (RFC 4443)
-ICMPV6_ERRORS = (1, 2, 3, 4)
-ICMP_HEADER = 8
-QUOTED_TCP_NEEDED = 16
 
 #: the flags bit that marks a quoted header in the connection walk (csrc/seqwalk.h F_QUOTED)
 QUOTED_FLAG: int = _seqwalk.F_QUOTED  # the flag bit walk_conversations reads, from its source
@@ -62,25 +53,6 @@ def empty_quotes() -> QuotedHeaders:
     return QuotedHeaders(np.zeros(0, np.int64), np.zeros(0, object), np.zeros(0, object),
                          np.zeros(0, np.uint16), np.zeros(0, np.uint16),
                          np.zeros(0, np.uint16), np.zeros(0, np.uint32))
-
-
-def find_quoted(buf: np.ndarray, ip: IpLayer, end: np.ndarray
-                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Rows (of ``ip``) that are ICMP errors quoting enough of a TCP header; with the
-    quoted IP header's offset, version and the quoted TCP header's offset."""
-    usable = ip.ok & ~ip.frag & (ip.l4 + ICMP_HEADER <= end)
-    kind = u8(buf, ip.l4)
-    err = usable & (((ip.proto == IPPROTO_ICMP) & np.isin(kind, ICMP_ERRORS))
-                    | ((ip.proto == IPPROTO_ICMPV6) & np.isin(kind, ICMPV6_ERRORS)))
-    rows = np.flatnonzero(err)
-    q3 = ip.l4[rows] + ICMP_HEADER
-    nibble = (u8(buf, q3) >> 4).astype(np.int64)
-    qver = np.where(np.isin(nibble, (4, 6)), nibble, 0)
-    quote = parse_ip(buf, q3, qver, end[rows], ip.l4[rows] + ip.l4_len[rows])
-    tcp = quote.ok & ~quote.frag & (quote.proto == IPPROTO_TCP) & \
-        (quote.l4 + QUOTED_TCP_NEEDED <= end[rows])
-    keep = np.flatnonzero(tcp)
-    return rows[keep], q3[keep], qver[keep], quote.l4[keep]
 
 
 def quoted_fields(buf: np.ndarray, l4: np.ndarray) -> dict[str, np.ndarray]:

@@ -1,11 +1,11 @@
 """Raw frames -> the columnar segment table (one row per TCP segment).
 
-Theory of operation: every step works on whole columns.  The link layer gives each
-frame an L3 offset and an IP version (``capture/linktypes.py``); IPv4 and IPv6 headers
-give the L4 offset, protocol and the IP-declared segment length (``iplayer.py``), through
-any tunnels tshark decodes by default (``tunnels.py``: the segment is the innermost one,
-with the inner addresses, as tshark's last ``ip.src`` shows); the TCP header fields
-and options are read by one compiled pass (``tcpheader.py``).  Lengths come from the IP
+Theory of operation: one compiled walk over the frames (``frames.py``) finds, through
+the link layer (``capture/linktypes.py``), IPv4 and IPv6 headers and any tunnels tshark
+decodes by default (``tunnels.py``: the segment is the innermost one, with the inner
+addresses, as tshark's last ``ip.src`` shows), where each TCP header starts and the
+IP-declared segment length; the TCP header fields and options are read by one compiled
+pass (``tcpheader.py``); the rest works on whole columns.  Lengths come from the IP
 header, never from the captured bytes, so Ethernet padding is not payload (Wireshark
 computes ``tcp.len`` the same way) and a snaplen-truncated segment keeps its header
 fields and real length, marked ``truncated``.
@@ -17,21 +17,28 @@ its TCP row for a fragmented segment is at the last fragment's frame).
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass, fields
+from functools import cache
 
 import numpy as np
 
-from ..capture.bytes import bytes16, u32
-from ..capture.linktypes import LINKTYPES
 from ..capture.pcapfile import RawFrames
 from ..vocab import Col, tcpdump_flag_str
-from .columns import Coded, Columns, distinct, factorize, take
-from .quoted import QuotedHeaders, find_quoted, quoted_fields
-from .tcpheader import TCP_MIN_HEADER, sack_column, tcp_headers
-from .tunnels import peel
-
-IPPROTO_TCP = 6
+from .columns import Coded, Columns
+from .frames import (
+    ST_BAD_IP,
+    ST_FRAGMENT,
+    ST_NOT_IP,
+    ST_NOT_TCP,
+    ST_QUOTE,
+    ST_SHORT_TCP,
+    ST_UNSUPPORTED_LINK,
+    Rows,
+    addresses,
+    walk_frames,
+)
+from .quoted import QuotedHeaders, empty_quotes, quoted_fields
+from .tcpheader import sack_column
 
 
 @dataclass(slots=True)
@@ -62,46 +69,20 @@ def decode(raw: RawFrames) -> tuple[Columns, DecodeCounts]:
 def decode_with_quotes(raw: RawFrames) -> tuple[Columns, DecodeCounts, QuotedHeaders]:
     """The same, and the TCP headers quoted in ICMP errors (``quoted.py``), which the
     connection walk numbers like tshark but which are not segments."""
-    counts = DecodeCounts()
     buf = raw.buf
-    n = len(raw)
-    l3 = np.zeros(n, np.int64)
-    version = np.zeros(n, np.int64)
-    lt = raw.linktype
-    for dlt in ([int(lt[0])] if n and (lt == lt[0]).all() else distinct(lt).tolist()):
-        sel = raw.linktype == dlt
-        if dlt not in LINKTYPES:
-            counts.unsupported_link += int(sel.sum())
-            continue
-        l3[sel], version[sel] = LINKTYPES[dlt].decode(buf, raw.off[sel], raw.caplen[sel])
-    end = raw.off + raw.caplen  # first byte past the captured frame
-    counts.not_ip = int(((version == 0) & np.isin(raw.linktype, list(LINKTYPES))).sum())
+    fr = walk_frames(raw)  # link layer, IP, tunnels, quotes (frames.py)
+    c = fr.counts
+    counts = DecodeCounts(not_ip=c[ST_NOT_IP], not_tcp=c[ST_NOT_TCP] + c[ST_QUOTE],
+                          fragments=c[ST_FRAGMENT], bad_ip=c[ST_BAD_IP],
+                          short_tcp=c[ST_SHORT_TCP], unsupported_link=c[ST_UNSUPPORTED_LINK])
+    quoted = _quoted(buf, raw, fr.quotes)
 
-    # -- IP, through any tunnels (iplayer.py, tunnels.py) ---------------------------------
-    idx = np.flatnonzero(version != 0)  # file order, IPv4 and IPv6 alike
-    ip, l3_in, ver_in = peel(buf, l3[idx], version[idx], end[idx],
-                             raw.off[idx] + raw.origlen[idx])
-    l3[idx], version[idx] = l3_in, ver_in
-    counts.bad_ip = int((~ip.ok).sum())
-    counts.fragments = int(ip.frag.sum())
-    is_tcp = ip.ok & ~ip.frag & (ip.proto == IPPROTO_TCP)
-    counts.not_tcp = int((ip.ok & ~ip.frag & (ip.proto != IPPROTO_TCP)).sum())
-    l4, l4_len = ip.l4, ip.l4_len
-    quoted = _quoted(buf, raw, idx, ip, end[idx])
-
-    sel = np.flatnonzero(is_tcp)
-    rows, l4, l4_len = idx[sel], l4[sel], l4_len[sel]
-    frame_end = end[rows]
-    tcp = tcp_headers(buf, l4, frame_end)  # the header, options included (tcpheader.py)
-    thl = tcp["thl"]
-    good = (thl >= TCP_MIN_HEADER) & (l4_len >= thl)  # thl 0: the header is not captured
-    counts.short_tcp = int((~good).sum())
-    keep = np.flatnonzero(good)
-    rows, l4, l4_len, thl, frame_end = rows[keep], l4[keep], l4_len[keep], thl[keep], \
-        frame_end[keep]
-    tcp = {k: take(v, keep) for k, v in tcp.items()}
-    ipv = version[rows]
-    src, dst = _addresses(buf, l3[rows], ipv)
+    seg = fr.tcp
+    l4, l4_len, ipv, frame_end = seg.l4, seg.l4_len, seg.version, seg.end
+    tcp = fr.headers  # the header, options included (tcpheader.py)
+    src, dst = addresses(seg)
+    # every frame a segment (as in most captures): the batch's columns as they are
+    rows = slice(None) if len(seg.row) == len(raw) else seg.row
 
     table = {
         Col.FRAME: raw.frame[rows],
@@ -116,7 +97,7 @@ def decode_with_quotes(raw: RawFrames) -> tuple[Columns, DecodeCounts, QuotedHea
         Col.FLAG_STR: _flag_strings(tcp["flags"]),
         Col.SEQ: tcp["seq"],
         Col.ACK: tcp["ack"],
-        Col.LEN: (l4_len - thl).astype(np.uint32),
+        Col.LEN: (l4_len - tcp["thl"]).astype(np.uint32),
         Col.WIN_RAW: tcp["win"],
         Col.MSS: tcp["mss"],
         Col.WSCALE: tcp["wscale"],
@@ -129,42 +110,22 @@ def decode_with_quotes(raw: RawFrames) -> tuple[Columns, DecodeCounts, QuotedHea
     return table, counts, quoted
 
 
-def _quoted(buf, raw: RawFrames, idx, ip, end) -> QuotedHeaders:
-    rows, q3, qver, q4 = find_quoted(buf, ip, end)
-    src, dst = _addresses(buf, q3, qver)
+def _quoted(buf, raw: RawFrames, q: Rows) -> QuotedHeaders:
+    if len(q.row) == 0:
+        return empty_quotes()
+    src, dst = addresses(q)
     text = np.array(src.names, dtype=object)
-    return QuotedHeaders(raw.frame[idx[rows]], text[src.codes], text[dst.codes],
-                         **quoted_fields(buf, q4))
+    return QuotedHeaders(raw.frame[q.row], text[src.codes], text[dst.codes],
+                         **quoted_fields(buf, q.l4))
 
 
 def _flag_strings(flags: np.ndarray) -> Coded:
     present = np.flatnonzero(np.bincount(flags, minlength=1 << 9))
     lookup = np.zeros(max(int(present.max()) + 1, 1) if present.size else 1, np.int16)
     lookup[present] = np.arange(present.size)
-    return Coded(lookup[flags], tuple(tcpdump_flag_str(int(f)) for f in present))
+    return Coded(lookup[flags], tuple(_flag_str(f) for f in present.tolist()))
 
 
-def _addresses(buf: np.ndarray, l3: np.ndarray, ipv: np.ndarray):
-    """Source and destination addresses as one pair of categoricals (shared names).
-
-    Only distinct addresses are turned into text; rows hold small integer codes.
-    """
-    n = l3.shape[0]
-    codes = np.empty((2, n), np.int32)
-    names: list[str] = []
-    is4 = ipv == 4
-    r4, r6 = np.flatnonzero(is4), np.flatnonzero(~is4)
-    if r4.size:
-        both = np.concatenate([u32(buf, l3[r4] + 12), u32(buf, l3[r4] + 16)])
-        c, uniq = factorize(both)
-        codes[0, r4], codes[1, r4] = c[: r4.size], c[r4.size:]
-        names += [str(ipaddress.IPv4Address(int(a))) for a in uniq]
-    if r6.size:
-        raw = np.concatenate([bytes16(buf, l3[r6] + 8), bytes16(buf, l3[r6] + 24)])
-        uniq, c = np.unique(raw, axis=0, return_inverse=True)
-        c = c.reshape(-1) + len(names)
-        codes[0, r6], codes[1, r6] = c[: r6.size], c[r6.size:]
-        names += [str(ipaddress.IPv6Address(bytes(a))) for a in uniq]
-    names = tuple(names)
-    return Coded(codes[0], names), Coded(codes[1], names)
-
+@cache
+def _flag_str(flags: int) -> str:
+    return tcpdump_flag_str(flags)

@@ -33,14 +33,20 @@ def tcp_headers(buf: np.ndarray, l4: np.ndarray, end: np.ndarray) -> dict[str, o
     of its first edge) -- :func:`sack_column` reads them, once the rows are chosen.
     """
     n = l4.shape[0]
-    out = np.empty((n, _S.TCP_NCOLS), np.uint32)
+    out = np.empty((_S.TCP_NCOLS, n), np.uint32)  # a contiguous column each
     sack_at = np.empty(n, np.int64)
     _S.tcp_headers(buf, np.ascontiguousarray(l4, np.int64),
                    np.ascontiguousarray(end, np.int64), out.reshape(-1), sack_at)
-    has = out[:, _S.TCP_COL_HAS]
+    return tcp_columns(out, sack_at)
+
+
+def tcp_columns(out: np.ndarray, sack_at: np.ndarray) -> dict[str, object]:
+    """:func:`tcp_headers`' columns from the compiled walk's output (``TCP_NCOLS`` rows of
+    ``uint32``, one per column; the frame walk writes the same)."""
+    has = out[_S.TCP_COL_HAS]
 
     def col(name: str, dtype) -> np.ndarray:
-        return out[:, getattr(_S, f"TCP_COL_{name}")].astype(dtype)
+        return out[getattr(_S, f"TCP_COL_{name}")].astype(dtype)
 
     def opt(name: str, dtype, bit: int) -> Masked:
         return Masked(col(name, dtype), (has & bit) == 0)

@@ -1,7 +1,8 @@
 """Run inside a python that has the ASan/UBSan build of the extension first
 (``python -m tests.fuzz.sanitized_run SO``, environment from cbuild.sanitizer_env):
 every capture in the repo and the fuzz corpus through the offline pipeline and the live
-session, the C entry-point checks, and a short derandomised fuzz slice.  A sanitizer
+session, the C entry-point checks, a short derandomised fuzz slice, and generated frames
+(tests/reference/frames_gen.py) through the frame walk.  A sanitizer
 report aborts the process; the parent test (test_sanitizers.py) checks for it."""
 
 from __future__ import annotations
@@ -77,6 +78,24 @@ def main() -> int:
 
     fuzz()
     print(f"fuzz inputs: {tried}", flush=True)
+
+    from tcpwatch.decode.frames import addresses, walk_frames
+
+    from ..reference.frames_gen import batches
+
+    walked = 0
+
+    @settings(max_examples=150, derandomize=True, database=None, deadline=None,
+              suppress_health_check=list(HealthCheck))
+    @given(batches())
+    def frames(raw):
+        nonlocal walked
+        walked += 1
+        fr = walk_frames(raw)
+        addresses(fr.tcp), addresses(fr.quotes)
+
+    frames()
+    print(f"generated frame batches: {walked}", flush=True)
     print("sanitized run: OK", flush=True)
     return 0
 

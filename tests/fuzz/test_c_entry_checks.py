@@ -15,6 +15,9 @@ import numpy as np
 import pytest
 
 from tcpwatch import _seqwalk
+from tcpwatch.capture.bytes import PAD
+from tcpwatch.capture.linktypes import LINK_TABLE
+from tcpwatch.decode.tunnels import PORT_TABLE
 from tcpwatch.engine.states import NEXT, S
 
 from ..conftest import PUBLIC
@@ -38,6 +41,14 @@ def _pcap_records() -> np.ndarray:
 def _pcapng_blocks() -> np.ndarray:
     raw = (PUBLIC / "chrissanders-packets" / "tcp_handshake.pcapng").read_bytes()
     return np.frombuffer(raw, np.uint8)
+
+
+def _frames() -> np.ndarray:
+    """N Ethernet frames of IPv4 TCP (54 bytes each), zero-padded."""
+    eth = b"\x02" * 12 + b"\x08\x00"
+    ip = bytes([0x45, 0, 0, 40, 0, 0, 0, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2])
+    tcp = bytes([0, 80, 0, 81] + [0] * 8 + [0x50, 0x10] + [0] * 6)
+    return np.frombuffer((eth + ip + tcp) * N + b"\0" * PAD, np.uint8)
 
 
 def _i64(n=N):
@@ -81,6 +92,17 @@ def cases() -> dict[str, tuple[object, list[Arg]]]:
             Arg(np.zeros(64, np.uint8), "free", True), Arg(np.array([0, 20, 44], np.int64), "free"),
             Arg(np.array([20, 44, 64], np.int64)), Arg(np.empty(N * _seqwalk.TCP_NCOLS, np.uint32)),
             Arg(np.empty(N, np.int64))]),
+        "walk_frames": (_seqwalk.walk_frames, [
+            Arg(_frames(), "free", True), Arg(np.array([0, 54, 108], np.int64), "free"),
+            Arg(np.full(N, 54, np.int64)), Arg(np.full(N, 54, np.int64)),
+            Arg(np.ones(N, np.int32)), Arg(LINK_TABLE, "free"), Arg(PORT_TABLE),
+            Arg(np.empty(N * _seqwalk.FR_NCOLS, np.int64)), Arg(np.empty(N, np.uint8)),
+            Arg(np.empty(N * _seqwalk.TCP_NCOLS, np.uint32)), Arg(np.empty(N, np.int64)),
+            Arg(np.empty(N * _seqwalk.ADDR_BYTES, np.uint8), "exact", True)]),
+        "address_codes": (_seqwalk.address_codes, [
+            Arg(np.zeros(N * _seqwalk.ADDR_BYTES, np.uint8), "exact", True),
+            Arg(np.full(N, 4, np.int64), "free"), Arg(np.empty(2 * N, np.int32)),
+            Arg(np.empty(2 * N, np.uint32)), Arg(np.empty(32 * N, np.uint8), "exact", True)]),
         "pair_ids": (_seqwalk.pair_ids, [
             Arg(np.array([1, 2, 1], np.int64), "free"), Arg(np.array([5, 6, 5], np.int64)),
             Arg(np.empty(N, np.int64)), Arg(_seqwalk.new_context(_seqwalk.CTX_PAIRS))]),
@@ -189,6 +211,34 @@ def test_tcp_header_offsets_outside_the_buffer(l4, end):
         call("tcp_headers", {1: np.array([0, l4, 0], np.int64),
                              2: np.array([20, end, 20], np.int64), 3: out})
     assert (out == 7).all()  # checked before anything is written
+
+
+@pytest.mark.parametrize(("off", "caplen"), [(-1, 54), (0, -1), (108, 10**6), (108, 2**63 - 1),
+                                             (2**62, 0)])
+def test_frames_outside_the_buffer(off, caplen):
+    status = np.full(N, 9, np.uint8)
+    with pytest.raises(ValueError, match="outside buf"):
+        call("walk_frames", {1: np.array([0, 54, off], np.int64),
+                             2: np.array([54, 54, caplen], np.int64), 8: status})
+    assert (status == 9).all()  # checked before anything is written
+
+
+@pytest.mark.parametrize("origlen", [-1, 2**32, 2**63 - 1])
+def test_frame_wire_lengths_out_of_range(origlen):
+    with pytest.raises(ValueError, match="origlen"):
+        call("walk_frames", {3: np.array([54, 54, origlen], np.int64)})
+
+
+def test_frame_walk_link_table_of_whole_rows():
+    with pytest.raises(ValueError, match="LINK_TABLE_COLS"):
+        call("walk_frames", {5: LINK_TABLE[:-1].copy()})
+
+
+def test_address_versions_other_than_4_or_6():
+    codes = np.full(2 * N, 9, np.int32)
+    with pytest.raises(ValueError, match="version"):
+        call("address_codes", {1: np.array([4, 6, 5], np.int64), 2: codes})
+    assert (codes == 9).all()
 
 
 def test_pcapng_section_state_out_of_range():

@@ -1,6 +1,7 @@
 """The C extension built with AddressSanitizer and UndefinedBehaviorSanitizer (into a
 temporary folder; the normal build is untouched) runs every capture in the repo, the
-fuzz corpus, the entry-point checks and a fuzz slice without a single report."""
+fuzz corpus, the entry-point checks, a fuzz slice and generated frames without a single
+report."""
 
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ def test_pipeline_under_asan_and_ubsan(sanitized):
                                                 res.stderr[-6000:])
     assert "sanitized run: OK" in res.stdout
     assert "captures:" in res.stdout and "fuzz inputs: 60" in res.stdout
+    assert "generated frame batches: 150" in res.stdout
 
 
 BUGGY = """
