@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 from hypothesis import given, settings
@@ -137,3 +138,30 @@ def _strip_styles(text: str) -> str:
     import re
 
     return re.sub(r"\x1b\[[0-9;]*m", "", text)
+
+
+@pytest.mark.parametrize("width", [80, 120, 200])
+def test_segments_fit_and_show_states_and_events(width):
+    """--segments: every frame on its own line, no line wider than the terminal, both
+    ends' states (or the change) and the events of every segment; at 200 columns also
+    the scaled window and bytes in flight, whole."""
+    path = REPO / "captures" / "zero_window.pcap"
+    res = CliRunner().invoke(app, ["analyze", str(path), "--segments"],
+                             env={"COLUMNS": str(width)})
+    assert res.exit_code == 0, res.output
+    table = res.output.split("TCP connections in")[0]
+    lines = table.splitlines()
+    assert max(map(len, lines)) <= width and "…" not in table
+    seg = tcpwatch.analyze(path)
+    rows = [ln.split("│") for ln in lines if ln.startswith("│") and ln.split("│")[1].strip()]
+    assert [int(r[1]) for r in rows] == seg["frame"].tolist()
+    flat = " ".join(lines)
+    for ev in set(seg["events"]) - {""}:
+        assert ev.split(";")[0] in flat
+    assert "ESTABLISHED / ESTABLISHED" in flat and "client CLOSED→SYN_SENT" in flat
+    if width == 200:
+        for r, s in zip(rows, seg.itertuples(index=False), strict=True):
+            cells = [c.strip() for c in r]
+            assert f"{s.win:,}" in cells
+            assert (f"{s.bytes_in_flight:,}" if s.bytes_in_flight is not pd.NA else "-") \
+                in cells

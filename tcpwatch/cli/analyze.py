@@ -100,7 +100,7 @@ def analyze(file: str, segments: bool, output: Path | None, conns: tuple[int, ..
         if not len(shown):
             return
     if len(shown) and segments:
-        out.print(render_segments(shown))
+        out.print(render_segments(shown, width=out.width))
     if len(shown) and explain_:
         # explained in their connections (times from the capture's start, the handshake's
         # options), then only the selected segments' lines

@@ -15,7 +15,6 @@ from .fit import PIPE_WIDTH, TOP, Column, FittedTable, fitted_table
 
 if TYPE_CHECKING:
     import pandas as pd
-    from rich.table import Table
 
 
 def _none(x) -> bool:
@@ -148,20 +147,42 @@ def render_episodes(ep: pd.DataFrame | Columns, title: str = "Flow-control episo
     return fitted_table(columns, width or PIPE_WIDTH, title=title)
 
 
-def render_segments(seg: pd.DataFrame, title: str = "TCP segments") -> Table:
+def render_segments(seg: pd.DataFrame, title: str = "TCP segments",
+                    width: int | None = None) -> FittedTable:
     """One row per segment: time since the first one, direction, flags (tcpdump letters),
-    relative seq/ack (Wireshark's), payload length, raw and scaled window."""
-    from rich.table import Table  # here: the reports' arithmetic needs no rich
+    relative seq/ack (Wireshark's), payload length, the scaled window (the raw field
+    beside it), bytes in flight, both ends' states after it (or the transition it made),
+    and its analysis events; as a table no wider than ``width``."""
+    import pandas as pd
 
-    table = Table(title=title, title_justify="left")
-    for name in ("frame", "time s", "conn", "dir", "flags", "seq", "ack", "len", "win_raw",
-                 "win"):
-        table.add_column(name, justify="left" if name in ("dir", "flags") else "right")
     t0 = float(seg[Col.TS].min()) if len(seg) else 0.0
-    rel_t = (seg[Col.TS] - t0).map("{:.6f}".format)
-    direction = (seg[Col.ROLE] == "client").map({True: "c→s", False: "s→c"})
-    cols = [seg[Col.FRAME], rel_t, seg[Col.CONN], direction, seg[Col.FLAG_STR],
-            seg[Col.REL_SEQ], seg[Col.REL_ACK], seg[Col.LEN], seg[Col.WIN_RAW], seg[Col.WIN]]
-    for row in zip(*(c.astype(str).tolist() for c in cols), strict=True):
-        table.add_row(*row)
-    return table
+
+    def text(col: str) -> list[str]:
+        return seg[col].astype(str).tolist() if col in seg else ["-"] * len(seg)
+
+    def count(col: str) -> list[str]:
+        if col not in seg:
+            return ["-"] * len(seg)
+        return ["-" if v is pd.NA or _none(v) else f"{int(v):,}"
+                for v in seg[col].astype(object).tolist()]
+
+    states = [t if t else f"{c} / {s}" for t, c, s in zip(
+        text(Col.TRANSITION), text(Col.STATE_AFTER_CLIENT), text(Col.STATE_AFTER_SERVER),
+        strict=True)] if Col.STATE_AFTER_CLIENT in seg else ["-"] * len(seg)
+    columns = [
+        Column("frame", text(Col.FRAME), numeric=True),
+        Column("time s", [f"{t - t0:.6f}" for t in seg[Col.TS].tolist()], numeric=True,
+               rank=5),
+        Column("conn", text(Col.CONN), numeric=True, rank=3),
+        Column("dir", ["c→s" if r == "client" else "s→c" for r in text(Col.ROLE)]),
+        Column("flags", text(Col.FLAG_STR)),
+        Column("seq", count(Col.REL_SEQ), numeric=True, rank=3),
+        Column("ack", count(Col.REL_ACK), numeric=True, rank=3),
+        Column("len", count(Col.LEN), numeric=True, rank=2),
+        Column("win", count(Col.WIN), numeric=True, rank=2),
+        Column("win raw", count(Col.WIN_RAW), numeric=True, rank=6),
+        Column("in flight", count(Col.BYTES_IN_FLIGHT), numeric=True, rank=4),
+        Column("states client / server (or the change)", states, rank=1),
+        Column("events", [e.replace(";", " ") for e in text(Col.EVENTS)], rank=1),
+    ]
+    return fitted_table(columns, width or PIPE_WIDTH, title=title)
