@@ -185,4 +185,50 @@ def test_help_fits_80_columns_and_says_everything(name):
     cmd = app.commands[name] if name else app
     flat = "".join(res.output.split())  # wrapped at spaces and after hyphens
     for text in [cmd.help, *(p.help for p in cmd.params)]:
+        text = text.replace("\b", "")  # click's "keep these lines as they are" mark
         assert "".join(text.split()) in flat, text
+
+
+def test_the_readme_documents_every_column_and_state():
+    """The segment table's Markdown table is one table (no blank line breaks it) with a
+    row for every column of the contract; every state name has a row in the states'
+    table."""
+    from tcpwatch.vocab import SEGMENT_COLUMNS, EndpointState
+
+    readme = (REPO / "README.md").read_text()
+    section = readme.split("## The segment table", 1)[1].split("\n### ", 1)[0]
+    lines = section.splitlines()
+    first = next(i for i, ln in enumerate(lines) if ln.startswith("| column |"))
+    end = next(i for i in range(first, len(lines)) if not lines[i].startswith("|"))
+    table = "\n".join(lines[first:end])
+    assert "|" not in "\n".join(lines[end:])  # nothing of the table after a break
+    for col in SEGMENT_COLUMNS:
+        assert f"`{col}`" in table, col
+    states = readme.split("### How the states are inferred", 1)[1].split("\n\n`", 1)[0]
+    for state in EndpointState:
+        assert f"| `{state.name}` |" in states, state.name
+
+
+def test_every_command_shows_examples_and_its_names():
+    """-h of each command has examples; serve and live list the model names, live the
+    scenarios it drives and record all of them; serve documents the echo framing."""
+    from click.testing import CliRunner
+
+    from tcpwatch.lab.scenarios.registry import SCENARIOS
+    from tcpwatch.lab.servers.models import MODELS
+
+    for name in _commands():
+        out = CliRunner().invoke(app, [name, "-h"], env={"COLUMNS": "200"}).output
+        assert "Examples:" in out, name
+    serve = CliRunner().invoke(app, ["serve", "-h"], env={"COLUMNS": "200"}).output
+    live = CliRunner().invoke(app, ["live", "-h"], env={"COLUMNS": "200"}).output
+    assert "4-byte big-endian length" in serve
+    for model in MODELS:
+        assert model in serve and model in live
+    record = CliRunner().invoke(app, ["record", "-h"], env={"COLUMNS": "200"}).output
+    for scenario in SCENARIOS:
+        assert scenario in record, scenario
+    from tcpwatch.cli.live_checks import ON_LOOPBACK
+
+    for scenario in ON_LOOPBACK:
+        assert scenario in live, scenario

@@ -17,7 +17,16 @@ from .params import PATH, TOP_N, command, table_output
 from .yfilter import DisplayFilter, display_filter
 
 HELP = """Analyse a pcap/pcapng capture (FILE, or - for stdin): one line per TCP connection
-(conn = Wireshark's tcp.stream), optionally the segment table, optionally written to a file."""
+(conn = Wireshark's tcp.stream), optionally the segment table, optionally written to a file.
+
+\b
+Examples:
+  tcpwatch analyze capture.pcapng
+  tcpwatch analyze capture.pcap --segments --conn 3
+  tcpwatch analyze capture.pcap --explain
+  tcpwatch analyze x.pcap -Y 'tcp.analysis.zero_window && tcp.port == 9000'
+  tcpwatch analyze capture.pcap -q -o segments.parquet
+  tcpdump -i lo -w - port 8080 | tcpwatch analyze -"""
 
 EPISODES_SHOWN = 50
 #: files above this size get a progress bar (on a terminal)

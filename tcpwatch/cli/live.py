@@ -28,7 +28,14 @@ pcap as it goes, and show every connection's states, windows and analysis events
 they change (--kernel: beside the kernel's own socket states). Ctrl-C, SIGTERM,
 --duration or --count end it with the final summary and, on stderr, what the kernel
 counted as tcpdump does: packets received by the filter and dropped by the kernel
-(its buffer, -B, was full: then the analysis is incomplete, and says so)."""
+(its buffer, -B, was full: then the analysis is incomplete, and says so).
+
+\b
+Examples:
+  sudo tcpwatch live
+  sudo tcpwatch live -i any --port 443 --write x.pcap
+  sudo tcpwatch live --serve thread --scenario zero_window --duration 5
+  sudo tcpwatch live -Y 'tcp.analysis.retransmission' | head"""
 
 REFRESH_S = 0.25
 NO_PRIVILEGES = "tcpwatch live needs root or CAP_NET_RAW; try: sudo tcpwatch live"

@@ -9,29 +9,40 @@ from pathlib import Path
 import click
 
 from ..errors import TcpwatchError
+from ..lab.scenarios.registry import SCENARIOS
 from ..report.fit import console
 from ..vocab import ExitStatus
 from .params import PATH, command, list_or_none
 
 RECORD_HELP = """Record scenarios (real TCP against a bundled server, captured by tcpdump) into
 captures/NAME.pcap, with NAME.expected.csv (the golden annotation) and a line in
-captures/README.md. Needs root."""
+captures/README.md. Needs root.
+
+\b
+Examples:
+  sudo tcpwatch record zero_window
+  sudo tcpwatch record lossy_bulk --out /tmp/caps"""
 
 REPLAY_HELP = """Re-analyse every capture in DIR (default captures/) and compare it with its
 golden NAME.expected.csv; print a per-frame diff of what changed, and check each golden
 file against tshark on the columns tshark also computes. Exit 1 on drift or disagreement.
 With --update, rewrite the golden files, except any that disagrees with tshark on a column
-tshark also computes: that one is left alone and the disagreement printed (exit 1)."""
+tshark also computes: that one is left alone and the disagreement printed (exit 1).
+
+\b
+Examples:
+  tcpwatch replay
+  tcpwatch replay captures/ --update"""
 
 MAX_SHOWN = 20
 
 
 @command("record", RECORD_HELP)
-@click.argument("scenarios", nargs=-1, callback=list_or_none, help="scenario names")
+@click.argument("scenarios", nargs=-1, callback=list_or_none,
+                help=f"scenario names: {', '.join(SCENARIOS)}")
 @click.option("--out", type=PATH, default=Path("captures"), help="where to write")
 @click.option("--all", "all_", is_flag=True, help="record every scenario")
 def record(scenarios: list[str] | None, out: Path, all_: bool) -> None:
-    from ..lab.scenarios.registry import SCENARIOS
 
     names = list(SCENARIOS) if all_ else (scenarios or [])
     if not names:

@@ -12,7 +12,17 @@ from .params import COUNT, LISTEN_PORT, command
 
 HELP = f"""Run a bundled echo server: MODEL is one of {", ".join(MODELS)}
 (fork per connection, detached thread per connection, non-blocking busy poll, epoll).
-Stops cleanly on Ctrl-C or SIGTERM."""
+Stops cleanly on Ctrl-C or SIGTERM.
+
+Each message is echoed back framed as it came. Framing (--framing): length (the
+default) is a 4-byte big-endian length, then that many bytes; line ends each message
+with a newline, which may not occur inside it; fixed is 64-byte messages.
+
+\b
+Examples:
+  tcpwatch serve thread --port 9000
+  tcpwatch serve fork --port 9000 --close-after 1    # the server closes first
+  tcpwatch serve select --framing line --port 9001"""
 
 
 @command("serve", HELP)

@@ -10,7 +10,12 @@ from ..vocab import event_name
 from .params import command
 
 HELP = """Print the RFC 9293 state machine tcpwatch applies to each endpoint: every
-(state, event) -> next state row with its reason and RFC section; --dot for Graphviz."""
+(state, event) -> next state row with its reason and RFC section; --dot for Graphviz.
+
+\b
+Examples:
+  tcpwatch states --changes
+  tcpwatch states --dot | dot -Tsvg > states.svg"""
 
 
 @command("states", HELP)
@@ -22,10 +27,13 @@ def states(dot: bool, changes_only: bool) -> None:
     rows = sorted(TABLE.items(), key=lambda kv: (kv[0][0], kv[0][1]))
     if changes_only or dot:
         rows = [(k, t) for k, t in rows if t.next is not None and t.next != k[0]]
-    if dot:
-        print("digraph tcp {\n  rankdir=LR;\n  node [shape=box];")
+    if dot:  # one edge per pair of states, labelled with every event that takes it
+        edges: dict[tuple[str, str], list[str]] = {}
         for (state, event), t in rows:
-            print(f'  {state.name} -> {t.next.name} [label="{event_name(event)}"];')
+            edges.setdefault((state.name, t.next.name), []).append(event_name(event))
+        print("digraph tcp {\n  rankdir=LR;\n  node [shape=box];")
+        for (a, b), events in edges.items():
+            print(f'  {a} -> {b} [label="{", ".join(events)}"];')
         print("}")
         return
     from rich.table import Table  # here: `tcpwatch analyze -q` loads no rich

@@ -14,7 +14,12 @@ from .params import PATH, command
 
 HELP = """Run Wireshark's TCP analysis on FILE (tshark -2, through pyshark) and compare it
 with tcpwatch's, flag by flag: counts, agreement, precision, recall and the first
-disagreeing frames. Exit 1 when any flag disagrees."""
+disagreeing frames. Exit 1 when any flag disagrees.
+
+\b
+Examples:
+  tcpwatch verify capture.pcap
+  tcpwatch verify capture.pcap --engine fields"""
 
 
 ENGINES = ("auto", "pyshark", "fields")

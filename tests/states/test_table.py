@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
 from tcpwatch import _seqwalk
 from tcpwatch.engine.transitions import IGNORED, INVALID, NEXT, TABLE, VIOLATIONS, describe
-from tcpwatch.vocab import N_CLASSES, EndpointState, SegClass
+from tcpwatch.vocab import N_CLASSES, EndpointState, SegClass, event_name
 
 
 def test_c_event_classes_match_the_vocabulary():
@@ -82,6 +84,13 @@ def test_states_command_prints_the_table_and_a_diagram():
     dot = run_cli("states", "--dot").stdout
     assert dot.startswith("digraph tcp {")
     edges = [ln for ln in dot.splitlines() if "->" in ln]
-    changing = [t for (s, _e), t in TABLE.items() if t.next is not None and t.next != s]
-    assert len(edges) == len(changing)
+    # one edge per pair of states (no repeats), labelled with every event taking it
+    pairs = [ln.split("[")[0].strip() for ln in edges]
+    assert len(pairs) == len(set(pairs))
+    changing = {(s.name, t.next.name, event_name(e)) for (s, e), t in TABLE.items()
+                if t.next is not None and t.next != s}
+    drawn = {(a, b.rstrip(), ev) for ln in edges
+             for a, b, label in [re.match(r'\s*(\w+) -> (\w+) \[label="(.*)"\];', ln).groups()]
+             for ev in label.split(", ")}
+    assert drawn == changing
     assert '  FIN_WAIT_1 -> CLOSING [label="RCV_FIN"];' in dot
