@@ -13,6 +13,10 @@ from .errors import CaptureError, DecodeError, TcpwatchError
 
 if TYPE_CHECKING:
     from .engine.pipeline import CaptureSummary, CaptureWarning, analyze, read_segments
+    from .filter import select
+    from .report.episodes import episodes
+    from .report.explain import explain
+    from .report.summary import summarize_connections
     from .vocab import SEGMENT_COLUMNS, Col
 
 __all__ = [
@@ -24,14 +28,20 @@ __all__ = [
     "DecodeError",
     "TcpwatchError",
     "analyze",
+    "episodes",
+    "explain",
     "read_segments",
+    "select",
+    "summarize_connections",
 ]
 __version__ = "0.1.0"
 
 #: public name -> the module that defines it (imported when the name is first used)
 _LAZY = {**dict.fromkeys(("analyze", "read_segments", "CaptureSummary", "CaptureWarning"),
                          ".engine.pipeline"),
-         "SEGMENT_COLUMNS": ".vocab", "Col": ".vocab"}
+         "SEGMENT_COLUMNS": ".vocab", "Col": ".vocab",
+         "summarize_connections": ".report.summary", "episodes": ".report.episodes",
+         "explain": ".report.explain", "select": ".filter"}
 
 
 def __getattr__(name: str):

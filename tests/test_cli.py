@@ -204,6 +204,13 @@ def test_the_readme_documents_every_column_and_state():
     assert "|" not in "\n".join(lines[end:])  # nothing of the table after a break
     for col in SEGMENT_COLUMNS:
         assert f"`{col}`" in table, col
+    from tcpwatch.column_docs import markdown
+
+    # one table of descriptions: `tcpwatch columns --markdown` prints the README's
+    assert table == markdown(), "run: tcpwatch columns --markdown, into the README"
+    shown = CliRunner().invoke(app, ["columns"], env={"COLUMNS": "80"}).output
+    assert max(map(len, shown.splitlines())) <= 80
+    assert all(col in shown for col in SEGMENT_COLUMNS)
     states = readme.split("### How the states are inferred", 1)[1].split("\n\n`", 1)[0]
     for state in EndpointState:
         assert f"| `{state.name}` |" in states, state.name
@@ -232,3 +239,19 @@ def test_every_command_shows_examples_and_its_names():
 
     for scenario in ON_LOOPBACK:
         assert scenario in live, scenario
+
+
+def test_the_python_api_gives_what_the_command_prints():
+    """tcpwatch.summarize_connections / episodes / explain / select: the README's API,
+    the same numbers as the command line."""
+    path = REPO / "captures" / "zero_window.pcap"
+    seg = tcpwatch.analyze(path)
+    conns, eps = tcpwatch.summarize_connections(seg), tcpwatch.episodes(seg)
+    lines = tcpwatch.explain(seg)
+    out = run_cli("analyze", str(path), "--explain").stdout
+    assert all(line in out for line in lines) and lines
+    r = conns.iloc[0]
+    assert f"{r.pkts_client} / {r.pkts_server}" in out
+    assert f"Flow-control episodes ({len(eps)})" in out
+    stalls = tcpwatch.select(seg, "tcp.analysis.zero_window")
+    assert len(stalls) and stalls["events"].str.contains("zero_window").all()

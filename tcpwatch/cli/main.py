@@ -11,6 +11,7 @@ from .. import __version__
 from ..errors import TcpwatchError
 from ..vocab import ExitStatus
 from . import analyze as analyze_cmd
+from . import columns as columns_cmd
 from . import live as live_cmd
 from . import record as record_cmd
 from . import serve as serve_cmd
@@ -33,7 +34,7 @@ def app() -> None:
 
 
 for cmd in (analyze_cmd.analyze, serve_cmd.serve, record_cmd.record, record_cmd.replay,
-            verify_cmd.verify, states_cmd.states, live_cmd.live):
+            verify_cmd.verify, states_cmd.states, live_cmd.live, columns_cmd.columns):
     app.add_command(cmd)
 
 

@@ -62,6 +62,8 @@ def report_console() -> Console | PlainConsole:
 
 #: what each column costs beside its cells: one space each side and one border
 PER_COLUMN = 3
+#: a text column is at least this wide, or as wide as half its longest cell if less
+TEXT_MIN = 30
 
 
 @dataclass(frozen=True)
@@ -78,7 +80,8 @@ class Column:
             need = max((len(c) for c in self.cells), default=0)
         else:  # its longest word, and room for its longest cell in two lines or so
             need = max((len(w) for c in self.cells for w in c.split()), default=0)
-            need = max(need, max((len(c) for c in self.cells), default=0) // 2 + 1)
+            half = max((len(c) for c in self.cells), default=0) // 2 + 1
+            need = max(need, min(half, TEXT_MIN))
         return max(need, *(len(w) for w in words), 1)
 
     @cached_property
