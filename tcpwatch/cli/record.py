@@ -90,20 +90,22 @@ def replay(directory: Path, update: bool) -> None:
     from ..engine.pipeline import analyze  # the pipeline: once the folder is checked
 
     out = console()
-    from rich.table import Table  # here: `tcpwatch analyze -q` loads no rich
+    from ..report.fit import Column, fitted_table
 
-    table = Table(title=f"replay {directory}", title_justify="left")
-    for c in ("capture", "segments", "result"):
-        table.add_column(c)
     drifted = 0
     details: list[str] = []
+    rows: list[tuple[str, str, str, bool]] = []
     for pcap, golden in pairs:
         seg = analyze(pcap)
         ok, result, lines = (_update if update else _check)(seg, pcap, golden)
         drifted += not ok
-        table.add_row(pcap.name, str(len(seg)), result)
+        rows.append((pcap.name, f"{len(seg):,}", result, ok))
         details += lines
-    out.print(table)
+    out.print(fitted_table([
+        Column("capture", [r[0] for r in rows]),
+        Column("segments", [r[1] for r in rows], numeric=True),
+        Column("result", [r[2] for r in rows], styles=[None if r[3] else "red" for r in rows]),
+    ], out.width, title=f"replay {directory}"))
     for line in details:
         out.print(line, markup=False)
     if drifted:
@@ -120,7 +122,7 @@ def _update(seg, pcap: Path, golden: Path) -> Outcome:
     try:
         bless(seg, pcap, golden)
     except GoldenRefused as exc:
-        return (False, f"[red]REFUSED[/] {len(exc.diff)} cells disagree with tshark",
+        return (False, f"REFUSED {len(exc.diff)} cells disagree with tshark",
                 [f"{pcap.name}: not written; frame column: tcpwatch, tshark",
                  *(f"  {line}" for line in describe(exc.diff, MAX_SHOWN))])
     return True, "golden file written", []
@@ -132,7 +134,7 @@ def _check(seg, pcap: Path, golden: Path) -> Outcome:
     from ..report.parity import compare_golden_with_tshark, describe
 
     if not golden.exists():
-        return False, "[red]no golden file[/] (--update)", []
+        return False, "no golden file (--update)", []
     expected = read_golden(golden)
     drifts = compare(expected, golden_frame(seg))
     wrong = compare_golden_with_tshark(expected, pcap)
@@ -148,7 +150,7 @@ def _check(seg, pcap: Path, golden: Path) -> Outcome:
                      "golden, tshark")
         lines += [f"  {line}" for line in describe(wrong, MAX_SHOWN, ours="golden")]
     if not lines:
-        return True, "[green]ok[/]", []
-    parts = [f"[red]DRIFT[/] {len(drifts)} cells"] if drifts else []
-    parts += [f"[red]NOT TSHARK[/] {len(wrong)} cells"] if len(wrong) else []
+        return True, "ok", []
+    parts = [f"DRIFT {len(drifts)} cells"] if drifts else []
+    parts += [f"NOT TSHARK {len(wrong)} cells"] if len(wrong) else []
     return False, ", ".join(parts), lines

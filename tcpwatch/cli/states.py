@@ -36,12 +36,13 @@ def states(dot: bool, changes_only: bool) -> None:
             print(f'  {a} -> {b} [label="{", ".join(events)}"];')
         print("}")
         return
-    from rich.table import Table  # here: `tcpwatch analyze -q` loads no rich
+    from ..report.fit import Column, fitted_table
 
-    table = Table(title="RFC 9293 transitions (per endpoint)", title_justify="left")
-    for c in ("state", "event", "next", "why", "RFC 9293"):
-        table.add_column(c)
-    for (state, event), t in rows:
-        table.add_row(state.name, event_name(event), "(same)" if t.next is None else t.next.name,
-                      t.reason, f"§{t.rfc}")
-    console().print(table)
+    out = console()
+    out.print(fitted_table([
+        Column("state", [state.name for (state, _e), _t in rows]),
+        Column("event", [event_name(event) for (_s, event), _t in rows]),
+        Column("next", ["(same)" if t.next is None else t.next.name for _k, t in rows]),
+        Column("why", [t.reason for _k, t in rows], rank=1),
+        Column("RFC 9293", [f"§{t.rfc}" for _k, t in rows], rank=1),
+    ], out.width, title="RFC 9293 transitions (per endpoint)"))

@@ -42,7 +42,8 @@ def verify(file: Path, engine: str) -> None:
     if engine == "auto":
         engine = "pyshark" if len(seg) <= PYSHARK_MAX_SEGMENTS else "fields"
     verdict = compare(seg, tshark_reference(file, engine=engine))
-    out.print(render(verdict, f"{file}: {len(seg):,} TCP segments, Wireshark via {engine}"))
+    out.print(render(verdict, f"{file}: {len(seg):,} TCP segments, Wireshark via {engine}",
+                     width=out.width))
     for line in verdict.disagreements:
         out.print(line, markup=False)
     if not verdict.ok:

@@ -72,6 +72,7 @@ class Column:
     cells: list[str]
     numeric: bool = False  # right-aligned, never wrapped
     rank: int = 0  # 0 is the most important; equal ranks keep their order
+    styles: list[str | None] | None = None  # a rich style per cell, on a terminal
 
     @cached_property
     def narrowest(self) -> int:
@@ -145,8 +146,8 @@ class FittedTable:
     def row_count(self) -> int:
         return len(self.columns[0].cells) if self.columns else 0
 
-    def _row(self, cells: list[str], left: str, mid: str, right: str, bottom: bool
-             ) -> list[str]:
+    def _cell_lines(self, cells: list[str], bottom: bool) -> list[list[str]]:
+        """A row's lines, each as its cells padded to their widths."""
         parts = [wrap(c, w) for c, w in zip(cells, self.widths, strict=True)]
         height = max(map(len, parts))
         out = []
@@ -158,8 +159,13 @@ class FittedTable:
                 text = part[at] if 0 <= at < len(part) else ""
                 pad = " " * (w - cells_of(text))
                 line.append(pad + text if col.numeric else text + pad)
-            out.append(left + " " + f" {mid} ".join(line) + " " + right)
+            out.append(line)
         return out
+
+    def _row(self, cells: list[str], left: str, mid: str, right: str, bottom: bool
+             ) -> list[str]:
+        return [left + " " + f" {mid} ".join(line) + " " + right
+                for line in self._cell_lines(cells, bottom)]
 
     def _rule(self, left: str, line: str, mid: str, right: str) -> str:
         return left + mid.join(line * (w + 2) for w in self.widths) + right
@@ -190,12 +196,32 @@ class FittedTable:
         head_style = Style(bold=True)
         title, head, body, caption = self.parts()
         for part, style in zip((title, head, body, caption), styles, strict=True):
+            if part is body and any(c.styles for c in self.columns):
+                yield from self._styled_body()
+                continue
             for k, line in enumerate(part):
                 if part is head and 0 < k < len(head) - 1:  # header text bold, not borders
                     yield from _header_segments(line, head_style)
                 else:
                     yield Segment(line, style)
                 yield Segment.line()
+
+    def _styled_body(self):
+        """The body with each cell in its column's style for it."""
+        from rich.segment import Segment
+        from rich.style import Style
+
+        for r, cells in enumerate(zip(*(c.cells for c in self.columns), strict=True)):
+            styles = [Style.parse(c.styles[r]) if c.styles and c.styles[r] else None
+                      for c in self.columns]
+            for line in self._cell_lines(list(cells), False):
+                yield Segment("│ ")
+                for i, (text, style) in enumerate(zip(line, styles, strict=True)):
+                    yield Segment(text, style)
+                    yield Segment(" │ " if i < len(line) - 1 else " │")
+                yield Segment.line()
+        yield Segment(self._rule("└", "─", "┴", "┘"))
+        yield Segment.line()
 
 
 @dataclass(frozen=True)

@@ -17,12 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-from rich.table import Table
 
 from ..engine.arrays import event_bits
 from ..engine.registry import FLAGS
 from ..errors import TcpwatchError
 from ..vocab import Col
+from .fit import PIPE_WIDTH, Column, FittedTable, fitted_table
 
 PYSHARK_MAX_SEGMENTS = 50_000
 NUMBER_FIELDS = {Col.BYTES_IN_FLIGHT: "tcp.analysis.bytes_in_flight",
@@ -144,13 +144,21 @@ def compare(seg: pd.DataFrame, ref: pd.DataFrame, show: int = 5) -> Verdict:
     return Verdict(pd.DataFrame(rows), notes)
 
 
-def render(verdict: Verdict, title: str) -> Table:
-    table = Table(title=title, title_justify="left")
-    for c in ("check", "tcpwatch", "wireshark", "both", "precision", "recall", "agreement"):
-        table.add_column(c, justify="left" if c in ("check", "agreement") else "right")
-    for r in verdict.table.itertuples(index=False):
-        table.add_row(r.check, f"{r.tcpwatch:,}", f"{r.wireshark:,}", f"{r.both:,}",
-                      "" if pd.isna(r.precision) else f"{r.precision:.4f}",
-                      "" if pd.isna(r.recall) else f"{r.recall:.4f}",
-                      "[green]agree[/]" if r.agree else "[red]DISAGREE[/]")
-    return table
+def render(verdict: Verdict, title: str, width: int | None = None) -> FittedTable:
+    """The verdict as a table no wider than ``width`` (agreement in green or red on a
+    terminal)."""
+    rows = list(verdict.table.itertuples(index=False))
+
+    def share(v) -> str:
+        return "" if pd.isna(v) else f"{v:.4f}"
+
+    return fitted_table([
+        Column("check", [r.check for r in rows]),
+        Column("tcpwatch", [f"{r.tcpwatch:,}" for r in rows], numeric=True),
+        Column("wireshark", [f"{r.wireshark:,}" for r in rows], numeric=True),
+        Column("both", [f"{r.both:,}" for r in rows], numeric=True, rank=1),
+        Column("precision", [share(r.precision) for r in rows], numeric=True, rank=2),
+        Column("recall", [share(r.recall) for r in rows], numeric=True, rank=2),
+        Column("agreement", ["agree" if r.agree else "DISAGREE" for r in rows],
+               styles=["green" if r.agree else "red" for r in rows]),
+    ], width or PIPE_WIDTH, title=title)
