@@ -392,16 +392,19 @@ class IncrementalEngine:
         return u[over].astype(np.int32)
 
     def forget(self, gone: np.ndarray, *, release: bool = False) -> None:
-        """Drop the rows of connections ``gone`` (keep=False); their flags context is
-        trimmed.  A forgotten connection that turns dirty keeps its annotations.
-        ``release``: the memory the rows held goes back to the system, too."""
+        """Drop the rows of connections ``gone`` (keep=False); their states and flags
+        contexts are trimmed (a late segment finds their final states, and nothing of
+        their sequence numbers or Wireshark's analysis).  A forgotten connection that
+        turns dirty keeps its annotations.  ``release``: the memory the rows held goes
+        back to the system, too."""
         R = self.rows
         keep = ~np.isin(R["conn"], gone)
         R.compact(keep, release=release)
         self.sack.compact(keep, release=release)
         self.recent.clear()  # its row numbers are gone
         self.conns.full("forgotten")[gone] = 1
-        _seqwalk.trim_conns(self.ctx[_FLAGS], gone.astype(np.int32))
+        for k in (_STATES, _FLAGS):  # what a late segment does not need goes back
+            _seqwalk.trim_conns(self.ctx[k], gone.astype(np.int32))
         self.compaction = (np.where(keep, np.cumsum(keep) - 1, -1), gone)
 
     def endpoints(self, row: int) -> tuple[str, str]:
