@@ -18,7 +18,7 @@ typedef struct {
 
 static void conv_free(CtxHead *h) {
     ConvCtx *x = (ConvCtx *)h;
-    PyMem_Free(x->current); PyMem_Free(x->state); PyMem_Free(x->used);
+    map_free(x->current); map_free(x->state); map_free(x->used);
 }
 
 static int conv_reserve(ConvCtx *x, Py_ssize_t n_keys, Py_ssize_t n_conv) {

@@ -227,7 +227,7 @@ static void flags_free(CtxHead *h) {
             PyMem_Free(x->pool[k].flow[0].ual);
             PyMem_Free(x->pool[k].flow[1].ual);
         }
-    PyMem_Free(x->pool); PyMem_Free(x->free_slots); PyMem_Free(x->slot);
+    map_free(x->pool); map_free(x->free_slots); map_free(x->slot);
 }
 
 static int flags_reserve(FlagsCtx *x, Py_ssize_t n_conn) {

@@ -35,7 +35,7 @@ typedef struct {
 
 static void states_free(CtxHead *h) {
     StatesCtx *x = (StatesCtx *)h;
-    PyMem_Free(x->cur); PyMem_Free(x->slot); PyMem_Free(x->pool); PyMem_Free(x->free_slots);
+    map_free(x->cur); map_free(x->slot); map_free(x->pool); map_free(x->free_slots);
 }
 
 /* room for n_conn connections and for `more` slots past those in use */
