@@ -59,7 +59,7 @@ from .flows import (
 )
 from .native import _seqwalk
 from .states import initial_states_from, segment_class, state_columns, walk_states
-from .store import Ragged, Recent, Store, last_by
+from .store import Ragged, Recent, Store
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -104,7 +104,7 @@ _CONN_SPEC = {
     "base": (np.uint32, 0, 2), "shift": (np.int8, -1, 2), "client_dir": (np.int8, 0, 0),
     "reused": (np.uint8, 0, 0), "dirty": (np.uint8, 0, 0),
     "first_dir": (np.int8, 0, 0),
-    "first_cls": (np.int16, -1, 2),  # class of the first segment sent each way (-1 none)
+    "first_cls": (np.int8, -1, 2),  # class of the first segment sent each way (-1 none)
     "init": (np.uint8, 0, 2), "inferred": (np.bool_, False, 0),
     "forgotten": (np.uint8, 0, 0),  # its rows were dropped (keep=False)
     # the endpoints (address id, port): [0] sends direction 0, [1] direction 1
@@ -136,6 +136,10 @@ class IncrementalEngine:
         #: segments added since the last look for connections that are over (each call of
         #: :meth:`over_connections` is a look, and sets it back to 0)
         self.since_look = 0
+        #: a look is also due once the connections over but lingering at the last look
+        #: that hold ``due_rows`` rows together can go (see :meth:`look_due`)
+        self.due_rows = FORGET_EVERY
+        self.due_ns: int | None = None
         self.last_rows = slice(0, 0)  # the rows of the last batch
         # of the last add, when rows were dropped: (old row -> new row or -1, connections)
         self.compaction: tuple[np.ndarray, np.ndarray] | None = None
@@ -196,7 +200,7 @@ class IncrementalEngine:
             self.recent.clear()
         else:
             self.recent.drop_before(int(np.searchsorted(self.rows["gid"], self.outputs_from)))
-        if not self.keep and self.auto_forget and self.since_look >= FORGET_EVERY:
+        if not self.keep and self.auto_forget and self.look_due(FORGET_EVERY):
             gone = self.over_connections()
             if gone.size:
                 self.forget(gone)
@@ -376,20 +380,38 @@ class IncrementalEngine:
             raise RuntimeError(f"IncrementalEngine(keep=False) keeps the stages' output of "
                                f"the last batch and of outputs_from on: {exc}") from None
 
+    def look_due(self, every: int) -> bool:
+        """Whether a look for connections that are over is due: ``every`` segments were
+        added since the last, or the clock (the last row's) reached ``due_ns``."""
+        R = self.rows
+        return self.since_look >= every or (
+            self.due_ns is not None and R.n > 0 and R["ts_ns"][R.n - 1] >= self.due_ns)
+
     def over_connections(self) -> np.ndarray:
         """Connections with rows here whose ends are both CLOSED or TIME_WAIT, idle for
         ``linger_s`` of capture time (the last row's clock).  This is a look:
-        ``since_look`` starts again from 0."""
+        ``since_look`` starts again from 0, and ``due_ns`` is when the connections
+        over but not idle long enough hold ``due_rows`` rows that can go (a long
+        transfer's rows leave when it may, not at the next look, which may be
+        ``every`` segments later: :meth:`look_due`)."""
         R = self.rows
         self.since_look = 0
+        self.due_ns = None
         if R.n == 0:
             return np.zeros(0, np.int32)
-        u, last = last_by(R["conn"], np.arange(R.n))
-        idle = R["ts_ns"][R.n - 1] - R["ts_ns"][last]
-        over = is_over(R["after"][last]) & (idle >= self.linger_ns)
+        u, first, held = np.unique(R["conn"][::-1], return_index=True, return_counts=True)
+        last_ns = R["ts_ns"][R.n - 1 - first]
+        over = is_over(R["after"][R.n - 1 - first])
         if self.pinned:
             over &= ~np.isin(u, list(self.pinned))
-        return u[over].astype(np.int32)
+        idle = over & (R["ts_ns"][R.n - 1] - last_ns >= self.linger_ns)
+        lingering = np.flatnonzero(over & ~idle)
+        if lingering.size:  # by when they go, in order: the first time due_rows can
+            lingering = lingering[np.argsort(last_ns[lingering], kind="stable")]
+            k = int(np.searchsorted(np.cumsum(held[lingering]), self.due_rows))
+            if k < lingering.size:
+                self.due_ns = int(last_ns[lingering[k]]) + self.linger_ns
+        return u[idle].astype(np.int32)
 
     def forget(self, gone: np.ndarray, *, release: bool = False) -> None:
         """Drop the rows of connections ``gone`` (keep=False); their states and flags
