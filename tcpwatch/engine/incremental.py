@@ -23,15 +23,25 @@ every case).  Everything else is decided on arrival and never revisited.
 Memory.  With ``keep=True`` every segment's row stays, for :meth:`table`.  With
 ``keep=False`` (``tcpwatch live`` without ``-o``, the streamed ``analyze``) the rows of
 connections that are over -- both ends CLOSED or TIME_WAIT, and idle for ``linger_s`` of
-capture time -- are dropped every ``FORGET_EVERY`` segments, so a capture that runs for
-hours holds only its open connections' rows (plus a few dozen bytes of walk state per
-connection ever seen).  A forgotten connection that later turns dirty keeps the
-annotations it had.  What a row keeps is only what a re-walk reads and what the
-per-connection reports read (``_ROW_SPEC``: 77 bytes); addresses and ports are kept
-once per connection, the scaled window is computed when read, and the rest of the
-stages' output (``_OUT_SPEC``: the states' other columns, duplicate-ACK numbers, bytes in
-flight, acked frames) is kept only for the rows of the last batch and of its re-walks
-(``keep=False``): the caller takes them from :meth:`columns` before the next batch.
+capture time -- are dropped every ``FORGET_EVERY`` segments (or sooner, when those
+found lingering at the last look hold that many rows: :meth:`look_due`), so a capture
+that runs for hours holds only its open connections' rows.  What stays for every
+connection ever seen is what numbers a late segment of it exactly (Wireshark puts it in
+its old stream or opens a new one) and what the report of a late one reads: about 80
+bytes -- ``_CONN_SPEC`` (32 bytes, in room that grows by a quarter), the 4-tuple table
+(``csrc/pairs.c``: 21-28 bytes a pair), the conversation walk's 6 bytes, the states
+walk's 6 (both ends' final states and a slot) and the flags walk's 4 (a slot); their
+other per-connection state is in pools of the open connections, given back when a
+connection is forgotten (``trim_conns``).  A forgotten connection that later turns
+dirty keeps the annotations it had; one that gets a segment later walks on from its
+final states with nothing else known (``late``).
+
+What a row keeps is only what a re-walk reads and what the per-connection reports read
+(``_ROW_SPEC``: 77 bytes); addresses and ports are kept once per connection, the scaled
+window is computed when read, and the rest of the stages' output (``_OUT_SPEC``: the
+states' other columns, duplicate-ACK numbers, bytes in flight, acked frames) is kept only
+for the rows of the last batch and of its re-walks (``keep=False``): the caller takes
+them from :meth:`columns` before the next batch.
 """
 
 from __future__ import annotations
