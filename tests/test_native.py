@@ -117,3 +117,50 @@ def _sack_rows(sack, rows):
     lo, hi = offsets[rows[0]], offsets[rows[-1] + 1]
     return (np.ascontiguousarray(offsets[rows[0]:rows[-1] + 2] - lo, np.int32),
             np.ascontiguousarray(edges[lo:hi]))
+
+
+def test_a_trimmed_connection_keeps_its_states_and_nothing_else():
+    """trim_conns (a connection forgotten as over): the states walk keeps both ends'
+    states and starts its sequence tracking again -- the later rows walk as on a new
+    context whose initial states are the final ones -- and the flags walk starts again,
+    as on a new context; reset_conns starts the states from the initial ones."""
+    import numpy as np
+
+    from tcpwatch.engine.flags import analyze_flags
+    from tcpwatch.engine.states import walk_states
+
+    from .reference.captures import REPO, analysed
+
+    seg = analysed(REPO / "captures" / "many_short.pcap")
+    conn, sender, flag_in, state_in, sack = _inputs(seg)
+    rows = np.flatnonzero(conn == 0)
+    first, later = rows[:4], rows[4:]  # the handshake and a request; its ACK, the close
+    init = np.zeros((1, 2), np.uint8)
+    init[:, 1] = 1  # client CLOSED, server LISTEN
+
+    def states(ctx, idx, start=init):
+        return walk_states(conn[idx], sender[idx], *(a[idx] for a in state_in), start, ctx,
+                           np.zeros(1, np.uint8))
+
+    def flags(ctx, idx):
+        return analyze_flags(conn[idx], sender[idx], tuple(a[idx] for a in flag_in),
+                             np.zeros(1, np.uint8), _sack_rows(sack, idx), ctx)
+
+    for op, start in ((_seqwalk.trim_conns, "final"), (_seqwalk.reset_conns, "init")):
+        ctx = _seqwalk.new_context(_seqwalk.CTX_STATES)
+        walked = states(ctx, first)
+        op(ctx, np.array([0], np.int32))
+        final = np.array([[walked[1][-1], walked[3][-1]]], np.uint8)  # after: client, server
+        assert (final != init).any()
+        expected = states(_seqwalk.new_context(_seqwalk.CTX_STATES), later,
+                          final if start == "final" else init)
+        np.testing.assert_array_equal(states(ctx, later), expected)
+    ctx, kept = _seqwalk.new_context(_seqwalk.CTX_FLAGS), _seqwalk.new_context(_seqwalk.CTX_FLAGS)
+    flags(ctx, first)
+    flags(kept, first)
+    _seqwalk.trim_conns(ctx, np.array([0], np.int32))
+    fresh = flags(_seqwalk.new_context(_seqwalk.CTX_FLAGS), later)
+    for e, g in zip(fresh, flags(ctx, later), strict=True):
+        np.testing.assert_array_equal(e, g)
+    acked = 4  # analyze_flags' acked frames: the untrimmed context knows the request
+    assert (flags(kept, later)[acked] != fresh[acked]).any()

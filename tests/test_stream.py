@@ -161,3 +161,28 @@ def test_closed_connections_reach_the_reports_in_parts(most):
     if most == 40:  # several connections per call, and more calls than looks
         assert any(conns.size > 1 for conns, _ in calls)
         assert len(calls) > len(run(path)[0].closed_rows)
+
+
+def test_a_look_is_due_when_lingering_connections_can_go(monkeypatch):
+    """A look that finds connections over but not idle for ``linger_s`` yet says when
+    they can go (``due_ns``); the engine looks again at the first batch that reaches
+    that time, however few segments came since: a long transfer's rows leave when they
+    may, not up to ``forget_every`` segments later."""
+    from tcpwatch.capture.pcapfile import CaptureReader
+    from tcpwatch.engine.incremental import IncrementalEngine
+
+    monkeypatch.setattr("tcpwatch.engine.incremental.FORGET_EVERY", 10**9)  # no other looks
+    engine = IncrementalEngine(keep=False, linger_s=0.05)
+    engine.due_rows = 1
+    forgotten, due, clocks = [], None, []
+    for raw in CaptureReader(REPO / "captures" / "many_short.pcap", 2048):
+        clocks.append(int(engine.rows["ts_ns"][-1]) if engine.rows.n else 0)
+        engine.add_frames(raw, frame=False)
+        if due is None and engine.rows.n:  # the one look by hand, as soon as one is over
+            engine.forget(engine.over_connections())
+            due = engine.due_ns
+        forgotten.append(int(engine.conns["forgotten"].sum()))
+    assert due is not None
+    at = next(i for i, clock in enumerate(clocks) if clock >= due)  # the batch that looks
+    before, after = forgotten[at - 1], forgotten[at]
+    assert forgotten[:at] == [before] * at and after > before

@@ -58,8 +58,41 @@ PyObject *value_error(const char *fn, const char *what) {
 
 
 
-/* grow n arrays of the given element sizes from *cap to at least need elements;
- * the new elements are filled with the byte fill[k] */
+/* The contexts' arrays grow with the connections and live as long as the capture: they
+ * are mapped from the system (Linux), so that growing one moves its pages (mremap)
+ * instead of copying it and leaving a hole in malloc's heap that the heap then keeps,
+ * and the room past the elements in use is never resident while it holds zeros. */
+typedef struct { size_t bytes, pad; } MapHead;  /* 16 bytes: the data stay aligned */
+
+#ifdef __linux__
+#include <sys/mman.h>
+void *map_realloc(void *p, size_t bytes) {
+    size_t total = bytes + sizeof(MapHead);
+    MapHead *h;
+    if (p == NULL)
+        h = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    else {
+        MapHead *old = (MapHead *)p - 1;
+        h = mremap(old, old->bytes + sizeof(MapHead), total, MREMAP_MAYMOVE);
+    }
+    if (h == MAP_FAILED) return NULL;  /* the old array, if any, is unchanged */
+    h->bytes = bytes;
+    return h + 1;
+}
+
+void map_free(void *p) {
+    if (p) munmap((MapHead *)p - 1, ((MapHead *)p - 1)->bytes + sizeof(MapHead));
+}
+#define MAPPED_ZEROS 1  /* new room holds zeros */
+#else
+void *map_realloc(void *p, size_t bytes) { return PyMem_Realloc(p, bytes); }
+void map_free(void *p) { PyMem_Free(p); }
+#define MAPPED_ZEROS 0
+#endif
+
+/* grow n arrays (map_realloc'ed) of the given element sizes from *cap to at least need
+ * elements; the new elements are filled with the byte fill[k].  Out of memory: -1, and
+ * the arrays grown so far keep their new room (filled), *cap unchanged */
 int grow_arrays(void **arrs[], const size_t *elem, const int *fill, int n,
                        Py_ssize_t *cap, Py_ssize_t need) {
     if (need <= *cap) return 0;
@@ -68,9 +101,10 @@ int grow_arrays(void **arrs[], const size_t *elem, const int *fill, int n,
                         * connection ever seen, and a doubled array is half empty */
         nc += nc < 65536 ? nc : nc / 4;
     for (int k = 0; k < n; k++) {
-        void *p = PyMem_Realloc(*arrs[k], nc * elem[k]);
+        void *p = map_realloc(*arrs[k], nc * elem[k]);
         if (!p) return -1;
-        memset((char *)p + *cap * elem[k], fill[k], (nc - *cap) * elem[k]);
+        if (fill[k] || !MAPPED_ZEROS)
+            memset((char *)p + *cap * elem[k], fill[k], (nc - *cap) * elem[k]);
         *arrs[k] = p;
     }
     *cap = nc;

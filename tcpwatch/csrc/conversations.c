@@ -4,13 +4,13 @@
 typedef struct {
     CtxHead h;              /* h.cap: room for conversations */
     Py_ssize_t cap_keys, n_conv;
-    int64_t calls;
-    int64_t *current;       /* per 4-tuple key: its current conversation (-1: none) */
+    int32_t *current;       /* per 4-tuple key: its current conversation (-1: none) */
     uint8_t *state;         /* per conversation: see below */
-    /* per conversation: which of base/shift the segments of earlier calls used (U_*),
-     * those of the current call, and the call that last touched it */
-    uint8_t *used_old, *used_new;
-    int64_t *stamp;
+    /* per conversation: which of base/shift the segments of earlier calls used (U_*,
+     * low nibble) and those of the current call (high nibble); a call first moves the
+     * high nibble of every conversation it will touch into the low one.  Two bytes a
+     * conversation in all: the context holds every conversation ever seen */
+    uint8_t *used;
 } ConvCtx;
 
 #define U_BASE(d) (1u << (d))
@@ -18,18 +18,16 @@ typedef struct {
 
 static void conv_free(CtxHead *h) {
     ConvCtx *x = (ConvCtx *)h;
-    PyMem_Free(x->current); PyMem_Free(x->state); PyMem_Free(x->used_old);
-    PyMem_Free(x->used_new); PyMem_Free(x->stamp);
+    map_free(x->current); map_free(x->state); map_free(x->used);
 }
 
 static int conv_reserve(ConvCtx *x, Py_ssize_t n_keys, Py_ssize_t n_conv) {
     void **k[] = {(void **)&x->current};
-    void **c[] = {(void **)&x->state, (void **)&x->used_old, (void **)&x->used_new,
-                  (void **)&x->stamp};
-    size_t ek[] = {sizeof(int64_t)}, ec[] = {1, 1, 1, sizeof(int64_t)};
-    int fk[] = {0xFF}, fc[] = {0, 0, 0, 0};  /* all bytes 0xFF: -1 */
+    void **c[] = {(void **)&x->state, (void **)&x->used};
+    size_t ek[] = {sizeof(int32_t)}, ec[] = {1, 1};
+    int fk[] = {0xFF}, fc[] = {0, 0};  /* all bytes 0xFF: -1 */
     return grow_arrays(k, ek, fk, 1, &x->cap_keys, n_keys) ||
-           grow_arrays(c, ec, fc, 4, &x->h.cap, n_conv) ? -1 : 0;
+           grow_arrays(c, ec, fc, 2, &x->h.cap, n_conv) ? -1 : 0;
 }
 
 /* walk_conversations(key:int64, dir:int8, flags:uint16, seq:uint32, ack:uint32,
@@ -99,37 +97,35 @@ PyObject *walk_conversations(PyObject *Py_UNUSED(self), PyObject *args) {
     uint32_t *base = bbase.buf;
     int8_t *shift = bshift.buf, *client_dir = bcd.buf;
     uint8_t *dirty = bdirty.buf, *reused = breused.buf;
-    int64_t *current = x->current;
-    uint8_t *state = x->state;
+    int32_t *current = x->current;
+    uint8_t *state = x->state, *used = x->used;
     /* state bits: 1,2 = base set for dir 0,1; 8..: role source << 3; S_QUOTE_ONLY */
     Py_ssize_t n_conv = x->n_conv, n_old = x->n_conv;
-    int64_t call = ++x->calls;
-    uint8_t *used_old = x->used_old, *used_new = x->used_new;
-    int64_t *stamp = x->stamp;
     int overflow = 0;
     /* every input checked before the walk changes anything: a call that fails leaves
      * the context as it was (each row opens at most one conversation) */
     for (Py_ssize_t i = 0; !failed && i < n; i++)
         if (key[i] < 0 || key[i] >= n_keys) overflow = 2;
-    if (!failed && !overflow && max_conv - n_old < n) overflow = 1;
+    if (!failed && !overflow && (max_conv - n_old < n || n_old + n > INT32_MAX)) overflow = 1;
     if (!failed && !overflow) {
     Py_BEGIN_ALLOW_THREADS
+    /* what segments of earlier calls used: every conversation this call touches but
+     * does not open is its key's current one now (a key only moves to a new one) */
+    for (Py_ssize_t i = 0; i < n; i++) {
+        int32_t c = current[key[i]];
+        if (c >= 0) used[c] = (uint8_t)((used[c] | used[c] >> 4) & 0x0F);
+    }
     for (Py_ssize_t i = 0; i < n; i++) {
         int64_t k = key[i];
         if (k < 0 || k >= n_keys) { overflow = 2; break; }
         int d = dir[i], e = 1 - d;
         unsigned f = flags[i];
-        int64_t c = current[k];
+        int32_t c = current[k];
         int syn = (f & F_SYN) != 0, has_ack = (f & F_ACK) != 0, quoted = (f & F_QUOTED) != 0;
         int is_new = c < 0;
         uint32_t b0 = 0, b1 = 0;
         int8_t s0 = 0, s1 = 0, cd = 0;
         if (!is_new && c < n_old) {
-            if (stamp[c] != call) {
-                used_old[c] |= used_new[c];
-                used_new[c] = 0;
-                stamp[c] = call;
-            }
             b0 = base[2 * c]; b1 = base[2 * c + 1];
             s0 = shift[2 * c]; s1 = shift[2 * c + 1]; cd = client_dir[c];
         }
@@ -146,15 +142,14 @@ PyObject *walk_conversations(PyObject *Py_UNUSED(self), PyObject *args) {
         if (is_new) {
             if (n_conv >= max_conv) { overflow = 1; break; }
             if (reused) reused[n_conv] = current[k] >= 0;
-            c = n_conv++;
+            c = (int32_t)n_conv++;
             current[k] = c;
             client_dir[c] = (int8_t)d;
             shift[2 * c] = shift[2 * c + 1] = -1;
             state[c] = ROLE_FIRST_SEGMENT << 3 | (quoted ? S_QUOTE_ONLY : 0);
-            used_old[c] = used_new[c] = 0;
-            stamp[c] = call;
+            used[c] = 0;
         }
-        conv[i] = (int32_t)c;
+        conv[i] = c;
         /* a quoted header finds or opens its conversation (the reuse rule included) and
          * changes nothing else: no base, window scale, role or FIN/RST */
         if (quoted) continue;
@@ -188,7 +183,7 @@ PyObject *walk_conversations(PyObject *Py_UNUSED(self), PyObject *args) {
             }
         }
         if (dirty && c < n_old) {
-            unsigned u = used_old[c];
+            unsigned u = used[c] & 0x0F;
             if (((u & U_BASE(0)) && b0 != base[2 * c]) || ((u & U_BASE(1)) && b1 != base[2 * c + 1])
                 || ((u & U_SHIFT(0)) && s0 != shift[2 * c])
                 || ((u & U_SHIFT(1)) && s1 != shift[2 * c + 1]) || cd != client_dir[c])
@@ -196,7 +191,7 @@ PyObject *walk_conversations(PyObject *Py_UNUSED(self), PyObject *args) {
         }
         /* what this segment's columns use: its direction's base (relative seq), the
          * other's when it carries an ACK, its direction's shift unless a SYN */
-        used_new[c] |= (uint8_t)(U_BASE(d) | (has_ack ? U_BASE(e) : 0) | (syn ? 0 : U_SHIFT(d)));
+        used[c] |= (uint8_t)((U_BASE(d) | (has_ack ? U_BASE(e) : 0) | (syn ? 0 : U_SHIFT(d))) << 4);
     }
     Py_END_ALLOW_THREADS
     }

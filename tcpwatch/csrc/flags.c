@@ -172,18 +172,23 @@ static void ual_ack(Flow *r, uint32_t ack, int64_t now, int64_t *acked, double *
     if (j) span_scan(r); else r->span_ok = 0;
 }
 
+/* what the walk knows of one connection: its two flows, its iRTT (ns, 0: none yet) and
+ * the time of its last pure SYN */
+typedef struct {
+    Flow flow[2];
+    int64_t first_rtt, mru_syn;
+} Slot;
+
 typedef struct {
     CtxHead h;  /* h.cap: room for connections */
-    /* the two flows of connection c are pool[2 * slot[c]] and pool[2 * slot[c] + 1]; a
-     * connection's slot is taken at its first segment and given back when its context
-     * is reset or trimmed, so the pool holds the open connections, not all of them */
+    /* connection c is pool[slot[c]] (-1: not seen, or forgotten); a connection's slot is
+     * taken at its first segment and given back when its context is reset or trimmed,
+     * so the pool holds the open connections, and the context 4 bytes for every other */
     int32_t *slot;
-    Flow *pool;
+    Slot *pool;
     Py_ssize_t pool_cap, pool_used;  /* slots allocated, slots ever handed out */
     int32_t *free_slots;             /* given back, taken first (pool_cap entries) */
     Py_ssize_t n_free;
-    int64_t *first_rtt, *mru_syn;
-    uint8_t *seen;
     int64_t calls;
 } FlagsCtx;
 
@@ -193,7 +198,7 @@ static int32_t slot_take(FlagsCtx *x) {
     if (x->pool_used == x->pool_cap) {
         Py_ssize_t cap = x->pool_cap;
         void **a[] = {(void **)&x->pool, (void **)&x->free_slots};
-        size_t e[] = {2 * sizeof(Flow), sizeof(int32_t)};
+        size_t e[] = {sizeof(Slot), sizeof(int32_t)};
         int fill[] = {0, 0};
         if (grow_arrays(a, e, fill, 2, &cap, x->pool_used + 1) < 0) return -1;
         x->pool_cap = cap;
@@ -201,39 +206,35 @@ static int32_t slot_take(FlagsCtx *x) {
     return (int32_t)x->pool_used++;
 }
 
-/* give connection c's slot back (its unacked lists freed, the flows zeroed) */
+/* give connection c's slot back (its unacked lists freed, the slot zeroed) */
 static void slot_release(FlagsCtx *x, int32_t c) {
     int32_t s = x->slot[c];
     if (s < 0) return;
-    for (int k = 0; k < 2; k++) {
-        PyMem_Free(x->pool[2 * s + k].ual);
-        memset(&x->pool[2 * s + k], 0, sizeof(Flow));
-    }
+    for (int k = 0; k < 2; k++) PyMem_Free(x->pool[s].flow[k].ual);
+    memset(&x->pool[s], 0, sizeof(Slot));
     x->free_slots[x->n_free++] = s;
     x->slot[c] = -1;
 }
 
 static void flags_reset(CtxHead *h, int32_t c) {
-    FlagsCtx *x = (FlagsCtx *)h;
-    slot_release(x, c);
-    x->first_rtt[c] = x->mru_syn[c] = 0;
-    x->seen[c] = 0;
+    slot_release((FlagsCtx *)h, c);
 }
 
 static void flags_free(CtxHead *h) {
     FlagsCtx *x = (FlagsCtx *)h;
     if (x->pool)
-        for (Py_ssize_t k = 0; k < 2 * x->pool_used; k++) PyMem_Free(x->pool[k].ual);
-    PyMem_Free(x->pool); PyMem_Free(x->free_slots); PyMem_Free(x->slot);
-    PyMem_Free(x->first_rtt); PyMem_Free(x->mru_syn); PyMem_Free(x->seen);
+        for (Py_ssize_t k = 0; k < x->pool_used; k++) {
+            PyMem_Free(x->pool[k].flow[0].ual);
+            PyMem_Free(x->pool[k].flow[1].ual);
+        }
+    map_free(x->pool); map_free(x->free_slots); map_free(x->slot);
 }
 
 static int flags_reserve(FlagsCtx *x, Py_ssize_t n_conn) {
-    void **a[] = {(void **)&x->slot, (void **)&x->first_rtt, (void **)&x->mru_syn,
-                  (void **)&x->seen};
-    size_t e[] = {sizeof(int32_t), sizeof(int64_t), sizeof(int64_t), 1};
-    int fill[] = {-1, 0, 0, 0};
-    return grow_arrays(a, e, fill, 4, &x->h.cap, n_conn);
+    void **a[] = {(void **)&x->slot};
+    size_t e[] = {sizeof(int32_t)};
+    int fill[] = {-1};
+    return grow_arrays(a, e, fill, 1, &x->h.cap, n_conn);
 }
 
 PyObject *analyze_flags(PyObject *Py_UNUSED(self), PyObject *args) {
@@ -296,24 +297,24 @@ PyObject *analyze_flags(PyObject *Py_UNUSED(self), PyObject *args) {
     for (Py_ssize_t i = 0; !failed && i < n; i++)
         if (conn[i] < 0 || conn[i] >= n_conn) failed = 2;
     if (!failed && flags_reserve(x, n_conn) < 0) failed = 1;
-    int64_t *first_rtt = x->first_rtt, *mru_syn = x->mru_syn;
-    uint8_t *seen = x->seen;
     int64_t call = ++x->calls;
     for (Py_ssize_t i = 0; i < n && !failed; i++) {
         int32_t c = conn[i];
         if (c < 0 || c >= n_conn) { failed = 2; break; }
         int d = dir[i] ? 1 : 0;
-        if (!seen[c]) {
-            seen[c] = 1;
-            if (x->slot[c] < 0 && (x->slot[c] = slot_take(x)) < 0) { failed = 1; break; }
+        if (x->slot[c] < 0) {  /* its first segment (since a reset or a trim) */
+            int32_t s = slot_take(x);
+            if (s < 0) { failed = 1; break; }
+            x->slot[c] = s;
             for (int k = 0; k < 2; k++) {
-                Flow *p = &x->pool[2 * x->slot[c] + k];
+                Flow *p = &x->pool[s].flow[k];
                 p->window = 0xFFFFFFFFu;
                 p->win_scale = -1;
                 p->valid_bif = 1;
             }
         }
-        Flow *f = &x->pool[2 * x->slot[c] + d], *r = &x->pool[2 * x->slot[c] + 1 - d];
+        Slot *sl = &x->pool[x->slot[c]];
+        Flow *f = &sl->flow[d], *r = &sl->flow[1 - d];
         unsigned flags = fl[i];
         uint32_t seq = seqs[i], ack = acks[i], seglen = lens[i], window = wins[i];
         int64_t now = ts[i];
@@ -416,7 +417,7 @@ PyObject *analyze_flags(PyObject *Py_UNUSED(self), PyObject *args) {
                 goto finished_retrans;
             }
             t = now - f->nextseqtime;
-            int64_t thres = first_rtt[c] != 0 ? first_rtt[c] : 3000000;
+            int64_t thres = sl->first_rtt != 0 ? sl->first_rtt : 3000000;
             if (not_adv && t < thres && f->nextseq != seq + seglen + ((syn || fin) ? 1u : 0u)) {
                 a |= A_OUT_OF_ORDER;
                 goto finished_retrans;
@@ -469,9 +470,9 @@ PyObject *analyze_flags(PyObject *Py_UNUSED(self), PyObject *args) {
         if (a & (A_FAST_RETRANSMISSION | A_SPURIOUS_RETRANSMISSION)) a |= A_RETRANSMISSION;
         out_flags[i] = (uint16_t)a;
         /* iRTT: the first ACK (no SYN) after a pure SYN */
-        if (syn && !(flags & 0x10)) mru_syn[c] = now;
-        if ((flags & 0x12) == 0x10 && mru_syn[c] != 0 && first_rtt[c] == 0)
-            first_rtt[c] = now - mru_syn[c];
+        if (syn && !(flags & 0x10)) sl->mru_syn = now;
+        if ((flags & 0x12) == 0x10 && sl->mru_syn != 0 && sl->first_rtt == 0)
+            sl->first_rtt = now - sl->mru_syn;
         /* a SYN's window is never scaled, nor the direction's until its first ACK
          * without SYN (issue 14690); set after the analysis, as the window scale */
         if (syn) f->is_first_ack = 1;
@@ -500,13 +501,11 @@ PyObject *analyze_flags(PyObject *Py_UNUSED(self), PyObject *args) {
     Py_RETURN_NONE;
 }
 
-/* a connection that is over (tcpwatch.engine.incremental forgets it): its flows go
+/* a connection that is over (tcpwatch.engine.incremental forgets it): its slot goes
  * back to the pool.  A later segment of it starts from a fresh context, as a connection
  * first seen mid-stream (offline analysis reads the file again instead: engine/stream.py) */
 static void flags_trim(CtxHead *h, int32_t c) {
-    FlagsCtx *x = (FlagsCtx *)h;
-    slot_release(x, c);
-    x->seen[c] = 0;
+    slot_release((FlagsCtx *)h, c);
 }
 
 const CtxOps flags_ops = {sizeof(FlagsCtx), flags_free, flags_reset, flags_trim};

@@ -64,7 +64,7 @@ static PyObject *each_conn(PyObject *args, const char *fn, int trim) {
     if (h) {
         op = trim ? ops_of(h->kind)->trim : ops_of(h->kind)->reset;
         if (!op)
-            PyErr_Format(PyExc_ValueError, "%s: %s", fn, trim ? "not a flags context"
+            PyErr_Format(PyExc_ValueError, "%s: %s", fn, trim ? "not a states or flags context"
                          : "conversation numbering is final");
     }
     const int32_t *conns = bc.buf;
@@ -80,15 +80,15 @@ static PyObject *reset_conns(PyObject *Py_UNUSED(self), PyObject *args) {
     return each_conn(args, "reset_conns", 0);
 }
 
-/* trim_conns(flags ctx, conns:int32): give back the unacked-segment lists that are empty;
- * nothing the walk knows changes */
+/* trim_conns(states or flags ctx, conns:int32): connections that are over give back what
+ * a late segment of theirs does not need (states.c, flags.c: states_trim, flags_trim) */
 static PyObject *trim_conns(PyObject *Py_UNUSED(self), PyObject *args) {
     return each_conn(args, "trim_conns", 1);
 }
 
 static PyMethodDef methods[] = {
     {"trim_conns", trim_conns, METH_VARARGS,
-     "Free the empty unacked-segment lists of some connections (flags context)."},
+     "Give back what a states or flags context holds of connections that are over."},
     {"new_context", new_context, METH_VARARGS,
      "A context carrying one walk's per-connection state from call to call."},
     {"reset_conns", reset_conns, METH_VARARGS,

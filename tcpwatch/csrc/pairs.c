@@ -1,15 +1,17 @@
 /* The 4-tuple key table of the conversation walk (flows.pair_ids; the engine keeps one
  * for a whole capture): each distinct (lower endpoint, higher endpoint) pair gets the next
- * dense id, stable from call to call.  An open-addressing hash table of int64 pairs, at
- * most three quarters full: 27 to 40 bytes a pair, where a Python dict of tuples took
+ * dense id, stable from call to call.  The pairs are kept by id (16 bytes each, the
+ * arrays grown by a quarter); an open-addressing hash table of ids, at most three
+ * quarters full, finds them: 21 to 28 bytes a pair, where a Python dict of tuples took
  * about 180 -- and the table holds every connection ever seen, so on a capture larger
  * than memory it is what grows. */
 #include "seqwalk.h"
 
 typedef struct {
     CtxHead h;            /* h.cap stays 0: no per-connection operations */
-    int64_t *lo, *hi;
-    int32_t *id;          /* -1: an empty slot */
+    int64_t *lo, *hi;     /* per id: the pair (room for cap_ids) */
+    Py_ssize_t cap_ids;
+    int32_t *table;       /* per slot: the id there, -1: an empty slot */
     Py_ssize_t slots, n;  /* slots (0 before the first call); n: ids */
 } PairsCtx;
 
@@ -21,44 +23,39 @@ static uint64_t mix(uint64_t x) {  /* splitmix64's finalizer */
     return x ^ (x >> 31);
 }
 
-/* the slot holding (lo, hi), or the empty slot where it goes */
-static Py_ssize_t slot_of(const PairsCtx *x, int64_t lo, int64_t hi) {
-    uint64_t slots = (uint64_t)x->slots;
-    uint64_t s = mix((uint64_t)lo * 0x9e3779b97f4a7c15ull ^ (uint64_t)hi) % slots;
-    while (x->id[s] >= 0 && (x->lo[s] != lo || x->hi[s] != hi)) s = s + 1 == slots ? 0 : s + 1;
-    return (Py_ssize_t)s;
+static Py_ssize_t home(const PairsCtx *x, int64_t lo, int64_t hi) {
+    return (Py_ssize_t)(mix((uint64_t)lo * 0x9e3779b97f4a7c15ull ^ (uint64_t)hi)
+                        % (uint64_t)x->slots);
 }
 
-/* move the pairs into a table of `slots` slots; -1 (nothing changed) when out of memory */
+/* the slot holding (lo, hi)'s id, or the empty slot where it goes */
+static Py_ssize_t slot_of(const PairsCtx *x, int64_t lo, int64_t hi) {
+    Py_ssize_t s = home(x, lo, hi);
+    for (int32_t id; (id = x->table[s]) >= 0 && (x->lo[id] != lo || x->hi[id] != hi);)
+        s = s + 1 == x->slots ? 0 : s + 1;
+    return s;
+}
+
+/* the ids in a table of `slots` slots; -1 (nothing changed) when out of memory */
 static int rehash(PairsCtx *x, Py_ssize_t slots) {
-    int64_t *lo = PyMem_Malloc((size_t)slots * sizeof(int64_t));
-    int64_t *hi = PyMem_Malloc((size_t)slots * sizeof(int64_t));
-    int32_t *id = PyMem_Malloc((size_t)slots * sizeof(int32_t));
-    if (!lo || !hi || !id) {
-        PyMem_Free(lo);
-        PyMem_Free(hi);
-        PyMem_Free(id);
-        return -1;
+    int32_t *table = map_realloc(NULL, (size_t)slots * sizeof(int32_t));
+    if (!table) return -1;
+    memset(table, 0xff, (size_t)slots * sizeof(int32_t));
+    map_free(x->table);
+    x->table = table, x->slots = slots;
+    for (int32_t id = 0; id < x->n; id++) {
+        Py_ssize_t s = home(x, x->lo[id], x->hi[id]);
+        while (table[s] >= 0) s = s + 1 == slots ? 0 : s + 1;
+        table[s] = id;
     }
-    memset(id, 0xff, (size_t)slots * sizeof(int32_t));
-    PairsCtx old = *x;
-    x->lo = lo, x->hi = hi, x->id = id, x->slots = slots;
-    for (Py_ssize_t s = 0; s < old.slots; s++) {
-        if (old.id[s] < 0) continue;
-        Py_ssize_t t = slot_of(x, old.lo[s], old.hi[s]);
-        x->lo[t] = old.lo[s], x->hi[t] = old.hi[s], x->id[t] = old.id[s];
-    }
-    PyMem_Free(old.lo);
-    PyMem_Free(old.hi);
-    PyMem_Free(old.id);
     return 0;
 }
 
 static void pairs_free(CtxHead *h) {
     PairsCtx *x = (PairsCtx *)h;
-    PyMem_Free(x->lo);
-    PyMem_Free(x->hi);
-    PyMem_Free(x->id);
+    map_free(x->lo);
+    map_free(x->hi);
+    map_free(x->table);
 }
 
 const CtxOps pairs_ops = {sizeof(PairsCtx), pairs_free, NULL, NULL};
@@ -68,7 +65,7 @@ const CtxOps pairs_ops = {sizeof(PairsCtx), pairs_free, NULL, NULL};
  *   out     int64[m]: each pair's id; a pair not seen before gets the next id, in row order
  *   ctx     a context of kind CTX_PAIRS (new_context)
  * The table grows, if it must, before anything is written: a call that fails changes
- * nothing. */
+ * nothing (but the room it made). */
 PyObject *pair_ids(PyObject *Py_UNUSED(self), PyObject *args) {
     PyObject *a_lo, *a_hi, *a_out, *octx;
     if (!PyArg_ParseTuple(args, "OOOO", &a_lo, &a_hi, &a_out, &octx)) return NULL;
@@ -95,7 +92,11 @@ PyObject *pair_ids(PyObject *Py_UNUSED(self), PyObject *args) {
     }
     Py_ssize_t slots = x->slots ? x->slots : 64;  /* at most 3/4 full however many are new */
     while (3 * slots < 4 * (x->n + m)) slots += slots / 2;
-    if (slots != x->slots && rehash(x, slots) < 0) {
+    void **arrs[] = {(void **)&x->lo, (void **)&x->hi};
+    size_t elem[] = {sizeof(int64_t), sizeof(int64_t)};
+    int fill[] = {0, 0};
+    if (grow_arrays(arrs, elem, fill, 2, &x->cap_ids, x->n + m) < 0
+        || (slots != x->slots && rehash(x, slots) < 0)) {
         release_all(all, N_ARGS(all));
         return PyErr_NoMemory();
     }
@@ -104,11 +105,11 @@ PyObject *pair_ids(PyObject *Py_UNUSED(self), PyObject *args) {
     Py_BEGIN_ALLOW_THREADS
     for (Py_ssize_t i = 0; i < m; i++) {
         Py_ssize_t s = slot_of(x, lo[i], hi[i]);
-        if (x->id[s] < 0) {
-            x->lo[s] = lo[i], x->hi[s] = hi[i];
-            x->id[s] = (int32_t)x->n++;
+        if (x->table[s] < 0) {
+            x->lo[x->n] = lo[i], x->hi[x->n] = hi[i];
+            x->table[s] = (int32_t)x->n++;
         }
-        out[i] = x->id[s];
+        out[i] = x->table[s];
     }
     Py_END_ALLOW_THREADS
     release_all(all, N_ARGS(all));

@@ -8,7 +8,7 @@
  *   conversations.c  walk_conversations: Wireshark's tcp.stream, bases, window scales
  *   states.c         walk_states, class_layout: both endpoints' RFC 9293 states
  *   flags.c          analyze_flags: Wireshark's tcp.analysis cascade
- *   common.c         argument checks and the growable per-connection arrays
+ *   common.c         argument checks and the growable per-connection arrays (mapped)
  *   module.c         contexts (new_context, reset_conns, trim_conns), the method table,
  *                    the exported constants
  *
@@ -185,6 +185,8 @@ typedef struct { int kind; Py_ssize_t cap; } CtxHead;
 
 int grow_arrays(void **arrs[], const size_t *elem, const int *fill, int n, Py_ssize_t *cap,
                 Py_ssize_t need);
+void *map_realloc(void *p, size_t bytes);  /* arrays of grow_arrays, freed by map_free */
+void map_free(void *p);
 void *ctx_get(PyObject *obj, int kind);
 
 /* What module.c needs of each walk's context, and nothing of its layout. */

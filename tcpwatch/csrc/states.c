@@ -6,32 +6,72 @@ PyObject *class_layout(PyObject *Py_UNUSED(self), PyObject *Py_UNUSED(args)) {
                          C_SYNACK, C_RST, C_ACK_OF_FIN, C_FIN_ACK_OF_FIN, C_RST_BAD);
 }
 
+/* what the walk tracks of each direction of a connection (index 0: client, 1: server):
+ * have (bit 0: nxt is set, 1: fin_end, 2: wlast), the next sequence number, the end of
+ * its FIN, its last advertised window; xck/xend: its FIN of an earlier call that the
+ * peer's next FIN may show to have crossed */
 typedef struct {
-    CtxHead h;  /* h.cap: room for connections; per direction arrays hold 2 per connection */
-    uint8_t *cur, *seen, *have, *xck;
-    uint32_t *nxt, *fin_end, *wlast, *xend;
+    uint8_t have[2], xck[2];
+    uint32_t nxt[2], fin_end[2], wlast[2], xend[2];
+} Track;
+
+/* slot of a connection not seen since the context was made or the connection reset
+ * (its states start from init), and of one trimmed (its states are kept, its tracking
+ * starts again) */
+#define NOT_SEEN (-1)
+#define TRIMMED (-2)
+
+typedef struct {
+    CtxHead h;  /* h.cap: room for connections */
+    uint8_t *cur;    /* both ends' states, 2 per connection: kept for every one */
+    /* connection c is tracked in pool[slot[c]] (or NOT_SEEN, TRIMMED): the pool holds
+     * the connections not trimmed (open), the context 6 bytes for every other */
+    int32_t *slot;
+    Track *pool;
+    Py_ssize_t pool_cap, pool_used;  /* slots allocated, slots ever handed out */
+    int32_t *free_slots;             /* given back, taken first (pool_cap entries) */
+    Py_ssize_t n_free;
 } StatesCtx;
 
 static void states_free(CtxHead *h) {
     StatesCtx *x = (StatesCtx *)h;
-    PyMem_Free(x->cur); PyMem_Free(x->seen); PyMem_Free(x->have); PyMem_Free(x->xck);
-    PyMem_Free(x->nxt); PyMem_Free(x->fin_end); PyMem_Free(x->wlast); PyMem_Free(x->xend);
+    map_free(x->cur); map_free(x->slot); map_free(x->pool); map_free(x->free_slots);
 }
 
-static int states_reserve(StatesCtx *x, Py_ssize_t n_conn) {
-    void **a[] = {(void **)&x->cur, (void **)&x->seen, (void **)&x->have, (void **)&x->xck,
-                  (void **)&x->nxt, (void **)&x->fin_end, (void **)&x->wlast,
-                  (void **)&x->xend};
-    size_t e[] = {2, 1, 2, 2, 8, 8, 8, 8};
-    int fill[] = {0, 0, 0, 0, 0, 0, 0, 0};
-    return grow_arrays(a, e, fill, 8, &x->h.cap, n_conn);
+/* room for n_conn connections and for `more` slots past those in use */
+static int states_reserve(StatesCtx *x, Py_ssize_t n_conn, Py_ssize_t more) {
+    void **a[] = {(void **)&x->cur, (void **)&x->slot};
+    size_t e[] = {2, sizeof(int32_t)};
+    int fill[] = {0, -1};
+    void **p[] = {(void **)&x->pool, (void **)&x->free_slots};
+    size_t ep[] = {sizeof(Track), sizeof(int32_t)};
+    int fp[] = {0, 0};
+    Py_ssize_t need = x->pool_used + (more > x->n_free ? more - x->n_free : 0);
+    return grow_arrays(a, e, fill, 2, &x->h.cap, n_conn) < 0
+           || grow_arrays(p, ep, fp, 2, &x->pool_cap, need) < 0 ? -1 : 0;
+}
+
+/* connection c's slot goes back to the pool (zeroed); its slot becomes `to` */
+static void slot_release(StatesCtx *x, int32_t c, int32_t to) {
+    int32_t s = x->slot[c];
+    if (s >= 0) {
+        memset(&x->pool[s], 0, sizeof(Track));
+        x->free_slots[x->n_free++] = s;
+    }
+    x->slot[c] = to;
 }
 
 static void states_reset(CtxHead *h, int32_t c) {
+    slot_release((StatesCtx *)h, c, NOT_SEEN);
+}
+
+/* a connection that is over (tcpwatch.engine.incremental forgets it): its states are
+ * kept, its tracking goes back to the pool; a later segment of it continues from its
+ * states with nothing seen of either direction's sequence numbers (offline analysis
+ * reads the file again instead: engine/stream.py) */
+static void states_trim(CtxHead *h, int32_t c) {
     StatesCtx *x = (StatesCtx *)h;
-    x->seen[c] = 0;
-    x->have[2 * c] = x->have[2 * c + 1] = 0;
-    x->xck[2 * c] = x->xck[2 * c + 1] = 0;
+    if (x->slot[c] != NOT_SEEN) slot_release(x, c, TRIMMED);
 }
 
 /* walk_states(conn:int32, sender:int8 (0 client, 1 server), cls:uint8, flags:uint16,
@@ -113,40 +153,66 @@ PyObject *walk_states(PyObject *Py_UNUSED(self), PyObject *args) {
     int carry = x != &local;
     /* next_other[i]: the next FIN of the same connection sent by the other end (-1) */
     int64_t *next_other = PyMem_Malloc(sizeof(int64_t) * (n > 0 ? n : 1));
-    int64_t *pending_row = PyMem_Malloc(sizeof(int64_t) * 2 * (n_conn > 0 ? n_conn : 1));
-    int64_t *last_row = PyMem_Malloc(sizeof(int64_t) * 2 * (n_conn > 0 ? n_conn : 1));
-    /* a receive deferred until the receiver's next segment (FINs that cross); always
-     * resolved within the call, since the look-ahead does not go past it */
-    uint8_t *pending = PyMem_Calloc(2 * (n_conn > 0 ? n_conn : 1), 1);
-    if (!failed && (!next_other || !last_row || !pending || !pending_row
-                    || states_reserve(x, n_conn) < 0)) {
+    int bad_input = 0;
+    /* every row checked before the walk changes the context; the rows that will take
+     * a slot counted (at most), so the pool grows before anything changes */
+    Py_ssize_t more = 0;
+    for (Py_ssize_t i = 0; !failed && i < n; i++) {
+        int32_t c = conn[i];
+        if (c < 0 || c >= n_conn || cls[i] >= N_CLASSES) { bad_input = 1; break; }
+        more += c >= x->h.cap || x->slot[c] < 0;
+    }
+    if (!failed && !bad_input && (!next_other || states_reserve(x, n_conn, more) < 0)) {
         PyErr_NoMemory();
         failed = 1;
     }
-    int bad_input = 0;
-    if (!failed) {
-    uint8_t *cur = x->cur, *seen = x->seen, *have = x->have, *xck = x->xck;
-    uint32_t *nxt = x->nxt, *fin_end = x->fin_end, *wlast = x->wlast, *xend = x->xend;
-    Py_BEGIN_ALLOW_THREADS
-    for (Py_ssize_t k = 0; k < 2 * n_conn; k++) last_row[k] = -1;
-    for (Py_ssize_t i = n - 1; i >= 0; i--) {
-        int32_t c = conn[i];
-        /* every row checked here, before the walk below changes the context */
-        if (c < 0 || c >= n_conn || cls[i] >= N_CLASSES) { bad_input = 1; break; }
-        int S = snd[i] ? 1 : 0;
-        next_other[i] = last_row[2 * (Py_ssize_t)c + 1 - S];
-        if (flags[i] & 0x01) last_row[2 * (Py_ssize_t)c + S] = i;
-    }
-    for (Py_ssize_t i = 0; i < n && !bad_input; i++) {
-        int32_t c = conn[i];
-        if (c < 0 || c >= n_conn || cls[i] >= N_CLASSES) { bad_input = 1; break; }
-        if (!seen[c]) {
-            seen[c] = 1;
-            cur[2 * c] = init[2 * c];
-            cur[2 * c + 1] = init[2 * c + 1];
+    int64_t *pending_row = NULL, *last_row = NULL;
+    uint8_t *pending = NULL;
+    if (!failed && !bad_input) {
+        /* every connection of the call gets its slot (the pool has the room), its
+         * states from init at its first segment */
+        for (Py_ssize_t i = 0; i < n; i++) {
+            int32_t c = conn[i], s = x->slot[c];
+            if (s >= 0) continue;
+            x->slot[c] = x->n_free ? x->free_slots[--x->n_free] : (int32_t)x->pool_used++;
+            if (s == NOT_SEEN) {
+                x->cur[2 * c] = init[2 * c];
+                x->cur[2 * c + 1] = init[2 * c + 1];
+            }
         }
+        /* per slot, both directions: the last FIN row seen in the backward pass, and a
+         * receive deferred until the receiver's next segment (FINs that cross; always
+         * resolved within the call, since the look-ahead does not go past it) */
+        Py_ssize_t slots = x->pool_used > 0 ? x->pool_used : 1;
+        pending_row = PyMem_Malloc(sizeof(int64_t) * 2 * slots);
+        last_row = PyMem_Malloc(sizeof(int64_t) * 2 * slots);
+        pending = PyMem_Calloc(2 * slots, 1);
+        if (!pending_row || !last_row || !pending) {
+            PyErr_NoMemory();
+            failed = 1;
+        }
+    }
+    if (!failed && !bad_input) {
+    uint8_t *cur = x->cur;
+    const int32_t *slot = x->slot;
+    Track *pool = x->pool;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t k = 0; k < 2 * x->pool_used; k++) last_row[k] = -1;
+    for (Py_ssize_t i = n - 1; i >= 0; i--) {
+        int S = snd[i] ? 1 : 0;
+        Py_ssize_t s = slot[conn[i]];
+        next_other[i] = last_row[2 * s + 1 - S];
+        if (flags[i] & 0x01) last_row[2 * s + S] = i;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        int32_t c = conn[i];
+        Track *t = &pool[slot[c]];
+        uint8_t *have = t->have, *xck = t->xck;
+        uint32_t *nxt = t->nxt, *fin_end = t->fin_end, *wlast = t->wlast, *xend = t->xend;
         int S = snd[i] ? 1 : 0, R = 1 - S;
-        Py_ssize_t ds = 2 * (Py_ssize_t)c + S, dr = 2 * (Py_ssize_t)c + R;
+        /* the tracking of direction S of this connection is [S] of its slot's arrays;
+         * the pending receives are per slot, 2 * slot + direction */
+        Py_ssize_t ds = S, dr = R, ps = 2 * (Py_ssize_t)slot[c] + S, pr = ps - S + R;
         before_c[i] = cur[2 * c];
         before_s[i] = cur[2 * c + 1];
         unsigned f = flags[i];
@@ -182,11 +248,11 @@ PyObject *walk_states(PyObject *Py_UNUSED(self), PyObject *args) {
         uint8_t nx = next[ev * n_states + cur[2 * c + S]];
         if (nx == T_INVALID) b |= 1;
         else if (nx != T_IGNORED) cur[2 * c + S] = nx;
-        if (pending[2 * c + S] && pending_row[2 * c + S] == i) {
+        if (pending[ps] && pending_row[ps] == i) {
             /* the sender had not yet received the peer's FIN when it sent this FIN
              * (it does not acknowledge it); the peer's FIN arrives now, after the send */
-            int ep = N_CLASSES + pending[2 * c + S];
-            pending[2 * c + S] = 0;
+            int ep = N_CLASSES + pending[ps];
+            pending[ps] = 0;
             nx = next[ep * n_states + cur[2 * c + S]];
             if (nx != T_INVALID && nx != T_IGNORED) cur[2 * c + S] = nx;
         }
@@ -197,8 +263,8 @@ PyObject *walk_states(PyObject *Py_UNUSED(self), PyObject *args) {
         int64_t j = next_other[i];
         if ((rc == C_FIN || rc == C_FIN_ACK_OF_FIN) && j >= 0
             && (int32_t)(ack[j] - (sq + ln + 1u)) < 0) {
-            pending[2 * c + R] = (uint8_t)rc;
-            pending_row[2 * c + R] = j;
+            pending[pr] = (uint8_t)rc;
+            pending_row[pr] = j;
             er = -1;
         }
         if ((rc == C_FIN || rc == C_FIN_ACK_OF_FIN) && j < 0 && carry) {
@@ -248,4 +314,4 @@ PyObject *walk_states(PyObject *Py_UNUSED(self), PyObject *args) {
     Py_RETURN_NONE;
 }
 
-const CtxOps states_ops = {sizeof(StatesCtx), states_free, states_reset, NULL};
+const CtxOps states_ops = {sizeof(StatesCtx), states_free, states_reset, states_trim};

@@ -23,15 +23,25 @@ every case).  Everything else is decided on arrival and never revisited.
 Memory.  With ``keep=True`` every segment's row stays, for :meth:`table`.  With
 ``keep=False`` (``tcpwatch live`` without ``-o``, the streamed ``analyze``) the rows of
 connections that are over -- both ends CLOSED or TIME_WAIT, and idle for ``linger_s`` of
-capture time -- are dropped every ``FORGET_EVERY`` segments, so a capture that runs for
-hours holds only its open connections' rows (plus a few dozen bytes of walk state per
-connection ever seen).  A forgotten connection that later turns dirty keeps the
-annotations it had.  What a row keeps is only what a re-walk reads and what the
-per-connection reports read (``_ROW_SPEC``: 77 bytes); addresses and ports are kept
-once per connection, the scaled window is computed when read, and the rest of the
-stages' output (``_OUT_SPEC``: the states' other columns, duplicate-ACK numbers, bytes in
-flight, acked frames) is kept only for the rows of the last batch and of its re-walks
-(``keep=False``): the caller takes them from :meth:`columns` before the next batch.
+capture time -- are dropped every ``FORGET_EVERY`` segments (or sooner, when those
+found lingering at the last look hold that many rows: :meth:`look_due`), so a capture
+that runs for hours holds only its open connections' rows.  What stays for every
+connection ever seen is what numbers a late segment of it exactly (Wireshark puts it in
+its old stream or opens a new one) and what the report of a late one reads: about 80
+bytes -- ``_CONN_SPEC`` (32 bytes, in room that grows by a quarter), the 4-tuple table
+(``csrc/pairs.c``: 21-28 bytes a pair), the conversation walk's 6 bytes, the states
+walk's 6 (both ends' final states and a slot) and the flags walk's 4 (a slot); their
+other per-connection state is in pools of the open connections, given back when a
+connection is forgotten (``trim_conns``).  A forgotten connection that later turns
+dirty keeps the annotations it had; one that gets a segment later walks on from its
+final states with nothing else known (``late``).
+
+What a row keeps is only what a re-walk reads and what the per-connection reports read
+(``_ROW_SPEC``: 77 bytes); addresses and ports are kept once per connection, the scaled
+window is computed when read, and the rest of the stages' output (``_OUT_SPEC``: the
+states' other columns, duplicate-ACK numbers, bytes in flight, acked frames) is kept only
+for the rows of the last batch and of its re-walks (``keep=False``): the caller takes
+them from :meth:`columns` before the next batch.
 """
 
 from __future__ import annotations
@@ -59,7 +69,7 @@ from .flows import (
 )
 from .native import _seqwalk
 from .states import initial_states_from, segment_class, state_columns, walk_states
-from .store import Ragged, Recent, Store, last_by
+from .store import Ragged, Recent, Store
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -104,7 +114,7 @@ _CONN_SPEC = {
     "base": (np.uint32, 0, 2), "shift": (np.int8, -1, 2), "client_dir": (np.int8, 0, 0),
     "reused": (np.uint8, 0, 0), "dirty": (np.uint8, 0, 0),
     "first_dir": (np.int8, 0, 0),
-    "first_cls": (np.int16, -1, 2),  # class of the first segment sent each way (-1 none)
+    "first_cls": (np.int8, -1, 2),  # class of the first segment sent each way (-1 none)
     "init": (np.uint8, 0, 2), "inferred": (np.bool_, False, 0),
     "forgotten": (np.uint8, 0, 0),  # its rows were dropped (keep=False)
     # the endpoints (address id, port): [0] sends direction 0, [1] direction 1
@@ -136,6 +146,10 @@ class IncrementalEngine:
         #: segments added since the last look for connections that are over (each call of
         #: :meth:`over_connections` is a look, and sets it back to 0)
         self.since_look = 0
+        #: a look is also due once the connections over but lingering at the last look
+        #: that hold ``due_rows`` rows together can go (see :meth:`look_due`)
+        self.due_rows = FORGET_EVERY
+        self.due_ns: int | None = None
         self.last_rows = slice(0, 0)  # the rows of the last batch
         # of the last add, when rows were dropped: (old row -> new row or -1, connections)
         self.compaction: tuple[np.ndarray, np.ndarray] | None = None
@@ -196,7 +210,7 @@ class IncrementalEngine:
             self.recent.clear()
         else:
             self.recent.drop_before(int(np.searchsorted(self.rows["gid"], self.outputs_from)))
-        if not self.keep and self.auto_forget and self.since_look >= FORGET_EVERY:
+        if not self.keep and self.auto_forget and self.look_due(FORGET_EVERY):
             gone = self.over_connections()
             if gone.size:
                 self.forget(gone)
@@ -376,32 +390,53 @@ class IncrementalEngine:
             raise RuntimeError(f"IncrementalEngine(keep=False) keeps the stages' output of "
                                f"the last batch and of outputs_from on: {exc}") from None
 
+    def look_due(self, every: int) -> bool:
+        """Whether a look for connections that are over is due: ``every`` segments were
+        added since the last, or the clock (the last row's) reached ``due_ns``."""
+        R = self.rows
+        return self.since_look >= every or (
+            self.due_ns is not None and R.n > 0 and R["ts_ns"][R.n - 1] >= self.due_ns)
+
     def over_connections(self) -> np.ndarray:
         """Connections with rows here whose ends are both CLOSED or TIME_WAIT, idle for
         ``linger_s`` of capture time (the last row's clock).  This is a look:
-        ``since_look`` starts again from 0."""
+        ``since_look`` starts again from 0, and ``due_ns`` is when the connections
+        over but not idle long enough hold ``due_rows`` rows that can go (a long
+        transfer's rows leave when it may, not at the next look, which may be
+        ``every`` segments later: :meth:`look_due`)."""
         R = self.rows
         self.since_look = 0
+        self.due_ns = None
         if R.n == 0:
             return np.zeros(0, np.int32)
-        u, last = last_by(R["conn"], np.arange(R.n))
-        idle = R["ts_ns"][R.n - 1] - R["ts_ns"][last]
-        over = is_over(R["after"][last]) & (idle >= self.linger_ns)
+        u, first, held = np.unique(R["conn"][::-1], return_index=True, return_counts=True)
+        last_ns = R["ts_ns"][R.n - 1 - first]
+        over = is_over(R["after"][R.n - 1 - first])
         if self.pinned:
             over &= ~np.isin(u, list(self.pinned))
-        return u[over].astype(np.int32)
+        idle = over & (R["ts_ns"][R.n - 1] - last_ns >= self.linger_ns)
+        lingering = np.flatnonzero(over & ~idle)
+        if lingering.size:  # by when they go, in order: the first time due_rows can
+            lingering = lingering[np.argsort(last_ns[lingering], kind="stable")]
+            k = int(np.searchsorted(np.cumsum(held[lingering]), self.due_rows))
+            if k < lingering.size:
+                self.due_ns = int(last_ns[lingering[k]]) + self.linger_ns
+        return u[idle].astype(np.int32)
 
     def forget(self, gone: np.ndarray, *, release: bool = False) -> None:
-        """Drop the rows of connections ``gone`` (keep=False); their flags context is
-        trimmed.  A forgotten connection that turns dirty keeps its annotations.
-        ``release``: the memory the rows held goes back to the system, too."""
+        """Drop the rows of connections ``gone`` (keep=False); their states and flags
+        contexts are trimmed (a late segment finds their final states, and nothing of
+        their sequence numbers or Wireshark's analysis).  A forgotten connection that
+        turns dirty keeps its annotations.  ``release``: the memory the rows held goes
+        back to the system, too."""
         R = self.rows
         keep = ~np.isin(R["conn"], gone)
         R.compact(keep, release=release)
         self.sack.compact(keep, release=release)
         self.recent.clear()  # its row numbers are gone
         self.conns.full("forgotten")[gone] = 1
-        _seqwalk.trim_conns(self.ctx[_FLAGS], gone.astype(np.int32))
+        for k in (_STATES, _FLAGS):  # what a late segment does not need goes back
+            _seqwalk.trim_conns(self.ctx[k], gone.astype(np.int32))
         self.compaction = (np.where(keep, np.cumsum(keep) - 1, -1), gone)
 
     def endpoints(self, row: int) -> tuple[str, str]:

@@ -98,6 +98,7 @@ def _one_pass(source: Source, engine: IncrementalEngine, sink: Sink, chunk_size:
     wants_rows = getattr(sink, "wants_rows", True)
     wants_closed = getattr(sink, "wants_closed", True)
     engine.outputs_from = 0  # the engine keeps the stages' output of rows not handed out
+    engine.due_rows = forget_every
 
     def flush() -> None:
         nonlocal flushed
@@ -122,7 +123,7 @@ def _one_pass(source: Source, engine: IncrementalEngine, sink: Sink, chunk_size:
                 sink.fix(engine.rows_table(old), R["gid"][old].copy())
         if engine.total - flushed >= flush_rows:
             flush()
-        if engine.since_look >= forget_every:
+        if engine.look_due(forget_every):
             flush()  # rows leave the stores only once handed out
             gone = engine.over_connections()
             if gone.size and wants_closed:
