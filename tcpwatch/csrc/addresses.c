@@ -7,14 +7,6 @@
 
 typedef struct { uint8_t k[16]; int32_t id; } Key6;
 
-static uint64_t mix64(uint64_t x) {  /* splitmix64's finalizer */
-    x ^= x >> 30;
-    x *= 0xbf58476d1ce4e5b9ull;
-    x ^= x >> 27;
-    x *= 0x94d049bb133111ebull;
-    return x ^ (x >> 31);
-}
-
 static uint64_t hash16(const uint8_t *k) {
     uint64_t a, b;
     memcpy(&a, k, 8);

@@ -15,16 +15,8 @@ typedef struct {
     Py_ssize_t slots, n;  /* slots (0 before the first call); n: ids */
 } PairsCtx;
 
-static uint64_t mix(uint64_t x) {  /* splitmix64's finalizer */
-    x ^= x >> 30;
-    x *= 0xbf58476d1ce4e5b9ull;
-    x ^= x >> 27;
-    x *= 0x94d049bb133111ebull;
-    return x ^ (x >> 31);
-}
-
 static Py_ssize_t home(const PairsCtx *x, int64_t lo, int64_t hi) {
-    return (Py_ssize_t)(mix((uint64_t)lo * 0x9e3779b97f4a7c15ull ^ (uint64_t)hi)
+    return (Py_ssize_t)(mix64((uint64_t)lo * 0x9e3779b97f4a7c15ull ^ (uint64_t)hi)
                         % (uint64_t)x->slots);
 }
 

@@ -166,6 +166,15 @@ typedef struct {
 } ArgSpec;
 
 int check_args(const char *fn, const ArgSpec *spec, int n);
+
+/* splitmix64's finalizer: the hash tables' (pairs.c, addresses.c) mixing of a key */
+static inline uint64_t mix64(uint64_t x) {
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ull;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebull;
+    return x ^ (x >> 31);
+}
 PyObject *release_all(Py_buffer **bufs, int n);
 PyObject *value_error(const char *fn, const char *what);
 #define N_ARGS(a) ((int)(sizeof(a) / sizeof((a)[0])))
