@@ -44,5 +44,5 @@ def states(dot: bool, changes_only: bool) -> None:
         Column("event", [event_name(event) for (_s, event), _t in rows]),
         Column("next", ["(same)" if t.next is None else t.next.name for _k, t in rows]),
         Column("why", [t.reason for _k, t in rows], rank=1),
-        Column("RFC 9293", [f"§{t.rfc}" for _k, t in rows], rank=1),
+        Column("RFC 9293", [f"§{t.rfc}" for _k, t in rows]),
     ], out.width, title="RFC 9293 transitions (per endpoint)"))

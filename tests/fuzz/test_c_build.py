@@ -18,12 +18,13 @@ def test_compiles_cleanly(tmp_path, std, opt):
 
 
 def test_a_warning_fails_the_build(tmp_path):
-    """The same command rejects the line that broke the build on GCC 14."""
+    """The same command rejects the kind of line that broke the build on GCC 14 (a
+    pointer where the context struct has an integer)."""
     source = CSRC / "conversations.c"
     bad = tmp_path / "bad.c"
     bad.write_text(source.read_text().replace(
         "ConvCtx local = {.h = {CTX_CONV, 0}};",
-        "ConvCtx local = {{CTX_CONV, 0}, 0, 0, NULL, NULL};"))
+        "ConvCtx local = {{CTX_CONV, 0}, NULL, 0, NULL, NULL, NULL};"))
     assert bad.read_text() != source.read_text()
     res = compile_c(bad, tmp_path / "bad", "-std=c11", "-O2", *WARNINGS, shared=False)
     assert res.returncode != 0 and "int-conversion" in res.stderr
