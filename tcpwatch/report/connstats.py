@@ -1,0 +1,181 @@
+"""Per-connection statistics known from ``tcptrace -l`` and Wireshark's conversation and
+expert views, as extra summary columns (``report/summary.py`` keeps its own ones).
+
+From the reports' arrays (``SegmentArrays``), so the streamed report has them too:
+
+* ``throughput_client`` / ``throughput_server``: payload bytes that end sent (retransmitted
+  bytes included, as ``bytes_*``) divided by ``duration``, bytes per second; NaN when the
+  duration is 0 (one segment, or all at one instant).
+* ``irtt``: Wireshark's ``tcp.analysis.initial_rtt``: seconds from the most recent SYN
+  (without ACK) to the first segment after it that has ACK and not SYN (either end), the
+  way packet-tcp.c sets it once per stream; NaN when there is none.
+* ``out_of_order`` / ``lost_segments``: segments flagged ``tcp.analysis.out_of_order`` /
+  ``tcp.analysis.lost_segment`` ("previous segment not captured"), both directions.
+* ``seq_bytes_client`` / ``_server``: payload bytes that end sent counted in sequence
+  space (each byte once, retransmissions not again): the highest ``rel_seq + len`` of its
+  data segments minus the lowest ``rel_seq`` -- Zeek's ``orig_bytes`` / ``resp_bytes``.
+* ``missed_bytes``: bytes of that sequence space (both ends) no captured segment held in
+  full (never seen, or cut by the snaplen) -- Zeek's ``missed_bytes``.
+
+From the segment table's option and analysis columns (``side_stats``: the whole table's,
+or the streamed rows' batch by batch):
+
+* ``max_in_flight_client`` / ``_server``: the largest ``bytes_in_flight`` of the segments
+  that end sent (Wireshark's ``tcp.analysis.bytes_in_flight``); <NA> when it never had one.
+* ``mss_*``, ``wscale_*`` (the shift as sent), ``sack_perm_*``, ``timestamps_*``: the
+  options of the client's first SYN and of the server's first SYN+ACK; <NA> when that
+  segment was not captured (``sack_perm_*``/``timestamps_*`` are then <NA> too, else
+  true/false).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..decode.columns import Coded, Column, Columns, Masked, to_frame
+from ..engine.arrays import SegmentArrays
+from ..engine.registry import BY_NAME
+from ..vocab import ROLE_NAMES, TcpFlag
+from .groups import Groups
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+SIDES = ("client", "server")
+#: the columns ``side_stats`` makes, in output order (with ``conn`` first)
+SIDE_COLUMNS = tuple(f"{what}_{side}" for what in (
+    "max_in_flight", "mss", "wscale", "sack_perm", "timestamps") for side in SIDES)
+#: the decode and analysis columns ``side_stats`` reads
+SIDE_INPUTS = ("conn", "role", "flags", "mss", "wscale", "sack_perm", "tsval",
+               "bytes_in_flight")
+#: of those, the columns holding true/false (0/1 with missing values when typed)
+BOOL_COLUMNS = tuple(c for c in SIDE_COLUMNS if c.startswith(("sack_perm", "timestamps")))
+STATS_COLUMNS = ("throughput_client", "throughput_server", "irtt", "out_of_order",
+                 "lost_segments", "seq_bytes_client", "seq_bytes_server",
+                 "missed_bytes") + SIDE_COLUMNS
+
+
+def array_stats(a: SegmentArrays, g: Groups, out: Columns) -> None:
+    """Add throughput, iRTT and the out-of-order / lost counts to ``out`` (the summary's
+    columns, connections in ``g.ids`` order)."""
+    duration = np.asarray(out["duration"], np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for side in SIDES:
+            sent = np.asarray(out[f"bytes_{side}"], np.float64)
+            out[f"throughput_{side}"] = np.where(duration > 0, sent / duration, np.nan)
+    out["irtt"] = initial_rtt(a, g)
+    seq_bytes, missed = sequence_bytes(a, g)
+    out["seq_bytes_client"], out["seq_bytes_server"] = seq_bytes
+    out["missed_bytes"] = missed
+    if a.bits is not None:
+        bits = a.bits[g.order]
+        for name, flag in (("out_of_order", "out_of_order"), ("lost_segments", "lost_segment")):
+            out[name] = g.reduce(np.add, ((bits & BY_NAME[flag].bit) != 0).astype(np.int64))
+
+
+def initial_rtt(a: SegmentArrays, g: Groups) -> np.ndarray:
+    """Wireshark's iRTT of each connection (NaN: none): the first segment with ACK and
+    without SYN that follows a pure SYN, minus the time of the latest pure SYN before it."""
+    flags = a.flags[g.order]
+    ts = a.ts[g.order]
+    syn = (flags & int(TcpFlag.SYN)) != 0
+    ack = (flags & int(TcpFlag.ACK)) != 0
+    pure_syn = syn & ~ack
+    # the row of the latest pure SYN so far in each connection (-1: none yet)
+    pos = np.arange(g.n)
+    last_syn = g.running_max(np.where(pure_syn, pos, -1)) if g.n else pos
+    candidate = ack & ~syn & (last_syn >= 0)
+    first = g.first_where(candidate)
+    out = np.full(g.ids.size, np.nan)
+    has = first >= 0
+    out[has] = ts[first[has]] - ts[last_syn[first[has]]]
+    return out
+
+
+def sequence_bytes(a: SegmentArrays, g: Groups
+                   ) -> tuple[tuple[np.ndarray, np.ndarray], np.ndarray]:
+    """Each end's payload bytes in sequence space, and the bytes of that space (both
+    ends) no captured segment held in full, per connection in ``g.ids`` order."""
+    data = a.length > 0
+    start = a.rel_seq.astype(np.int64)
+    end = start + a.length
+    key = a.conn * 2 + a.sender.astype(np.int64)
+    rows = np.flatnonzero(data)
+    d = Groups(key[rows], by=start[rows])  # each (connection, end)'s data by sequence
+    s, e = start[rows][d.order], end[rows][d.order]
+    span = d.reduce(np.maximum, e) - d.reduce(np.minimum, s) if d.n else e[:0]
+    held = np.where(a.truncated[rows][d.order], s, e)  # a cut segment covers nothing
+    reach = d.previous(d.running_max(held), fill=np.iinfo(np.int64).min) if d.n else held
+    covered = d.reduce(np.add, np.maximum(0, held - np.maximum(s, reach))) if d.n else held
+    conn_of, side_of = d.ids // 2, d.ids % 2
+    at = np.searchsorted(g.ids, conn_of)
+    sides = []
+    for side in (0, 1):
+        v = np.zeros(g.ids.size, np.int64)
+        v[at[side_of == side]] = span[side_of == side]
+        sides.append(v)
+    missed = np.zeros(g.ids.size, np.int64)
+    np.add.at(missed, at, span - covered)
+    return (sides[0], sides[1]), missed
+
+
+def side_stats(cols: Columns) -> Columns:
+    """One row per connection of ``cols`` (``SIDE_INPUTS`` of a segment table, file
+    order): ``conn`` and ``SIDE_COLUMNS``."""
+    conn = np.asarray(cols["conn"], np.int64)
+    g = Groups(conn)
+    role = _codes(cols["role"], ROLE_NAMES)[g.order]
+    flags = np.asarray(cols["flags"])[g.order]
+    syn, ack = (flags & int(TcpFlag.SYN)) != 0, (flags & int(TcpFlag.ACK)) != 0
+    bif = _masked(cols["bytes_in_flight"], g.order)
+    out: Columns = {"conn": g.ids}
+    for i, side in enumerate(SIDES):
+        mine = role == i
+        known = mine & ~bif.missing
+        most = g.reduce_where(np.maximum, known, bif.values.astype(np.int64), -1)
+        out[f"max_in_flight_{side}"] = Masked(np.maximum(most, 0), most < 0)
+    opens = [(role == 0) & syn & ~ack, (role == 1) & syn & ack]
+    firsts = [g.first_where(m) for m in opens]
+    for what, col in (("mss", "mss"), ("wscale", "wscale")):
+        v = _masked(cols[col], g.order)
+        for side, first in zip(SIDES, firsts, strict=True):
+            at = np.maximum(first, 0)
+            out[f"{what}_{side}"] = Masked(v.values[at].astype(np.int64),
+                                           (first < 0) | v.missing[at])
+    sack = np.asarray(cols["sack_perm"], bool)[g.order]
+    tsval = _masked(cols["tsval"], g.order)
+    for side, first in zip(SIDES, firsts, strict=True):
+        at = np.maximum(first, 0)
+        out[f"sack_perm_{side}"] = Masked(sack[at].astype(np.int8), first < 0)
+        out[f"timestamps_{side}"] = Masked((~tsval.missing[at]).astype(np.int8), first < 0)
+    return {name: out[name] for name in ("conn", *SIDE_COLUMNS)}
+
+
+def _codes(col: Column, names: tuple[str, ...]) -> np.ndarray:
+    """Positions in ``names`` of a text or categorical column."""
+    if isinstance(col, Coded):
+        lookup = np.array([names.index(n) for n in col.names] + [-1], np.int64)
+        return lookup[col.codes]
+    return np.searchsorted(np.array(names), np.asarray(col, str))
+
+
+def _masked(col: Column, order: np.ndarray) -> Masked:
+    if isinstance(col, Masked):
+        return col.take(order)
+    v = np.asarray(col)[order]
+    if v.dtype.kind == "f":
+        missing = np.isnan(v)
+        return Masked(np.where(missing, 0, v).astype(np.int64), missing)
+    return Masked(v.astype(np.int64), np.zeros(v.size, bool))
+
+
+def summary_frame(columns: Columns) -> pd.DataFrame:
+    """The summary's typed columns as a DataFrame, the true/false columns as pandas'
+    nullable ``boolean``."""
+    df = to_frame(columns)
+    for name in BOOL_COLUMNS:
+        if name in df:
+            df[name] = df[name].astype("boolean")
+    return df
