@@ -39,7 +39,7 @@ ZEEK_FIELDS: tuple[tuple[str, str, str | None], ...] = (
     ("id.orig_h", "addr", "orig_h"), ("id.orig_p", "port", "orig_p"),
     ("id.resp_h", "addr", "resp_h"), ("id.resp_p", "port", "resp_p"),
     ("proto", "enum", "proto"), ("service", "string", None),
-    ("duration", "interval", "duration"), ("orig_bytes", "count", "seq_bytes_client"),
+    ("duration", "interval", "zeek_duration"), ("orig_bytes", "count", "seq_bytes_client"),
     ("resp_bytes", "count", "seq_bytes_server"), ("conn_state", "string", "conn_state"),
     ("local_orig", "bool", None), ("local_resp", "bool", None),
     ("missed_bytes", "count", "missed_bytes"), ("history", "string", "history"),

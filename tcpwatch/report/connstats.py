@@ -11,9 +11,11 @@ From the reports' arrays (``SegmentArrays``), so the streamed report has them to
   way packet-tcp.c sets it once per stream; NaN when there is none.
 * ``out_of_order`` / ``lost_segments``: segments flagged ``tcp.analysis.out_of_order`` /
   ``tcp.analysis.lost_segment`` ("previous segment not captured"), both directions.
-* ``seq_bytes_client`` / ``_server``: payload bytes that end sent counted in sequence
-  space (each byte once, retransmissions not again): the highest ``rel_seq + len`` of its
-  data segments minus the lowest ``rel_seq`` -- Zeek's ``orig_bytes`` / ``resp_bytes``.
+* ``zeek_duration``: ``duration`` as Zeek counts it: segments after the one by which both
+  ends had sent a FIN do not count (Zeek's conn.log ``duration``).
+* ``seq_bytes_client`` / ``_server``: the bytes that end sent counted in sequence space
+  (each byte once, retransmissions not again): the highest ``rel_seq + len`` of its data
+  and FIN segments minus 1 -- Zeek's ``orig_bytes`` / ``resp_bytes``.
 * ``missed_bytes``: bytes of that sequence space (both ends) no captured segment held in
   full (never seen, or cut by the snaplen) -- Zeek's ``missed_bytes``.
 
@@ -53,7 +55,7 @@ SIDE_INPUTS = ("conn", "role", "flags", "mss", "wscale", "sack_perm", "tsval",
 #: of those, the columns holding true/false (0/1 with missing values when typed)
 BOOL_COLUMNS = tuple(c for c in SIDE_COLUMNS if c.startswith(("sack_perm", "timestamps")))
 STATS_COLUMNS = ("throughput_client", "throughput_server", "irtt", "out_of_order",
-                 "lost_segments", "seq_bytes_client", "seq_bytes_server",
+                 "lost_segments", "zeek_duration", "seq_bytes_client", "seq_bytes_server",
                  "missed_bytes") + SIDE_COLUMNS
 
 
@@ -66,6 +68,7 @@ def array_stats(a: SegmentArrays, g: Groups, out: Columns) -> None:
             sent = np.asarray(out[f"bytes_{side}"], np.float64)
             out[f"throughput_{side}"] = np.where(duration > 0, sent / duration, np.nan)
     out["irtt"] = initial_rtt(a, g)
+    out["zeek_duration"] = zeek_duration(a, g)
     seq_bytes, missed = sequence_bytes(a, g)
     out["seq_bytes_client"], out["seq_bytes_server"] = seq_bytes
     out["missed_bytes"] = missed
@@ -96,34 +99,54 @@ def initial_rtt(a: SegmentArrays, g: Groups) -> np.ndarray:
 
 def sequence_bytes(a: SegmentArrays, g: Groups
                    ) -> tuple[tuple[np.ndarray, np.ndarray], np.ndarray]:
-    """Each end's payload bytes in sequence space, and the bytes of that space (both
-    ends) no captured segment held in full, per connection in ``g.ids`` order."""
-    data = a.length > 0
+    """Each end's bytes in sequence space, and the bytes of that space (both ends) no
+    captured segment held in full, per connection in ``g.ids`` order.  An end's space runs
+    from relative number 1 (its first byte after the SYN, or its first segment's number)
+    to the highest ``rel_seq + len`` of its data and FIN segments (a FIN's own number not
+    counted), as Zeek's endpoint size."""
+    fin = (a.flags & int(TcpFlag.FIN)) != 0
     start = a.rel_seq.astype(np.int64)
     end = start + a.length
     key = a.conn * 2 + a.sender.astype(np.int64)
-    rows = np.flatnonzero(data)
-    d = Groups(key[rows], by=start[rows])  # each (connection, end)'s data by sequence
+    rows = np.flatnonzero((a.length > 0) | fin)
+    d = Groups(key[rows], by=start[rows])  # each (connection, end)'s segments by sequence
     s, e = start[rows][d.order], end[rows][d.order]
-    span = d.reduce(np.maximum, e) - d.reduce(np.minimum, s) if d.n else e[:0]
-    held = np.where(a.truncated[rows][d.order], s, e)  # a cut segment covers nothing
-    reach = d.previous(d.running_max(held), fill=np.iinfo(np.int64).min) if d.n else held
+    top = d.reduce(np.maximum, e) if d.n else e[:0]
+    space = np.maximum(top - 1, 0)
+    # a segment cut by the snaplen, and a FIN without data, hold no byte
+    held = np.where(a.truncated[rows][d.order] | (a.length[rows][d.order] == 0), s, e)
+    reach = np.maximum(d.previous(d.running_max(held), fill=1), 1) if d.n else held
     covered = d.reduce(np.add, np.maximum(0, held - np.maximum(s, reach))) if d.n else held
     conn_of, side_of = d.ids // 2, d.ids % 2
     at = np.searchsorted(g.ids, conn_of)
     sides = []
     for side in (0, 1):
         v = np.zeros(g.ids.size, np.int64)
-        v[at[side_of == side]] = span[side_of == side]
+        v[at[side_of == side]] = space[side_of == side]
         sides.append(v)
     missed = np.zeros(g.ids.size, np.int64)
-    np.add.at(missed, at, span - covered)
+    np.add.at(missed, at, np.maximum(space - covered, 0))
     return (sides[0], sides[1]), missed
+
+
+def zeek_duration(a: SegmentArrays, g: Groups) -> np.ndarray:
+    """Seconds from a connection's first segment to its last one up to the segment by
+    which both ends had sent a FIN (Zeek stops the clock when both endpoints closed)."""
+    flags = a.flags[g.order]
+    fin = (flags & int(TcpFlag.FIN)) != 0
+    client = a.sender[g.order] == 0
+    both = (g.running_max((fin & client).astype(np.int64))
+            & g.running_max((fin & ~client).astype(np.int64))) if g.n else fin
+    counted = g.previous(both.astype(bool), fill=False) == 0 if g.n else fin
+    ts = a.ts[g.order]
+    return (g.reduce_where(np.maximum, counted, ts, np.nan)
+            - g.reduce(np.fmin, ts)) if g.n else ts[:0]
 
 
 def side_stats(cols: Columns) -> Columns:
     """One row per connection of ``cols`` (``SIDE_INPUTS`` of a segment table, file
-    order): ``conn`` and ``SIDE_COLUMNS``."""
+    order): ``conn`` and ``SIDE_COLUMNS`` (only ``conn`` and the ``max_in_flight_*`` ones
+    when ``cols`` has no option columns)."""
     conn = np.asarray(cols["conn"], np.int64)
     g = Groups(conn)
     role = _codes(cols["role"], ROLE_NAMES)[g.order]
@@ -136,6 +159,8 @@ def side_stats(cols: Columns) -> Columns:
         known = mine & ~bif.missing
         most = g.reduce_where(np.maximum, known, bif.values.astype(np.int64), -1)
         out[f"max_in_flight_{side}"] = Masked(np.maximum(most, 0), most < 0)
+    if "mss" not in cols:  # rows without their decode columns (a rewalk's fix)
+        return out
     opens = [(role == 0) & syn & ~ack, (role == 1) & syn & ack]
     firsts = [g.first_where(m) for m in opens]
     for what, col in (("mss", "mss"), ("wscale", "wscale")):
@@ -151,6 +176,7 @@ def side_stats(cols: Columns) -> Columns:
         out[f"sack_perm_{side}"] = Masked(sack[at].astype(np.int8), first < 0)
         out[f"timestamps_{side}"] = Masked((~tsval.missing[at]).astype(np.int8), first < 0)
     return {name: out[name] for name in ("conn", *SIDE_COLUMNS)}
+
 
 
 def _codes(col: Column, names: tuple[str, ...]) -> np.ndarray:
