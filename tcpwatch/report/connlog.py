@@ -21,11 +21,10 @@ from typing import IO, TYPE_CHECKING
 
 import numpy as np
 
-from ..decode.columns import Columns, Masked, concat, from_frame, take
+from ..decode.columns import Columns
 from ..engine.arrays import SegmentArrays
 from ..errors import TcpwatchError
-from .connstats import BOOL_COLUMNS, SIDE_COLUMNS, SIDE_INPUTS, side_stats, summary_frame
-from .groups import Groups
+from .connstats import BOOL_COLUMNS, SideStats, summary_frame
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -208,60 +207,28 @@ def _zeek_rows(out: IO[str], part: pd.DataFrame, extras: list[str]) -> None:
 
 class ConnLogSink:
     """A :class:`tcpwatch.engine.stream.Sink` writing the summary of every connection
-    when it ends: the rows handed out feed each connection's options and largest bytes in
-    flight (``connstats.side_stats``), kept only until the connection's report is
-    written, so memory is bounded by the open connections."""
+    when it ends (with each side's options and largest bytes in flight: ``SideStats``,
+    kept only until the connection's row is written, so memory is bounded by the open
+    connections)."""
 
     wants_rows = True
     wants_closed = True
 
     def __init__(self, path: Path):
         self.writer = ConnLogWriter(path)
-        self.sides: Columns | None = None  # side_stats of the connections not yet written
+        self.sides = SideStats()
 
     def rows(self, table: Columns) -> None:
-        if len(table["conn"]):
-            self._merge(side_stats({c: table[c] for c in SIDE_INPUTS}))
+        self.sides.rows(table)
 
     def fix(self, table: pd.DataFrame, gid: np.ndarray) -> None:
-        """Rewalked rows: their connections' largest bytes in flight are those of the
-        fixed rows (every row handed out of those connections) and of the rows to come."""
-        if self.sides is None or not len(table):
-            return
-        fixed = side_stats(from_frame(table, [c for c in SIDE_INPUTS if c in table]))
-        at = np.searchsorted(self.sides["conn"], fixed["conn"])
-        for name in ("max_in_flight_client", "max_in_flight_server"):
-            col, new = self.sides[name], fixed[name]
-            col.values[at], col.missing[at] = new.values, new.missing
-
-    def _merge(self, new: Columns) -> None:
-        if self.sides is None:
-            self.sides = new
-            return
-        both = {name: concat([self.sides[name], new[name]]) for name in new}
-        g = Groups(both["conn"])  # stable: what was kept before comes first
-        out: Columns = {"conn": g.ids}
-        for name in SIDE_COLUMNS:
-            col = both[name]
-            if name.startswith("max_in_flight"):
-                most = g.reduce(np.maximum, np.where(col.missing, -1, col.values)[g.order])
-                out[name] = Masked(np.maximum(most, 0), most < 0)
-            else:
-                first = g.first_where(~col.missing[g.order])
-                at = g.order[np.maximum(first, 0)]
-                out[name] = Masked(col.values[at], (first < 0) | col.missing[at])
-        self.sides = out
+        self.sides.fix(table)
 
     def closed(self, rows: SegmentArrays) -> None:
-        from .summary import connection_table, join_side_stats
+        from .summary import connection_table
 
         part = connection_table(rows)
-        if self.sides is not None:
-            part.update(join_side_stats(part, self.sides))
-            keep = ~np.isin(self.sides["conn"], part["conn"])
-            self.sides = {name: take(col, keep) for name, col in self.sides.items()}
-        else:
-            part.update(join_side_stats(part, {"conn": np.zeros(0, np.int64)}))
+        part.update(self.sides.pop(part["conn"]))
         self.writer.write(summary_frame(part))
 
     def close(self) -> None:

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..decode.columns import Coded, Column, Columns, Masked, to_frame
+from ..decode.columns import Coded, Column, Columns, Masked, concat, from_frame, take, to_frame
 from ..engine.arrays import SegmentArrays
 from ..engine.registry import BY_NAME
 from ..vocab import ROLE_NAMES, TcpFlag
@@ -49,6 +49,7 @@ SIDES = ("client", "server")
 #: the columns ``side_stats`` makes, in output order (with ``conn`` first)
 SIDE_COLUMNS = tuple(f"{what}_{side}" for what in (
     "max_in_flight", "mss", "wscale", "sack_perm", "timestamps") for side in SIDES)
+IN_FLIGHT = ("max_in_flight_client", "max_in_flight_server")
 #: the decode and analysis columns ``side_stats`` reads
 SIDE_INPUTS = ("conn", "role", "flags", "mss", "wscale", "sack_perm", "tsval",
                "bytes_in_flight")
@@ -205,3 +206,89 @@ def summary_frame(columns: Columns) -> pd.DataFrame:
         if name in df:
             df[name] = df[name].astype("boolean")
     return df
+
+
+class SideStats:
+    """``side_stats`` kept while a capture is streamed, for the connections not yet
+    reported: fed the rows as they are handed out (``rows``, and ``fix`` for rewalked
+    ones); ``pop`` gives the columns of connections that are over and forgets them.
+    Kept: each connection's largest bytes in flight per side, and its SYN segments (a
+    rewalk may give a segment the other role, and only the rows' role changes then)."""
+
+    def __init__(self) -> None:
+        self.in_flight: Columns | None = None
+        self.syns: Columns | None = None  # the SYN rows' SIDE_INPUTS and frame
+
+    def rows(self, table: Columns) -> None:
+        if not len(table["conn"]):
+            return
+        cols = {c: table[c] for c in SIDE_INPUTS if c != "mss"}
+        self._merge(side_stats(cols))
+        syn = np.flatnonzero((np.asarray(table["flags"]) & int(TcpFlag.SYN)) != 0)
+        if syn.size:
+            part = {c: take(table[c], syn) for c in (*SIDE_INPUTS, "frame")}
+            part["conn"] = np.asarray(part["conn"], np.int64)
+            part["role"] = Coded(_codes(part["role"], ROLE_NAMES), ROLE_NAMES)
+            self.syns = part if self.syns is None else {
+                c: concat([self.syns[c], part[c]]) for c in part}
+
+    def fix(self, table: pd.DataFrame) -> None:
+        """Rewalked rows: their connections' largest bytes in flight are those of the
+        fixed rows (every row handed out of those connections) and of the rows to come;
+        their SYN rows take the role the fixed rows have."""
+        if self.in_flight is None or not len(table):
+            return
+        cols = from_frame(table, [c for c in SIDE_INPUTS if c in table and c != "mss"])
+        fixed = side_stats(cols)
+        at = np.searchsorted(self.in_flight["conn"], fixed["conn"])
+        for name in IN_FLIGHT:
+            col, new = self.in_flight[name], fixed[name]
+            col.values[at], col.missing[at] = new.values, new.missing
+        if self.syns is not None:
+            key = _row_key(cols["conn"], np.asarray(table["frame"]))
+            role = _codes(cols["role"], ROLE_NAMES)
+            order = np.argsort(key)
+            mine = _row_key(self.syns["conn"], self.syns["frame"])
+            pos = np.minimum(np.searchsorted(key[order], mine), key.size - 1)
+            hit = key[order][pos] == mine
+            self.syns["role"].codes[hit] = role[order][pos[hit]]
+
+    def _merge(self, new: Columns) -> None:
+        if self.in_flight is None:
+            self.in_flight = new
+            return
+        both = {name: concat([self.in_flight[name], new[name]]) for name in new}
+        g = Groups(both["conn"])
+        out: Columns = {"conn": g.ids}
+        for name in IN_FLIGHT:
+            col = both[name]
+            most = g.reduce(np.maximum, np.where(col.missing, -1, col.values)[g.order])
+            out[name] = Masked(np.maximum(most, 0), most < 0)
+        self.in_flight = out
+
+    def pop(self, conns: np.ndarray) -> Columns:
+        """``SIDE_COLUMNS`` of connections ``conns`` (ascending), then forgotten."""
+        from .summary import join_side_stats
+
+        conns = np.asarray(conns, np.int64)
+        stats = {"conn": conns}
+        if self.in_flight is not None:
+            stats.update(join_side_stats(stats, self.in_flight, IN_FLIGHT))
+            keep = ~np.isin(self.in_flight["conn"], conns)
+            self.in_flight = {n: take(c, keep) for n, c in self.in_flight.items()}
+        options = [n for n in SIDE_COLUMNS if n not in IN_FLIGHT]
+        syns = self.syns
+        if syns is not None:
+            mine = np.isin(syns["conn"], conns)
+            opened = side_stats({c: take(syns[c], mine) for c in SIDE_INPUTS})
+            stats.update(join_side_stats(stats, opened, options))
+            self.syns = {c: take(col, ~mine) for c, col in syns.items()}
+        return {n: stats.get(n, _none(conns.size)) for n in SIDE_COLUMNS}
+
+
+def _none(n: int) -> Masked:
+    return Masked(np.zeros(n, np.int64), np.ones(n, bool))
+
+
+def _row_key(conn, frame) -> np.ndarray:
+    return np.asarray(conn, np.int64) << 40 | np.asarray(frame, np.int64)

@@ -81,15 +81,15 @@ def summarize_connections(seg: pd.DataFrame | SegmentArrays,
     return summary_frame(out)
 
 
-def join_side_stats(summary: Columns, stats: Columns) -> Columns:
-    """``stats``' ``SIDE_COLUMNS`` (``connstats.side_stats``) in the order of the
+def join_side_stats(summary: Columns, stats: Columns, names=SIDE_COLUMNS) -> Columns:
+    """``stats``' columns ``names`` (``connstats.side_stats``) in the order of the
     summary's connections (missing where ``stats`` has no row for one)."""
     conn = np.asarray(summary["conn"], np.int64)
     ids = np.asarray(stats["conn"], np.int64)
     at = np.minimum(np.searchsorted(ids, conn), max(ids.size - 1, 0))
     found = ids[at] == conn if ids.size else np.zeros(conn.size, bool)
     out: Columns = {}
-    for name in SIDE_COLUMNS:
+    for name in names:
         col = stats[name]
         if ids.size:
             out[name] = Masked(col.values[at], col.missing[at] | ~found)
