@@ -256,3 +256,27 @@ def test_irtt_options_in_flight_agree_with_tshark(pcap):
             w = most.get(stream_, np.nan)
             assert (pd.isna(row[f"max_in_flight_{side}"]) if pd.isna(w) else
                     row[f"max_in_flight_{side}"] == int(w)), (stream_, side)
+
+
+@pytest.mark.parametrize("args", [(), ("--segments",)], ids=["streamed", "whole-table"])
+def test_segment_parquet_keeps_the_dtypes(args, tmp_path):
+    """pd.read_parquet of ``-o x.parquet`` gives the dtypes tcpwatch.analyze() gives
+    (nullable integers stay integers, categories stay categories); the SACK lists come
+    back as lists of the same numbers; ``ts_utc`` is ``ts_ns`` as a UTC timestamp."""
+    pcap = CAPTURES / "lossy_bulk.pcap"  # SACK blocks, options absent on most segments
+    out = tmp_path / "seg.parquet"
+    res = CliRunner().invoke(app, ["analyze", str(pcap), "-q", "-o", str(out), *args],
+                             catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    want = tcpwatch.analyze(pcap)
+    got = pd.read_parquet(out)
+    assert list(got.columns) == [*want.columns, "ts_utc"]
+    for name in want.columns:
+        if name == "sack":
+            assert [list(x) for x in got[name]] == [list(x) for x in want[name]]
+            continue
+        assert got[name].dtype == want[name].dtype, name
+        pd.testing.assert_series_equal(got[name], want[name], obj=name)
+    assert got["mss"].isna().any() and str(got["bytes_in_flight"].dtype) == "Int64"
+    assert str(got["ts_utc"].dtype) == "datetime64[ns, UTC]"
+    assert (got["ts_utc"] == pd.to_datetime(want["ts_ns"], unit="ns", utc=True)).all()
