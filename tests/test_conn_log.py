@@ -82,6 +82,7 @@ def test_zeek_cut_reads_ours_as_it_reads_zeeks(log, tmp_path):
     assert text.splitlines()[-1].startswith("#close\t")
     names, types = mine["fields"].split("\t"), mine["types"].split("\t")
     assert names[:20] == ZEEK_NAMES == zeek["fields"].split("\t")[:20]
+    assert len(set(names)) == len(names) and "tcpwatch.duration" in names
     assert types[:20] == zeek["types"].split("\t")[:20]
     assert len(types) == len(names) and set(types) <= {
         "time", "string", "addr", "port", "enum", "interval", "count", "bool", "int", "double"}

@@ -5,7 +5,8 @@ extension:
 * ``.csv``, ``.jsonl``: the summary's columns (``summary.SUMMARY_COLUMNS``);
 * ``.parquet``: the same, with pandas' dtypes kept (nullable integers, booleans);
 * ``.log``: Zeek's conn.log TSV (``#separator``, ``#fields``, ``#types`` ... ``#close``),
-  Zeek's own column names first, tcpwatch's other columns after them (``ZEEK_FIELDS``).
+  Zeek's own column names first, tcpwatch's other columns after them (``ZEEK_FIELDS``;
+  tcpwatch's ``duration``, first to last segment, is ``tcpwatch.duration`` there).
 
 Rows come in the order the connections end (as Zeek writes them); ``conn`` is
 Wireshark's ``tcp.stream``.  Zeek's ``uid`` is "C" and 17 base62 digits of a hash of the
@@ -46,6 +47,7 @@ ZEEK_FIELDS: tuple[tuple[str, str, str | None], ...] = (
     ("resp_pkts", "count", "pkts_server"), ("resp_ip_bytes", "count", None),
 )
 _ZEEK_USED = {src for _, _, src in ZEEK_FIELDS if src} | {"client", "server"}
+_ZEEK_NAMES = {name for name, _, _ in ZEEK_FIELDS}
 _BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 
@@ -150,9 +152,16 @@ def _extras(part: pd.DataFrame) -> list[str]:
     return [c for c in part.columns if c not in _ZEEK_USED]
 
 
+def _extra_name(column: str) -> str:
+    """A tcpwatch column's name in the log: its own, or ``tcpwatch.NAME`` where Zeek has
+    a column of that name with another meaning (``duration``: Zeek stops the clock when
+    both ends closed, tcpwatch's runs to the last segment)."""
+    return f"tcpwatch.{column}" if column in _ZEEK_NAMES else column
+
+
 def _zeek_header(out: IO[str], part: pd.DataFrame) -> list[str]:
     extras = _extras(part)
-    names = [n for n, _, _ in ZEEK_FIELDS] + extras
+    names = [n for n, _, _ in ZEEK_FIELDS] + [_extra_name(c) for c in extras]
     types = [t for _, t, _ in ZEEK_FIELDS] + [_zeek_type(part[c]) for c in extras]
     out.write("#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n"
               "#unset_field\t-\n#path\tconn\n")
@@ -162,26 +171,26 @@ def _zeek_header(out: IO[str], part: pd.DataFrame) -> list[str]:
     return extras
 
 
-def _zeek_cell(value, typ: str) -> str:
-    if value is None or value is np.nan or (isinstance(value, float) and np.isnan(value)):
-        return "-"
-    try:
-        import pandas as pd
+def _zeek_column(values, typ: str) -> list[str]:
+    """One column's cells as Zeek writes them: "-" unset, "(empty)" for an empty text,
+    times and doubles with 6 decimals, T/F, text with tabs and newlines escaped."""
+    import pandas as pd
 
-        if value is pd.NA:
-            return "-"
-    except ImportError:  # pragma: no cover
-        pass
-    if typ in ("time", "interval"):
-        return f"{value:.6f}"
-    if typ == "bool":
-        return "T" if value else "F"
-    if typ == "double":
-        return f"{value:.6f}"
-    text = str(value)
-    if text == "":
-        return "(empty)"
-    return text.replace("\\", "\\\\").replace("\t", "\\x09").replace("\n", "\\x0a")
+    series = pd.Series(values)
+    unset = series.isna().to_numpy()
+    if typ in ("time", "interval", "double"):
+        text = np.char.mod("%.6f", series.to_numpy(np.float64, na_value=np.nan)).astype(object)
+    elif typ == "bool":
+        text = np.where(series.fillna(False).to_numpy(bool), "T", "F").astype(object)
+    elif typ in ("int", "count"):
+        text = series.fillna(0).astype(np.int64).astype(str).to_numpy(object)
+    else:
+        text = series.fillna("").astype(str).str.replace("\\", "\\\\", regex=False) \
+            .str.replace("\t", "\\x09", regex=False) \
+            .str.replace("\n", "\\x0a", regex=False).to_numpy(object)
+        text[text == ""] = "(empty)"
+    text[unset] = "-"
+    return text.tolist()
 
 
 def _zeek_rows(out: IO[str], part: pd.DataFrame, extras: list[str]) -> None:
@@ -196,13 +205,12 @@ def _zeek_rows(out: IO[str], part: pd.DataFrame, extras: list[str]) -> None:
     cols["proto"] = ["tcp"] * len(part)
     cols["uid"] = [uid(t, c, s) for t, c, s in zip(part["start"], part["client"],
                                                     part["server"], strict=True)]
-    fields = [(typ, cols[src] if src in cols else part[src].tolist() if src else None)
+    n = len(part)
+    fields = [["-"] * n if src is None else
+              cols[src] if src in cols else _zeek_column(part[src], typ)
               for _, typ, src in ZEEK_FIELDS]
-    fields += [(_zeek_type(part[c]), part[c].tolist()) for c in extras]
-    lines = []
-    for i in range(len(part)):
-        lines.append("\t".join("-" if v is None else _zeek_cell(v[i], t) for t, v in fields))
-    out.write("\n".join(lines) + "\n")
+    fields += [_zeek_column(part[c], _zeek_type(part[c])) for c in extras]
+    out.write("".join("\t".join(row) + "\n" for row in zip(*fields, strict=True)))
 
 
 class ConnLogSink:
