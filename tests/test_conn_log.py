@@ -281,3 +281,12 @@ def test_segment_parquet_keeps_the_dtypes(args, tmp_path):
     assert got["mss"].isna().any() and str(got["bytes_in_flight"].dtype) == "Int64"
     assert str(got["ts_utc"].dtype) == "datetime64[ns, UTC]"
     assert (got["ts_utc"] == pd.to_datetime(want["ts_ns"], unit="ns", utc=True)).all()
+
+
+def test_a_failed_run_leaves_no_conn_log(tmp_path):
+    bad = tmp_path / "bad.pcap.gz"
+    bad.write_bytes(b"\x1f\x8b\x08\x00rest")
+    for extra in ((), ("--segments",)):
+        res = run_cli("analyze", str(bad), "--conn-log", str(tmp_path / "c.log"), *extra)
+        assert_one_line_error(res, "gzip")
+        assert not (tmp_path / "c.log").exists()

@@ -151,11 +151,14 @@ def _stream(file: str, output: Path | None, progress, quiet: bool, top: int,
             sinks.append(ConnLogSink(conn_log))
         return Tee(*sinks)
 
+    done = False
     try:
         _, info = stream(file, make, progress=progress)
+        done = True
     finally:
         for s in sinks[1:]:
-            s.close()
+            # a failed run leaves no connection log behind
+            s.close() if done or not hasattr(s, "abort") else s.abort()
     return sinks[0], info
 
 

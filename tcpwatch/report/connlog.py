@@ -15,6 +15,7 @@ connection's start time and endpoints: the same capture gives the same uids.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import time
 from pathlib import Path
@@ -132,6 +133,16 @@ class ConnLogWriter:
             raise TcpwatchError(f"cannot write {self.path}: {exc.strerror or exc}") from None
 
 
+    def abort(self) -> None:
+        """Close and remove the file (a run that failed)."""
+        for handle in (self._file, self._parquet):
+            if handle is not None:
+                with contextlib.suppress(OSError):
+                    handle.close()
+        self._file = self._parquet = None
+        self.path.unlink(missing_ok=True)
+
+
 def _zeek_time() -> str:
     return time.strftime("%Y-%m-%d-%H-%M-%S", time.localtime())
 
@@ -243,6 +254,9 @@ class ConnLogSink:
         from .summary import summarize_connections
 
         self.writer.close(empty=summarize_connections(_no_rows()))
+
+    def abort(self) -> None:
+        self.writer.abort()
 
 
 def _no_rows():
