@@ -216,7 +216,8 @@ TSHARK_CAPTURES = [CAPTURES / f"{n}.pcap" for n in
 @needs_tshark
 @pytest.mark.parametrize("pcap", TSHARK_CAPTURES, ids=lambda p: p.stem)
 def test_irtt_options_in_flight_agree_with_tshark(pcap):
-    """iRTT = tcp.analysis.initial_rtt where tshark shows it (it shows it only on a
+    """Out-of-order and lost counts = tshark's flags per stream; iRTT =
+    tcp.analysis.initial_rtt where tshark shows it (it shows it only on a
     segment with other analysis; a stream whose handshake ACK has none gets ours alone);
     each side's MSS, window scale, SACK-permitted and timestamps = the options of the
     client's SYN and the server's SYN+ACK; max bytes in flight = the largest
@@ -224,13 +225,18 @@ def test_irtt_options_in_flight_agree_with_tshark(pcap):
     want = _tshark(pcap, "tcp.stream", "tcp.flags.syn", "tcp.flags.ack",
                    "tcp.analysis.initial_rtt", "tcp.options.mss_val",
                    "tcp.options.wscale.shift", "tcp.options.sack_perm",
-                   "tcp.options.timestamp.tsval", "tcp.analysis.bytes_in_flight")
+                   "tcp.options.timestamp.tsval", "tcp.analysis.bytes_in_flight",
+                   "tcp.analysis.out_of_order", "tcp.analysis.lost_segment")
     seg = tcpwatch.analyze(pcap)
     assert len(want) == len(seg)
     got = summarize_connections(seg).set_index("conn")
     want["stream"] = want["tcp.stream"].astype(int)
     want["role"] = seg["role"].astype(str).to_numpy()
     assert (want["stream"].to_numpy() == seg["conn"].to_numpy()).all()
+    for col, field in (("out_of_order", "tcp.analysis.out_of_order"),
+                       ("lost_segments", "tcp.analysis.lost_segment")):
+        counts = want[field].notna().groupby(want["stream"]).sum()
+        assert got[col].tolist() == counts.reindex(got.index).tolist(), col
     irtt = want.dropna(subset=["tcp.analysis.initial_rtt"]).groupby("stream").first()
     assert len(irtt)
     for stream_, v in irtt["tcp.analysis.initial_rtt"].items():
