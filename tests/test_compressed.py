@@ -15,9 +15,10 @@ import pandas as pd
 import pytest
 
 import tcpwatch
+from tcpwatch.engine.pipeline import CaptureWarning
+from tcpwatch.errors import CaptureError
 
 from .conftest import PUBLIC, REPO
-from .test_bad_input import assert_one_line_error, run_cli
 
 PLAIN = [REPO / "captures" / "lossy_bulk.pcap",
          PUBLIC / "chrissanders-packets" / "http_ip4and6.pcapng"]
@@ -56,29 +57,30 @@ def test_cut_short_keeps_the_frames_before(suffix, tmp_path):
     data = PACK[suffix](PLAIN[0].read_bytes())
     cut = tmp_path / ("cut.pcap" + suffix)
     cut.write_bytes(data[:len(data) // 2])
-    res = run_cli("analyze", str(cut), "-q", "--conn-log", str(tmp_path / "c.jsonl"))
-    assert res.returncode == 0, res.stderr
     kind = {".gz": "gzip", ".xz": "xz"}[suffix]
-    assert f"its {kind}-compressed data ends early" in res.stderr
-    assert "Traceback" not in res.stderr
-    frames = int(res.stderr.split(" frames before it were read")[0].rsplit(" ", 1)[1])
-    assert 0 < frames < len(tcpwatch.read_segments(PLAIN[0]))
+    with pytest.warns(CaptureWarning) as caught:
+        seg = tcpwatch.analyze(cut)
+    said = [str(w.message) for w in caught]
+    assert any(f"its {kind}-compressed data ends early" in m for m in said), said
+    assert 0 < len(seg) < len(tcpwatch.analyze(PLAIN[0]))
 
 
 @pytest.mark.parametrize("name, data, words", [
-    ("bad.gz", b"\x1f\x8b\x08\x00rest", ["gzip-compressed"]),
-    ("bad.xz", b"\xfd7zXZ\x00" + b"garbage" * 4, ["xz-compressed data is corrupt"]),
-    ("empty.pcap.gz", gzip.compress(b""), ["gzip-compressed, and empty"]),
-    ("text.pcap.gz", gzip.compress(b"hello world\n"), ["not a pcap or pcapng file"]),
+    ("bad.gz", b"\x1f\x8b\x08\x00rest", "gzip-compressed"),
+    ("bad.xz", b"\xfd7zXZ\x00" + b"garbage" * 4, "xz-compressed data is corrupt"),
+    ("empty.pcap.gz", gzip.compress(b""), "gzip-compressed, and empty"),
+    ("text.pcap.gz", gzip.compress(b"hello world\n"), "not a pcap or pcapng file"),
 ])
-def test_bad_compressed_data_is_one_line(name, data, words, tmp_path):
+def test_bad_compressed_data_is_a_capture_error(name, data, words, tmp_path):
+    """(on the command line: one line, exit 2: tests/test_conn_log.py)"""
     p = tmp_path / name
     p.write_bytes(data)
-    assert_one_line_error(run_cli("analyze", str(p)), *words)
+    with pytest.raises(CaptureError, match=words):
+        tcpwatch.analyze(p)
 
 
 def test_zstd(tmp_path):
-    """Read where Python has compression.zstd (3.14); else one line saying how."""
+    """Read where Python has compression.zstd (3.14); else a CaptureError saying how."""
     plain = PLAIN[0]
     zst = tmp_path / "x.pcap.zst"
     if importlib.util.find_spec("compression.zstd") if sys.version_info >= (3, 14) else None:
@@ -87,7 +89,6 @@ def test_zstd(tmp_path):
         zst.write_bytes(zstd.compress(plain.read_bytes()))
         pd.testing.assert_frame_equal(tcpwatch.analyze(zst), tcpwatch.analyze(plain))
     else:
-        # a zstd frame: magic, header, one raw block holding the capture's first bytes
-        zst.write_bytes(b"\x28\xb5\x2f\xfd" + b"\x00" * 16)
-        assert_one_line_error(run_cli("analyze", str(zst)), "zstd-compressed",
-                              "zstd -d")
+        zst.write_bytes(b"\x28\xb5\x2f\xfd" + b"\x00" * 16)  # a zstd frame's magic
+        with pytest.raises(CaptureError, match=r"zstd-compressed.*zstd -d"):
+            tcpwatch.analyze(zst)
