@@ -295,3 +295,12 @@ def test_a_failed_run_leaves_no_conn_log(tmp_path):
     res = run_cli("analyze", str(bad), "--conn-log", str(tmp_path / "c.log"))
     assert_one_line_error(res, "gzip-compressed")
     assert not (tmp_path / "c.log").exists()
+
+
+def test_a_capture_without_connections_gives_the_same_columns(tmp_path):
+    full, empty = tmp_path / "full.csv", tmp_path / "empty.csv"
+    _run("analyze", str(CAPTURES / "many_short.pcap"), "-q", "--conn-log", str(full))
+    _run("analyze", str(PUBLIC / "chrissanders-packets" / "stranded_clientside.pcapng"),
+         "-q", "--conn-log", str(empty))
+    assert list(pd.read_csv(empty).columns) == list(pd.read_csv(full).columns)
+    assert len(pd.read_csv(empty)) == 0

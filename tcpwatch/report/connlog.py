@@ -106,8 +106,15 @@ class ConnLogWriter:
                 self._file = open(self.path, "w", encoding="utf-8", newline="\n")  # noqa: SIM115
                 if self.suffix == ".log":
                     self._fields = _zeek_header(self._file, part)
-            if self.suffix == ".csv":
-                part.to_csv(self._file, header=first, index=False, lineterminator="\n")
+            if self.suffix == ".csv":  # Arrow's writer: 10x pandas' on many rows
+                import pyarrow as pa
+                import pyarrow.csv as pacsv
+
+                self._file.flush()
+                pacsv.write_csv(pa.Table.from_pandas(part, preserve_index=False),
+                                self._file.buffer,
+                                pacsv.WriteOptions(include_header=first,
+                                                   quoting_style="needed"))
             elif self.suffix == ".jsonl":
                 if len(part):
                     text = part.to_json(orient="records", lines=True)

@@ -55,9 +55,9 @@ SIDE_INPUTS = ("conn", "role", "flags", "mss", "wscale", "sack_perm", "tsval",
                "bytes_in_flight")
 #: of those, the columns holding true/false (0/1 with missing values when typed)
 BOOL_COLUMNS = tuple(c for c in SIDE_COLUMNS if c.startswith(("sack_perm", "timestamps")))
-STATS_COLUMNS = ("throughput_client", "throughput_server", "irtt", "out_of_order",
-                 "lost_segments", "zeek_duration", "seq_bytes_client", "seq_bytes_server",
-                 "missed_bytes") + SIDE_COLUMNS
+STATS_COLUMNS = ("throughput_client", "throughput_server", "irtt", "zeek_duration",
+                 "seq_bytes_client", "seq_bytes_server", "missed_bytes", "out_of_order",
+                 "lost_segments") + SIDE_COLUMNS
 
 
 def array_stats(a: SegmentArrays, g: Groups, out: Columns) -> None:

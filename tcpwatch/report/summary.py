@@ -61,7 +61,7 @@ SUMMARY_COLUMNS = (
     "bytes_client", "bytes_server", "handshake", "ended", "win_min_client",
     "win_max_client", "win_min_server", "win_max_server", "final_client", "final_server",
     "closed_first", "conn_state", "history", "retransmissions", "fast_retransmissions",
-    "dup_acks", "zero_window_s", "rtt_min", "rtt_median", "rtt_max",
+    "dup_acks", "rtt_min", "rtt_median", "rtt_max", "zero_window_s",
 ) + STATS_COLUMNS
 
 
