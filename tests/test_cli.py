@@ -88,7 +88,7 @@ def test_export_round_trip(tmp_path, ext):
         assert len(sacks) > 0 and all(re.fullmatch(r"(\d+-\d+ ?)+", v) for v in sacks)
     elif ext == ".parquet":
         got = pd.read_parquet(out)
-        assert got.columns.tolist() == list(tcpwatch.SEGMENT_COLUMNS)
+        assert got.columns.tolist() == [*tcpwatch.SEGMENT_COLUMNS, "ts_utc"]
         assert [list(x) for x in got["sack"]] == [list(x) for x in want["sack"]]
     else:
         rows = [json.loads(line) for line in out.read_text().splitlines()]

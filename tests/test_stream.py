@@ -71,7 +71,8 @@ def run(path: Path, **kwargs):
     sinks = []
 
     def make():
-        sinks[:] = [Collect(), ReportSink(), ReportSink(top=3, episodes_shown=2)]
+        sinks[:] = [Collect(), ReportSink(sides=True),
+                    ReportSink(top=3, episodes_shown=2, sides=True)]
         return Tee(*sinks)
 
     with warnings.catch_warnings():

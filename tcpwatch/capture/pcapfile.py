@@ -13,11 +13,17 @@ kept and a warning names its byte offset (Wireshark also shows the frames before
 pcap: both byte orders, microsecond and nanosecond magic.  pcapng: sections of either
 byte order, IDBs with their own link type, ``if_tsresol`` and ``if_tsoffset``; EPB, SPB
 and OPB packets (other blocks are skipped and are not frames, as in Wireshark).
+
+Compressed captures are read as they are (known by their first bytes, as tshark does, so
+stdin too): gzip and xz with the standard library, zstd where Python has
+``compression.zstd`` (3.14).  ``stats.bytes_read`` then counts decompressed bytes.
 """
 
 from __future__ import annotations
 
+import gzip
 import io
+import lzma
 import os
 import struct
 import sys
@@ -46,6 +52,8 @@ _PCAP_MAGIC = {
     b"\xa1\xb2\x3c\x4d": (True, True),
 }
 _PCAPNG_MAGIC = b"\x0a\x0d\x0d\x0a"
+#: first bytes of a compressed file -> the compression
+_COMPRESSED = {b"\x1f\x8b": "gzip", b"\xfd7zX": "xz", b"\x28\xb5\x2f\xfd": "zstd"}
 
 
 def epoch_seconds(sec: np.ndarray, frac: np.ndarray, scale: float) -> np.ndarray:
@@ -121,6 +129,12 @@ def _open(source: str | Path | BinaryIO) -> tuple[BinaryIO, str]:
     return source, getattr(source, "name", "<stream>")
 
 
+def _read_head(stream: BinaryIO) -> bytes:
+    """The first 4 bytes (fewer at the end of the stream)."""
+    buf = bytearray(4)
+    return bytes(buf[:_read_into(stream, memoryview(buf))])
+
+
 def _read_into(stream: BinaryIO, view: memoryview) -> int:
     """Fill ``view`` as far as the stream allows (pipes return short reads)."""
     got = 0
@@ -133,6 +147,68 @@ def _read_into(stream: BinaryIO, view: memoryview) -> int:
             break
         got += n
     return got
+
+
+class _Prepended(io.RawIOBase):
+    """``head`` (bytes already read), then the rest of ``stream``."""
+
+    def __init__(self, head: bytes, stream: BinaryIO):
+        self.head, self.stream = head, stream
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, view) -> int:
+        if self.head:
+            n = min(len(view), len(self.head))
+            view[:n], self.head = self.head[:n], self.head[n:]
+            return n
+        return self.stream.readinto(view)  # type: ignore[attr-defined]
+
+
+class _Decompressed(io.RawIOBase):
+    """A decompressing reader whose corrupt data is a CaptureError naming the
+    compression, and whose early end (a file cut short) is an end of file: the capture
+    reader then says that the last record is incomplete."""
+
+    def __init__(self, inner: BinaryIO, kind: str, name: str):
+        self.inner, self.kind, self.name = inner, kind, name
+        self.cut = False  # the compressed data ended early
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, view) -> int:
+        try:  # read1: what is decompressed so far, never lost to a later error
+            data = self.inner.read1(len(view))  # type: ignore[attr-defined]
+        except EOFError:
+            self.cut = True
+            return 0
+        except (OSError, lzma.LZMAError, ValueError) as exc:
+            raise CaptureError(f"{self.name}: its {self.kind}-compressed data is corrupt "
+                               f"({exc})") from None
+        view[:len(data)] = data
+        return len(data)
+
+
+def _decompressed(stream: BinaryIO, head: bytes, name: str) -> BinaryIO | None:
+    """A reader of the decompressed bytes when ``head`` starts a compressed file."""
+    kind = next((k for magic, k in _COMPRESSED.items() if head.startswith(magic)), None)
+    if kind is None:
+        return None
+    raw = io.BufferedReader(_Prepended(head, stream))
+    if kind == "gzip":
+        inner = gzip.GzipFile(fileobj=raw, mode="rb")
+    elif kind == "xz":
+        inner = lzma.LZMAFile(raw)  # noqa: SIM115 (closed with the stream it reads)
+    else:
+        try:
+            from compression import zstd  # type: ignore[import-not-found]  # Python 3.14
+        except ImportError:
+            raise CaptureError(f"{name}: it is zstd-compressed, which this Python cannot "
+                               "read (3.14 can); decompress it first: zstd -d") from None
+        inner = zstd.ZstdFile(raw)
+    return _Decompressed(inner, kind, name)  # type: ignore[return-value]
 
 
 class CaptureReader:
@@ -170,8 +246,18 @@ class CaptureReader:
     # -- public -------------------------------------------------------------------------
     def __iter__(self) -> Iterator[RawFrames]:
         stream, self.name = _open(self.source)
+        stream_in = stream
         try:
             head = stream.read(4)
+            if (unpacked := _decompressed(stream, head, self.name)) is not None:
+                stream_in, stream = stream, unpacked
+                head = _read_head(stream)
+                if len(head) == 0:
+                    raise CaptureError(f"{self.name}: {unpacked.kind}-compressed, and "
+                                       + ("nothing could be decompressed (cut short)"
+                                          if unpacked.cut else "empty: not a capture"))
+            else:
+                stream_in = stream
             if len(head) == 0:
                 raise CaptureError(f"{self.name}: empty file, not a capture")
             if head == _PCAPNG_MAGIC:
@@ -182,9 +268,12 @@ class CaptureReader:
                 yield from self._pcap(stream, head)
             else:
                 raise CaptureError(f"{self.name}: not a pcap or pcapng file ({_describe(head)})")
+            if isinstance(stream, _Decompressed) and stream.cut:
+                self.stats.warnings.append(f"{self.name}: its {stream.kind}-compressed data "
+                                           "ends early: the file is cut short")
         finally:
-            if stream is not sys.stdin.buffer and stream is not self.source:
-                stream.close()  # a file object the caller gave stays open
+            if stream_in is not sys.stdin.buffer and stream_in is not self.source:
+                stream_in.close()  # a file object the caller gave stays open
 
     # -- pcap ---------------------------------------------------------------------------
     def _pcap(self, stream: BinaryIO, magic: bytes) -> Iterator[RawFrames]:
@@ -371,8 +460,6 @@ def _pcapng_ts(ts_raw: np.ndarray, iface: np.ndarray, interfaces: list[_Interfac
 
 
 def _describe(head: bytes) -> str:
-    if head[:2] == b"\x1f\x8b":
-        return "it is gzip-compressed; decompress it first"
     if head[:4] == b"\xa1\xb2\xcd\x34" or head[:4] == b"\x34\xcd\xb2\xa1":
         return "it is a modified (Kuznetzov) pcap, which is not supported"
     if all(32 <= c < 127 or c in (9, 10, 13) for c in head):

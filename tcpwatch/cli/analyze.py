@@ -33,6 +33,23 @@ EPISODES_SHOWN = 50
 PROGRESS_MIN_BYTES = 64 * 1024 * 1024
 
 
+def conn_log_output(ctx: click.Context, param: click.Parameter,
+                    value: Path | None) -> Path | None:
+    """``--conn-log PATH``: a known extension, in a folder that exists (before any work)."""
+    if value is None:
+        return None
+    from ..report.connlog import FORMATS
+
+    if value.suffix.lower() not in FORMATS:
+        raise click.BadParameter(f"unknown extension {value.suffix.lower() or '(none)'!r} of "
+                                 f"{value} (use one of {', '.join(FORMATS)})")
+    if value.is_dir():
+        raise click.BadParameter(f"{value} is a folder")
+    if not value.absolute().parent.is_dir():
+        raise click.BadParameter(f"no folder {value.absolute().parent} to write {value.name} in")
+    return value
+
+
 @command("analyze", HELP)
 @click.argument("file", help="capture file (pcap or pcapng), or - for stdin")
 @click.option("--segments", is_flag=True, help="print the segment table")
@@ -50,8 +67,12 @@ PROGRESS_MIN_BYTES = 64 * 1024 * 1024
               help="only the segments a Wireshark display filter selects, e.g. "
               "'tcp.analysis.zero_window && tcp.port == 9000' (the summary: their "
               "connections, whole)")
+@click.option("--conn-log", type=PATH, callback=conn_log_output, metavar="PATH",
+              help="write every connection's summary row to PATH (.csv, .parquet, .jsonl, "
+              "or .log: Zeek's conn.log format)")
 def analyze(file: str, segments: bool, output: Path | None, conns: tuple[int, ...],
-            quiet: bool, top: int, explain_: bool, yfilter: DisplayFilter | None) -> None:
+            quiet: bool, top: int, explain_: bool, yfilter: DisplayFilter | None,
+            conn_log: Path | None) -> None:
     conn = sorted(set(conns)) or None
     # the stages are imported where they are used, not at the top: `tcpwatch --help` and
     # `tcpwatch serve` start without pandas, and so does a streamed -q -o x.parquet
@@ -72,7 +93,7 @@ def analyze(file: str, segments: bool, output: Path | None, conns: tuple[int, ..
         task = bar.add_task("read", total=size) if bar else None
         progress = (lambda n: bar.update(task, completed=n)) if bar else None
         if streamed:
-            report, info = _stream(file, output, progress, quiet, top)
+            report, info = _stream(file, output, progress, quiet, top, conn_log)
         else:
             from ..engine.pipeline import analyze as run_pipeline
 
@@ -101,6 +122,11 @@ def analyze(file: str, segments: bool, output: Path | None, conns: tuple[int, ..
         shown, seg = yfilter.select(seg)
     if output is not None:
         write_segments(shown, output)
+    summary = summarize_connections(seg) if len(seg) or conn_log else None
+    if conn_log is not None:  # every connection of the selection, whole
+        from ..report.connlog import write_conn_log
+
+        write_conn_log(summary, conn_log)
     if quiet:
         return
     out = console()
@@ -116,7 +142,6 @@ def analyze(file: str, segments: bool, output: Path | None, conns: tuple[int, ..
         lines = explain(seg)
         for line in lines if yfilter is None else yfilter.keep_lines(lines, shown):
             out.print(line, markup=False)
-    summary = summarize_connections(seg) if len(seg) else None
     ep = episodes(seg) if len(seg) else None
     _print_report(out, file, len(seg), summary, ep, info, conn, top, quiet,
                   len(summary) if len(seg) else 0, len(ep) if len(seg) else 0)
@@ -130,8 +155,10 @@ def _no_connections(file: str, missing: list[int], seg) -> str:
     return f"no connection {which} in {file} (it has {has})"
 
 
-def _stream(file: str, output: Path | None, progress, quiet: bool, top: int):
-    """The report (none with -q) and the Parquet file of a streamed analysis."""
+def _stream(file: str, output: Path | None, progress, quiet: bool, top: int,
+            conn_log: Path | None = None):
+    """The report (none with -q), the Parquet file and the connection log of a streamed
+    analysis."""
     from ..engine.stream import Tee, stream
     from ..report.accumulate import ReportSink
 
@@ -142,13 +169,20 @@ def _stream(file: str, output: Path | None, progress, quiet: bool, top: int):
             s.close()
         sinks[:] = [ReportSink(keep=not quiet, top=top, episodes_shown=EPISODES_SHOWN)] + (
             [_parquet_sink(output)] if output is not None else [])
+        if conn_log is not None:
+            from ..report.connlog import ConnLogSink
+
+            sinks.append(ConnLogSink(conn_log))
         return Tee(*sinks)
 
+    done = False
     try:
         _, info = stream(file, make, progress=progress)
+        done = True
     finally:
         for s in sinks[1:]:
-            s.close()
+            # a failed run leaves no connection log behind
+            s.close() if done or not hasattr(s, "abort") else s.abort()
     return sinks[0], info
 
 

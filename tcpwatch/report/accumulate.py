@@ -12,6 +12,7 @@ import numpy as np
 
 from ..decode.columns import Columns, concat, to_frame
 from ..engine.arrays import SegmentArrays
+from .connstats import SideStats, summary_frame
 from .tables import busiest_index, busiest_rows, take_table
 
 if TYPE_CHECKING:
@@ -21,11 +22,17 @@ if TYPE_CHECKING:
 class ReportSink:
     """A :class:`tcpwatch.engine.stream.Sink` that keeps only the reports
     (``top``/``episodes_shown`` 0: all of them; ``keep=False``: nothing at all, not even
-    the counts -- the run of ``-q``, where no per-connection arrays are made)."""
+    the counts -- the run of ``-q``, where no per-connection arrays are made).
+    ``sides``: the summary has each side's options and largest bytes in flight too
+    (``connstats.SideStats``: the annotated rows are then made and read; without it the
+    summary has no ``connstats.SIDE_COLUMNS``)."""
 
-    def __init__(self, keep: bool = True, top: int = 0, episodes_shown: int = 0) -> None:
+    def __init__(self, keep: bool = True, top: int = 0, episodes_shown: int = 0,
+                 sides: bool = False) -> None:
         self.keep = keep
         self.wants_closed = keep
+        self.wants_rows = keep and sides
+        self.sides = SideStats() if keep and sides else None
         self.top = top
         self.episodes_shown = episodes_shown
         self.segments = 0
@@ -35,13 +42,13 @@ class ReportSink:
         self._summary: Columns | None = None
         self._episodes: Columns | None = None
 
-    wants_rows = False  # every row reaches closed() once: counted there
-
     def rows(self, table: Columns) -> None:
-        pass
+        if self.sides is not None:  # rows are counted in closed(), which each reaches once
+            self.sides.rows(table)
 
     def fix(self, table: pd.DataFrame, gid: np.ndarray) -> None:
-        pass  # a connection's report is made from its final rows, in closed()
+        if self.sides is not None:  # the reports are made from final rows, in closed()
+            self.sides.fix(table)
 
     def closed(self, rows: SegmentArrays) -> None:
         self.segments += len(rows)
@@ -61,6 +68,9 @@ class ReportSink:
             ep_of_busiest = take_table(ep, np.flatnonzero(np.isin(ep["conn"], busiest,
                                                                   kind="table")))
         part = connection_table(rows, ep_of_busiest)
+        if self.sides is not None:
+            part.update(self.sides.pop(part["conn"]))
+            self.sides.pop(ids)  # the others' too
         both = _concat(self._summary, part)
         self._summary = take_table(both, busiest_rows(both, self.top))
         if len(ep["conn"]):
@@ -82,7 +92,7 @@ class ReportSink:
             from .summary import SUMMARY_COLUMNS
 
             return _empty(SUMMARY_COLUMNS)
-        return to_frame(self._summary)
+        return summary_frame(self._summary)
 
     def episodes(self) -> pd.DataFrame:
         """The first ``episodes_shown`` episodes by connection and start (all with 0)."""

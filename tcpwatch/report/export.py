@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -10,7 +11,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ..decode.columns import Columns, table
+from ..decode.columns import Columns, arrow_of, numpy_of, table
 from ..errors import TcpwatchError
 from ..vocab import Col
 
@@ -25,6 +26,34 @@ PARQUET_DICTIONARY = [Col.SRC, Col.DST, Col.FLAG_STR, Col.ROLE, Col.STATE_BEFORE
                       Col.STATE_AFTER_CLIENT, Col.STATE_BEFORE_SERVER, Col.STATE_AFTER_SERVER,
                       Col.TRANSITION, Col.VIOLATION, Col.EVENT_CLIENT, Col.EVENT_SERVER,
                       Col.EVENTS]
+#: in a Parquet file, after the table's columns: ``ts_ns`` as an Arrow timestamp (UTC;
+#: null where there is no time), read by pandas as ``datetime64[ns, UTC]``
+TS_UTC = "ts_utc"
+#: the integer columns with missing values: pandas' metadata in the file names their
+#: nullable dtypes (``UInt16``, ``Int64`` ...), so ``pd.read_parquet`` gives the dtypes
+#: ``tcpwatch.analyze`` does, not float64
+NULLABLE_INTEGERS = (Col.MSS, Col.WSCALE, Col.TSVAL, Col.TSECR, Col.DUP_ACK_NUM,
+                     Col.DUP_ACK_FRAME, Col.BYTES_IN_FLIGHT, Col.ACKED_FRAME)
+
+
+def _for_pandas(t: pa.Table) -> pa.Table:
+    """``ts_utc`` appended, and pandas' metadata naming the nullable integer columns'
+    dtypes (only those: the rest, dictionaries included, pandas reads from the Arrow
+    types alone; the SACK lists stay lists of numbers, which every pandas reads)."""
+    if Col.TS_NS in t.column_names and TS_UTC not in t.column_names:
+        ns = numpy_of(t.column(Col.TS_NS).combine_chunks()) if t.num_rows else \
+            np.zeros(0, np.int64)
+        utc = arrow_of(ns, ns < 0).view(pa.timestamp("ns", tz="UTC"))
+        t = t.append_column(pa.field(TS_UTC, utc.type), utc)
+    columns = []
+    for f in t.schema:
+        if f.name in NULLABLE_INTEGERS and pa.types.is_integer(f.type):
+            name = str(f.type).capitalize().replace("Uint", "UInt")
+            columns.append({"name": f.name, "field_name": f.name, "pandas_type": str(f.type),
+                            "numpy_type": name, "metadata": None})
+    meta = {"index_columns": [], "column_indexes": [], "columns": columns,
+            "creator": {"library": "tcpwatch"}, "pandas_version": "2.0.0"}
+    return t.replace_schema_metadata({"pandas": json.dumps(meta)})
 
 
 def _arrow(seg: pd.DataFrame) -> pa.Table:
@@ -38,6 +67,11 @@ def _arrow(seg: pd.DataFrame) -> pa.Table:
     return table.cast(pa.schema(fields))
 
 
+def _arrow_file(seg: pd.DataFrame) -> pa.Table:
+    """What a Parquet file holds of ``seg``."""
+    return _for_pandas(_arrow(seg))
+
+
 def _parquet_writer(path: Path, schema: pa.Schema) -> pq.ParquetWriter:
     """LZ4 pages (fast, and as small as snappy here), dictionaries where the table has
     categoricals."""
@@ -47,7 +81,7 @@ def _parquet_writer(path: Path, schema: pa.Schema) -> pq.ParquetWriter:
 
 
 def _write_parquet(seg: pd.DataFrame, path: Path) -> None:
-    table = _arrow(seg)
+    table = _arrow_file(seg)
     with _parquet_writer(path, table.schema) as writer:
         writer.write_table(table, row_group_size=PARQUET_ROW_GROUP)
 
@@ -76,7 +110,7 @@ class ParquetSink:
         self._pending = self._thread.submit(self._write, columns)
 
     def _write(self, columns: Columns) -> None:
-        t = table(columns)
+        t = _for_pandas(table(columns))
         if self.writer is None:
             self.writer = _try(self.path, lambda: _parquet_writer(self.path, t.schema))
         _try(self.path, lambda: self.writer.write_table(t, row_group_size=PARQUET_ROW_GROUP))

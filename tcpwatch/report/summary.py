@@ -20,6 +20,9 @@ Vocabulary of the summary columns:
 * ``retransmissions`` (Wireshark's retransmission flag, fast and spurious included),
   ``fast_retransmissions``, ``dup_acks``; ``zero_window_s``: seconds spent in zero-window
   episodes (``report/episodes.py``); ``rtt_min/median/max``: of ``ack_rtt``.
+* after those, the statistics of ``report/connstats.py`` (``STATS_COLUMNS``): throughput
+  each way, ``irtt``, out-of-order and lost counts, and -- from a table that has the option
+  and ``bytes_in_flight`` columns -- each side's largest bytes in flight and SYN options.
 """
 
 from __future__ import annotations
@@ -28,10 +31,18 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..decode.columns import Columns, Masked, from_frame, to_frame
+from ..decode.columns import Columns, Masked, from_frame
 from ..engine.arrays import SegmentArrays
 from ..engine.registry import BY_NAME
 from ..vocab import STATE_NAMES, TcpFlag
+from .connstats import (
+    SIDE_COLUMNS,
+    SIDE_INPUTS,
+    STATS_COLUMNS,
+    array_stats,
+    side_stats,
+    summary_frame,
+)
 from .episodes import episode_table
 from .groups import Groups
 from .outcome import conn_state, history, zeek_endpoint_states
@@ -50,8 +61,8 @@ SUMMARY_COLUMNS = (
     "bytes_client", "bytes_server", "handshake", "ended", "win_min_client",
     "win_max_client", "win_min_server", "win_max_server", "final_client", "final_server",
     "closed_first", "conn_state", "history", "retransmissions", "fast_retransmissions",
-    "dup_acks", "zero_window_s", "rtt_min", "rtt_median", "rtt_max",
-)
+    "dup_acks", "rtt_min", "rtt_median", "rtt_max", "zero_window_s",
+) + STATS_COLUMNS
 
 
 def summarize_connections(seg: pd.DataFrame | SegmentArrays,
@@ -64,7 +75,27 @@ def summarize_connections(seg: pd.DataFrame | SegmentArrays,
     if len(seg) == 0:
         return pd.DataFrame(columns=list(SUMMARY_COLUMNS))
     a = SegmentArrays.of(seg)
-    return to_frame(connection_table(a, None if ep is None else from_frame(ep, ep.columns)))
+    out = connection_table(a, None if ep is None else from_frame(ep, ep.columns))
+    if not isinstance(seg, SegmentArrays) and all(c in seg.columns for c in SIDE_INPUTS):
+        out.update(join_side_stats(out, side_stats(from_frame(seg, SIDE_INPUTS))))
+    return summary_frame(out)
+
+
+def join_side_stats(summary: Columns, stats: Columns, names=SIDE_COLUMNS) -> Columns:
+    """``stats``' columns ``names`` (``connstats.side_stats``) in the order of the
+    summary's connections (missing where ``stats`` has no row for one)."""
+    conn = np.asarray(summary["conn"], np.int64)
+    ids = np.asarray(stats["conn"], np.int64)
+    at = np.minimum(np.searchsorted(ids, conn), max(ids.size - 1, 0))
+    found = ids[at] == conn if ids.size else np.zeros(conn.size, bool)
+    out: Columns = {}
+    for name in names:
+        col = stats[name]
+        if ids.size:
+            out[name] = Masked(col.values[at], col.missing[at] | ~found)
+        else:
+            out[name] = Masked(np.zeros(conn.size, np.int64), np.ones(conn.size, bool))
+    return out
 
 
 def connection_table(a: SegmentArrays, ep: Columns | None = None) -> Columns:
@@ -158,6 +189,7 @@ def connection_table(a: SegmentArrays, ep: Columns | None = None) -> Columns:
             seconds[at] = stalled.sum(open_is_0)
         out["zero_window_s"] = seconds
     out["ended"] = _text(_ENDED, ended)
+    array_stats(a, g, out)
     return out
 
 
