@@ -83,7 +83,8 @@ def analyze(file: str, segments: bool, output: Path | None, conns: tuple[int, ..
         if not quiet:
             _print_report(report_console(), file, report.segments, report.summary_table(),
                           report.episode_table(), info, None, top, quiet,
-                          report.connections, report.n_episodes)
+                          report.connections, report.n_episodes,
+                          inferred=(report.inferred, report.n_inferred))
         return
     from ..report.episodes import episodes
     from ..report.explain import explain
@@ -101,11 +102,12 @@ def analyze(file: str, segments: bool, output: Path | None, conns: tuple[int, ..
         shown, seg = yfilter.select(seg)
     if output is not None:
         write_segments(shown, output)
-    if quiet:
+    if quiet and not (segments or explain_):  # -q hides the report, not what was asked
         return
     out = console()
     if yfilter is not None:
-        out.print(yfilter.describe(shown, seg, total), markup=False)
+        if not quiet:
+            out.print(yfilter.describe(shown, seg, total), markup=False)
         if not len(shown):
             return
     if len(shown) and segments:
@@ -118,8 +120,10 @@ def analyze(file: str, segments: bool, output: Path | None, conns: tuple[int, ..
             out.print(line, markup=False)
     summary = summarize_connections(seg) if len(seg) else None
     ep = episodes(seg) if len(seg) else None
+    late = sorted(seg.loc[seg[Col.STATES_INFERRED].astype(bool), Col.CONN].unique().tolist())
     _print_report(out, file, len(seg), summary, ep, info, conn, top, quiet,
-                  len(summary) if len(seg) else 0, len(ep) if len(seg) else 0)
+                  len(summary) if len(seg) else 0, len(ep) if len(seg) else 0,
+                  inferred=(late, len(late)))
 
 
 def _no_connections(file: str, missing: list[int], seg) -> str:
@@ -153,7 +157,9 @@ def _stream(file: str, output: Path | None, progress, quiet: bool, top: int):
 
 
 def _print_report(out, file: str, n_segments: int, summary, ep, info, conn, top: int,
-                  quiet: bool, n_conns: int, n_episodes: int) -> None:
+                  quiet: bool, n_conns: int, n_episodes: int,
+                  inferred: tuple[list[int], int] = ([], 0)) -> None:
+    from ..report.inferred import inferred_note
     from ..report.tables import render_connections, render_episodes
 
     if quiet:
@@ -164,6 +170,8 @@ def _print_report(out, file: str, n_segments: int, summary, ep, info, conn, top:
         return
     out.print(render_connections(summary, title=f"TCP connections in {file}", top=top,
                                  width=out.width, total=n_conns))
+    if note := inferred_note(*inferred):
+        out.print(note, markup=False)
     if n_episodes:
         out.print(render_episodes(ep, title=f"Flow-control episodes ({n_episodes})",
                                   width=out.width, limit=EPISODES_SHOWN))
