@@ -20,11 +20,33 @@ def _flags(f: int) -> str:
     return "+".join(w for bit, w in _FLAG_WORDS if f & int(bit)) or "no flags"
 
 
+_REASONS = {(state.name, event_name(ev)): t.reason for (state, ev), t in TABLE.items()}
+
+
 def _reason(before: str, event: str) -> str | None:
-    for (state, ev), t in TABLE.items():
-        if state.name == before and event_name(ev) == event:
-            return t.reason
-    return None
+    return _REASONS.get((before, event))
+
+
+def _handshakes(seg: pd.DataFrame) -> dict[int, str]:
+    """Per connection with a SYN: ``MSS m; window scale client c, server s`` (the scale
+    only when every SYN carried the option), told when the handshake completes."""
+    syns = seg[(seg[Col.FLAGS].astype(int) & int(TcpFlag.SYN)) != 0]
+    if syns.empty:
+        return {}
+    by = syns.groupby(Col.CONN, sort=False, observed=True)
+    mss = by[Col.MSS].min()
+    all_ws = by[Col.WSCALE].count() == by.size()
+    first = syns[[Col.CONN, Col.ROLE, Col.WSCALE]].drop_duplicates([Col.CONN, Col.ROLE])
+    ws = {(int(c), str(r)): w for c, r, w in first.itertuples(index=False)}
+    out = {}
+    for conn in mss.index:
+        parts = [] if pd.isna(mss[conn]) else [f"MSS {int(mss[conn])}"]
+        if all_ws[conn]:
+            parts.append("window scale " + ", ".join(
+                f"{role} {int(ws[int(conn), role])}" for role in ("client", "server")
+                if (int(conn), role) in ws))
+        out[int(conn)] = "; ".join(parts)
+    return out
 
 
 def _ms(seconds: float) -> str:
@@ -138,7 +160,9 @@ def explain(seg: pd.DataFrame) -> list[str]:
     if seg.empty:
         return []
     t0 = float(seg[Col.TS].min())
-    syn_opts = seg[(seg[Col.FLAGS].astype(int) & int(TcpFlag.SYN)) != 0]
+    seg = seg.copy(deep=False)
+    seg.attrs = {}  # pandas copies attrs deeply at every step: none needed here
+    handshakes = _handshakes(seg)
     events_col = seg[Col.EVENTS].astype(str)
     chosen = ((seg[Col.TRANSITION] != "") | (seg[Col.VIOLATION] != "")
               | (events_col != "")).to_numpy()
@@ -170,19 +194,10 @@ def explain(seg: pd.DataFrame) -> list[str]:
                 states.append(f"{end} {a}")
         if int(d[Col.FLAGS]) & int(TcpFlag.SYN):
             reasons.append(_handshake_options(d, sender))
-        conn_syns = syn_opts[syn_opts[Col.CONN] == d[Col.CONN]]
         if (d[Col.STATE_BEFORE_SERVER] != d[Col.STATE_AFTER_SERVER]
                 and d[Col.STATE_AFTER_SERVER] == EndpointState.ESTABLISHED.name
-                and not conn_syns.empty):
-            mss = conn_syns[Col.MSS].dropna()
-            ws = conn_syns[Col.WSCALE].dropna()
-            if len(mss):
-                reasons.append(f"MSS {int(mss.min())}")
-            if len(ws) == len(conn_syns):
-                first = conn_syns.drop_duplicates(Col.ROLE).set_index(Col.ROLE)[Col.WSCALE]
-                reasons.append("window scale " + ", ".join(
-                    f"{role} {int(first[role])}" for role in ("client", "server")
-                    if role in first.index))
+                and handshakes.get(int(d[Col.CONN]))):
+            reasons.append(handshakes[int(d[Col.CONN])])
         if d[Col.VIOLATION]:
             reasons.append(f"VIOLATION: {d[Col.VIOLATION]}")
         reasons += _flow(d, x, events, sender, receiver, float(d[Col.TS]))
