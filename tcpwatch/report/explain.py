@@ -49,6 +49,10 @@ def _handshakes(seg: pd.DataFrame) -> dict[int, str]:
     return out
 
 
+def _bytes(n: int) -> str:
+    return f"{n} byte" if n == 1 else f"{n} bytes"
+
+
 def _ms(seconds: float) -> str:
     ms = seconds * 1000
     if ms >= 10_000:
@@ -83,7 +87,7 @@ def _flow(d: dict, x: dict, events: set[str], sender: str, receiver: str, t: flo
     if "zero_window" in events:
         unacked = _n(x["peer_nxt"])
         stalled = f"{receiver} stalled" + (
-            f" with {unacked - ack} bytes unacknowledged" if unacked is not None
+            f" with {_bytes(unacked - ack)} unacknowledged" if unacked is not None
             and unacked > ack else ", all its data acknowledged")
         out.append(f"ZERO WINDOW: {sender}'s receive buffer is full (window 0); {stalled}")
     if "zero_window_probe" in events:
@@ -110,7 +114,7 @@ def _flow(d: dict, x: dict, events: set[str], sender: str, receiver: str, t: flo
         kind = ("SPURIOUS RETRANSMISSION" if "spurious_retransmission" in events else
                 "FAST RETRANSMISSION" if "fast_retransmission" in events else
                 "RETRANSMISSION")
-        text = f"{kind} of {ln} bytes at seq {seq}"
+        text = f"{kind} of {_bytes(ln)} at seq {seq}"
         of = _n(x["orig_frame"])
         if of is not None:
             text += f": retransmits frame #{of} sent {_ms(d[Col.TS] - x['orig_ts'])} earlier"
@@ -145,8 +149,8 @@ def _flow(d: dict, x: dict, events: set[str], sender: str, receiver: str, t: flo
     if "reused_ports" in events:
         out.append("port numbers reused: a new connection on an old one's ports")
     if flight is not None and "window_full" not in events and ln:
-        out.append(f"{flight} bytes in flight of {receiver}'s window "
-                   f"{peer_win if peer_win is not None else '?'}")
+        out.append(f"{_bytes(flight)} in flight" + (
+            f" of {receiver}'s window {peer_win}" if peer_win is not None else ""))
     if "window_update" in events and raw != win:
         out[-1] += f" (field {raw}, scaled)"
     rtt = d[Col.ACK_RTT]
@@ -177,7 +181,7 @@ def explain(seg: pd.DataFrame) -> list[str]:
         events = set(str(d[Col.EVENTS]).split(";")) - {""}
         what = _flags(int(d[Col.FLAGS]))
         if d[Col.LEN]:
-            what += f" {d[Col.LEN]} bytes"
+            what += f" {_bytes(int(d[Col.LEN]))}"
         what += f" seq {d[Col.REL_SEQ]}"
         if int(d[Col.FLAGS]) & int(TcpFlag.ACK):
             what += f" ack {d[Col.REL_ACK]}"
