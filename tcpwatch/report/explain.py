@@ -68,12 +68,12 @@ def _n(x) -> int | None:
 def _handshake_options(d: dict, sender: str) -> str | None:
     """What a SYN or SYN+ACK offers: MSS, window scale, SACK, timestamps."""
     mss, ws = _n(d[Col.MSS]), _n(d[Col.WSCALE])
-    parts = [f"MSS {mss}" if mss is not None else "no MSS option",
+    parts = [f"MSS {mss}" if mss is not None else "no MSS",
              f"window scale {ws}" if ws is not None else "no window scaling"]
     if d.get(Col.SACK_PERM):
         parts.append("SACK")
     if _n(d.get(Col.TSVAL)) is not None:
-        parts.append("timestamps")
+        parts.append("TS")
     return f"{sender} offers " + ", ".join(parts)
 
 
@@ -114,7 +114,10 @@ def _flow(d: dict, x: dict, events: set[str], sender: str, receiver: str, t: flo
         kind = ("SPURIOUS RETRANSMISSION" if "spurious_retransmission" in events else
                 "FAST RETRANSMISSION" if "fast_retransmission" in events else
                 "RETRANSMISSION")
-        text = f"{kind} of {_bytes(ln)} at seq {seq}"
+        flags = int(d[Col.FLAGS])
+        what = (_bytes(ln) if ln else "the SYN" if flags & int(TcpFlag.SYN) else
+                "the FIN" if flags & int(TcpFlag.FIN) else "an empty segment")
+        text = f"{kind} of {what} at seq {seq}"
         of = _n(x["orig_frame"])
         if of is not None:
             text += f": retransmits frame #{of} sent {_ms(d[Col.TS] - x['orig_ts'])} earlier"
@@ -132,8 +135,9 @@ def _flow(d: dict, x: dict, events: set[str], sender: str, receiver: str, t: flo
         out.append(f"previous segment not captured{gap}")
     if "ack_lost_segment" in events:
         sent = _n(x["peer_nxt"])
-        out.append(f"ACKs unseen data: ack {ack} beyond {receiver}'s last captured seq "
-                   f"{sent if sent is not None else '?'}")
+        out.append(f"ACKs unseen data: ack {ack} beyond {receiver}'s last captured seq {sent}"
+                   if sent is not None and ack > sent else
+                   f"ACKs a segment of {receiver} the capture does not have (ack {ack})")
     if "out_of_order" in events:
         exp = _n(x["own_prev_nxt"])
         out.append(f"out of order: seq {seq} below the next expected {exp}"
@@ -194,7 +198,7 @@ def explain(seg: pd.DataFrame) -> list[str]:
                 why = _reason(b, str(d[f"event_{end}"]))
                 if why:
                     reasons.append(why)
-            else:
+            elif not d[Col.TRANSITION]:  # a violation that changed nothing: both states
                 states.append(f"{end} {a}")
         if int(d[Col.FLAGS]) & int(TcpFlag.SYN):
             reasons.append(_handshake_options(d, sender))
