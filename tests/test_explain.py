@@ -83,17 +83,42 @@ def test_zero_window_probe_update_and_window_full():
             start = (start or g) if w == 0 else None
         assert start is not None
         assert f"after {ms(seg.at[f, Col.TS] - seg.at[start, Col.TS])} stalled" in lines[f]
-    # window full: bytes in flight equal the peer's last scaled window, both numbers given
+    window_full_lines(seg, lines, ts)
+
+
+def window_full_lines(seg: pd.DataFrame, lines: dict[int, str], ts: pd.DataFrame) -> None:
+    """Window full: the sender's unacknowledged bytes (seq + len - the peer's last ack)
+    equal the peer's last scaled window (tshark's tcp.window_size), both numbers given."""
     full = flagged(seg, "window_full")
-    assert full == {f for f, x in lines.items() if "WINDOW FULL" in x}
+    assert full and full == {f for f, x in lines.items() if "WINDOW FULL" in x}
+    assert full == {int(f) for f in ts.index if ts.at[f, "tcp.analysis.window_full"]}
     for f in full:
-        flight, win = map(int, re.search(r"(\d+) bytes in flight = \w+'s window (\d+) bytes",
-                                         lines[f]).groups())
-        assert flight == int(ts.at[f, "tcp.analysis.bytes_in_flight"]) == seg.at[
-            f, Col.BYTES_IN_FLIGHT]
-        sender = seg.at[f, Col.ROLE]
-        peer = seg[(seg[Col.ROLE] != sender) & (seg[Col.FRAME] < f)]
-        assert win == int(ts.at[int(peer[Col.FRAME].iloc[-1]), "tcp.window_size"]) == flight
+        unacked, win = map(int, re.search(
+            r"WINDOW FULL: (\d+) bytes unacknowledged = \w+'s window (\d+) bytes",
+            lines[f]).groups())
+        r = seg.loc[f]
+        peer = seg[(seg[Col.CONN] == r[Col.CONN]) & (seg[Col.ROLE] != r[Col.ROLE])
+                   & (seg[Col.FRAME] < f)]
+        last = int(peer[Col.FRAME].iloc[-1])
+        assert unacked == r[Col.REL_SEQ] + r[Col.LEN] - peer[Col.REL_ACK].max()
+        assert win == int(ts.at[last, "tcp.window_size"]) == unacked
+
+
+@needs_tshark
+def test_window_full_after_a_loss():
+    """upstream_loss: the peer's ack stays behind the lost segment, Wireshark's bytes in
+    flight (since the last ack of the segments after it) is smaller than the window."""
+    seg, lines = lines_of(CAPS / "upstream_loss.pcap")
+    window_full_lines(seg, lines, tshark(CAPS / "upstream_loss.pcap"))
+    lost = flagged(seg, "lost_segment")
+    assert lost
+    for f in lost:
+        r = seg.loc[f]
+        mine = seg[(seg[Col.CONN] == r[Col.CONN]) & (seg[Col.ROLE] == r[Col.ROLE])
+                   & (seg[Col.FRAME] < f)]
+        expected = int((mine[Col.REL_SEQ] + mine[Col.LEN]).max())
+        assert (f"previous segment not captured: expected seq {expected}, got "
+                f"{r[Col.REL_SEQ]} ({r[Col.REL_SEQ] - expected} bytes missing)") in lines[f]
 
 
 @needs_tshark
@@ -214,3 +239,14 @@ def test_quiet_does_not_hide_what_was_asked():
     segs = run("analyze", cap, "-q", "--segments").stdout
     assert str(len(tcpwatch.analyze(cap))) in segs and "TCP connections" not in segs
     assert run("analyze", cap, "-q").stdout == ""
+
+
+def test_keep_alives_and_their_answers():
+    seg, lines = lines_of(CAPS / "keepalive.pcap")
+    probes, answers = flagged(seg, "keep_alive"), flagged(seg, "keep_alive_ack")
+    assert len(probes) == len(answers) > 1
+    for f in probes:
+        r = seg.loc[f]
+        assert (f"keep-alive: {r[Col.LEN]} bytes at seq {r[Col.REL_SEQ]}, one before the next"
+                in lines[f])
+    assert all("answers the keep-alive" in lines[f] for f in answers)

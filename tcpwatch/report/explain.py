@@ -108,7 +108,10 @@ def _flow(d: dict, x: dict, events: set[str], sender: str, receiver: str, t: flo
     if "window_full" in events:
         praw = _n(x["peer_win_raw"])
         field = f" (field {praw}, scaled)" if praw != peer_win else ""
-        out.append(f"WINDOW FULL: {flight} bytes in flight = {receiver}'s window {peer_win} "
+        acked = _n(x["peer_max_ack"])
+        edge = f"{seq + ln - acked} bytes unacknowledged" if acked is not None else (
+            f"{flight} bytes in flight")
+        out.append(f"WINDOW FULL: {edge} = {receiver}'s window {peer_win} "
                    f"bytes{field}; {sender} must wait")
     if "retransmission" in events:
         kind = ("SPURIOUS RETRANSMISSION" if "spurious_retransmission" in events else
@@ -143,7 +146,7 @@ def _flow(d: dict, x: dict, events: set[str], sender: str, receiver: str, t: flo
         out.append(f"out of order: seq {seq} below the next expected {exp}"
                    if exp is not None else "out of order")
     if "keep_alive" in events:
-        out.append(f"keep-alive: {ln} byte{'s' if ln != 1 else ''} at seq {seq}, one before "
+        out.append(f"keep-alive: {_bytes(ln)} at seq {seq}, one before "
                    f"the next, to check {receiver} is still there")
     if "keep_alive_ack" in events:
         out.append("answers the keep-alive")
