@@ -41,11 +41,14 @@ PROGRESS_MIN_BYTES = 64 * 1024 * 1024
 @click.option("--conn", "conns", type=click.IntRange(min=0), metavar="N", multiple=True,
               help="only connection N (repeatable: each one named; a connection the "
               "capture does not have is an error, exit 2)")
-@click.option("-q", "--quiet", is_flag=True, help="print nothing but errors")
+@click.option("-q", "--quiet", is_flag=True,
+              help="no summary tables (--explain and --segments still print)")
 @click.option("--top", type=TOP_N, default=TOP, metavar="N",
               help="connections in the summary table: the busiest N (0: all)")
 @click.option("--explain", "explain_", is_flag=True,
-              help="one plain-language line per state-changing segment")
+              help="one plain-language line per segment that changes a state or that "
+              "Wireshark flags (zero window, probe, window update/full, retransmission, "
+              "dup ACK, loss, keep-alive), with the numbers behind it")
 @click.option("-Y", "--display-filter", "yfilter", metavar="FILTER", callback=display_filter,
               help="only the segments a Wireshark display filter selects, e.g. "
               "'tcp.analysis.zero_window && tcp.port == 9000' (the summary: their "
