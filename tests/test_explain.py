@@ -4,6 +4,7 @@ tshark's fields for the same frames."""
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -250,3 +251,18 @@ def test_keep_alives_and_their_answers():
         assert (f"keep-alive: {r[Col.LEN]} bytes at seq {r[Col.REL_SEQ]}, one before the next"
                 in lines[f])
     assert all("answers the keep-alive" in lines[f] for f in answers)
+
+
+def test_the_inferred_note_wraps_on_a_narrow_terminal():
+    cap = PUBLIC / "tcpdump" / "kday4.pcap"
+    seg = tcpwatch.analyze(cap)
+    late = sorted(seg.loc[seg[Col.STATES_INFERRED], Col.CONN].unique().tolist())
+    assert len(late) > 3
+    res = subprocess.run([sys.executable, "-m", "tcpwatch", "analyze", str(cap)],
+                         capture_output=True, text=True, cwd=REPO, timeout=120,
+                         env={**os.environ, "COLUMNS": "50"})
+    out = res.stdout.splitlines()
+    at = next(i for i, x in enumerate(out) if x.startswith("connections "))
+    note = f"connections {', '.join(map(str, late))}: the capture misses their start; " \
+           "states inferred"
+    assert " ".join(out[at:at + 2]) == note and max(len(x) for x in out[at:at + 2]) <= 50

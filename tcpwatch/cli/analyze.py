@@ -174,7 +174,10 @@ def _print_report(out, file: str, n_segments: int, summary, ep, info, conn, top:
     out.print(render_connections(summary, title=f"TCP connections in {file}", top=top,
                                  width=out.width, total=n_conns))
     if note := inferred_note(*inferred):
-        out.print(note, markup=False)
+        import textwrap  # on a narrow terminal: wrapped between words, no number cut
+
+        for part in textwrap.wrap(note, max(out.width, 40)):
+            out.print(part, markup=False)
     if n_episodes:
         out.print(render_episodes(ep, title=f"Flow-control episodes ({n_episodes})",
                                   width=out.width, limit=EPISODES_SHOWN))
