@@ -58,11 +58,14 @@ def conn_log_output(ctx: click.Context, param: click.Parameter,
 @click.option("--conn", "conns", type=click.IntRange(min=0), metavar="N", multiple=True,
               help="only connection N (repeatable: each one named; a connection the "
               "capture does not have is an error, exit 2)")
-@click.option("-q", "--quiet", is_flag=True, help="print nothing but errors")
+@click.option("-q", "--quiet", is_flag=True,
+              help="no summary tables (--explain and --segments still print)")
 @click.option("--top", type=TOP_N, default=TOP, metavar="N",
               help="connections in the summary table: the busiest N (0: all)")
 @click.option("--explain", "explain_", is_flag=True,
-              help="one plain-language line per state-changing segment")
+              help="one plain-language line per segment that changes a state or that "
+              "Wireshark flags (zero window, probe, window update/full, retransmission, "
+              "dup ACK, loss, keep-alive), with the numbers behind it")
 @click.option("-Y", "--display-filter", "yfilter", metavar="FILTER", callback=display_filter,
               help="only the segments a Wireshark display filter selects, e.g. "
               "'tcp.analysis.zero_window && tcp.port == 9000' (the summary: their "
@@ -104,7 +107,8 @@ def analyze(file: str, segments: bool, output: Path | None, conns: tuple[int, ..
         if not quiet:
             _print_report(report_console(), file, report.segments, report.summary_table(),
                           report.episode_table(), info, None, top, quiet,
-                          report.connections, report.n_episodes)
+                          report.connections, report.n_episodes,
+                          inferred=(report.inferred, report.n_inferred))
         return
     from ..report.episodes import episodes
     from ..report.explain import explain
@@ -127,11 +131,12 @@ def analyze(file: str, segments: bool, output: Path | None, conns: tuple[int, ..
         from ..report.connlog import write_conn_log
 
         write_conn_log(summary, conn_log)
-    if quiet:
+    if quiet and not (segments or explain_):  # -q hides the report, not what was asked
         return
     out = console()
     if yfilter is not None:
-        out.print(yfilter.describe(shown, seg, total), markup=False)
+        if not quiet:
+            out.print(yfilter.describe(shown, seg, total), markup=False)
         if not len(shown):
             return
     if len(shown) and segments:
@@ -143,8 +148,10 @@ def analyze(file: str, segments: bool, output: Path | None, conns: tuple[int, ..
         for line in lines if yfilter is None else yfilter.keep_lines(lines, shown):
             out.print(line, markup=False)
     ep = episodes(seg) if len(seg) else None
+    late = sorted(seg.loc[seg[Col.STATES_INFERRED].astype(bool), Col.CONN].unique().tolist())
     _print_report(out, file, len(seg), summary, ep, info, conn, top, quiet,
-                  len(summary) if len(seg) else 0, len(ep) if len(seg) else 0)
+                  len(summary) if len(seg) else 0, len(ep) if len(seg) else 0,
+                  inferred=(late, len(late)))
 
 
 def _no_connections(file: str, missing: list[int], seg) -> str:
@@ -187,7 +194,9 @@ def _stream(file: str, output: Path | None, progress, quiet: bool, top: int,
 
 
 def _print_report(out, file: str, n_segments: int, summary, ep, info, conn, top: int,
-                  quiet: bool, n_conns: int, n_episodes: int) -> None:
+                  quiet: bool, n_conns: int, n_episodes: int,
+                  inferred: tuple[list[int], int] = ([], 0)) -> None:
+    from ..report.inferred import inferred_note
     from ..report.tables import render_connections, render_episodes
 
     if quiet:
@@ -198,6 +207,11 @@ def _print_report(out, file: str, n_segments: int, summary, ep, info, conn, top:
         return
     out.print(render_connections(summary, title=f"TCP connections in {file}", top=top,
                                  width=out.width, total=n_conns))
+    if note := inferred_note(*inferred):
+        import textwrap  # on a narrow terminal: wrapped between words, no number cut
+
+        for part in textwrap.wrap(note, max(out.width, 40)):
+            out.print(part, markup=False)
     if n_episodes:
         out.print(render_episodes(ep, title=f"Flow-control episodes ({n_episodes})",
                                   width=out.width, limit=EPISODES_SHOWN))

@@ -38,6 +38,8 @@ class ReportSink:
         self.segments = 0
         self.connections = 0
         self.n_episodes = 0
+        self.inferred: list[int] = []  # the first NAMED connections with inferred states
+        self.n_inferred = 0
         # typed columns, made at the first report (no pandas)
         self._summary: Columns | None = None
         self._episodes: Columns | None = None
@@ -55,8 +57,12 @@ class ReportSink:
         if not self.keep:
             return
         from .episodes import episode_table
+        from .inferred import NAMED, inferred_conns
         from .summary import connection_table
 
+        late = inferred_conns(rows)
+        self.n_inferred += late.size
+        self.inferred = sorted(self.inferred + late.tolist())[:NAMED]
         ep = episode_table(rows)
         self.n_episodes += len(ep["conn"])
         ids, sizes = np.unique(rows.conn, return_counts=True)
