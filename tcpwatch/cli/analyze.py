@@ -13,7 +13,7 @@ from ..errors import TcpwatchError
 from ..report.fit import TOP, console, report_console
 from ..vocab import Col
 from . import leave_fast
-from .params import PATH, TOP_N, command, table_output
+from .params import PATH, TOP_N, command, table_output, writable
 from .yfilter import DisplayFilter, display_filter
 
 HELP = """Analyse a pcap/pcapng capture (FILE, or - for stdin): one line per TCP connection
@@ -36,18 +36,9 @@ PROGRESS_MIN_BYTES = 64 * 1024 * 1024
 def conn_log_output(ctx: click.Context, param: click.Parameter,
                     value: Path | None) -> Path | None:
     """``--conn-log PATH``: a known extension, in a folder that exists (before any work)."""
-    if value is None:
-        return None
     from ..report.connlog import FORMATS
 
-    if value.suffix.lower() not in FORMATS:
-        raise click.BadParameter(f"unknown extension {value.suffix.lower() or '(none)'!r} of "
-                                 f"{value} (use one of {', '.join(FORMATS)})")
-    if value.is_dir():
-        raise click.BadParameter(f"{value} is a folder")
-    if not value.absolute().parent.is_dir():
-        raise click.BadParameter(f"no folder {value.absolute().parent} to write {value.name} in")
-    return value
+    return writable(value, FORMATS)
 
 
 @command("analyze", HELP)

@@ -59,16 +59,22 @@ def list_or_none(ctx: click.Context, param: click.Parameter, value: tuple) -> li
     return list(value) if value else None
 
 
-def table_output(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
-    """``-o PATH``: a known extension, a folder that exists, not a folder itself -- checked
-    before the capture is read, so a bad name costs nothing and leaves no file."""
+def writable(value: Path | None, formats) -> Path | None:
+    """An output path: a known extension (one of ``formats``), a folder that exists, not a
+    folder itself -- checked before the capture is read, so a bad name costs nothing and
+    leaves no file."""
     if value is None:
         return None
-    if value.suffix.lower() not in TABLE_FORMATS:
+    if value.suffix.lower() not in formats:
         raise click.BadParameter(f"unknown extension {value.suffix.lower() or '(none)'!r} of "
-                                 f"{value} (use one of {', '.join(TABLE_FORMATS)})")
+                                 f"{value} (use one of {', '.join(formats)})")
     if value.is_dir():
         raise click.BadParameter(f"{value} is a folder")
     if not value.absolute().parent.is_dir():
         raise click.BadParameter(f"no folder {value.absolute().parent} to write {value.name} in")
     return value
+
+
+def table_output(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    """``-o PATH``: :func:`writable` with the segment table's formats."""
+    return writable(value, TABLE_FORMATS)
