@@ -1,12 +1,11 @@
 """Compressed captures read as they are (gzip and xz from the standard library; zstd
-where Python has compression.zstd): the same table as the plain file, from a path, a
-file object or stdin; cut or corrupt compressed data handled like a cut or corrupt
-capture."""
+with the zstandard package, or compression.zstd from Python 3.14): the same table as the
+plain file, from a path, a file object or stdin; cut or corrupt compressed data handled
+like a cut or corrupt capture."""
 
 from __future__ import annotations
 
 import gzip
-import importlib.util
 import lzma
 import subprocess
 import sys
@@ -79,16 +78,25 @@ def test_bad_compressed_data_is_a_capture_error(name, data, words, tmp_path):
         tcpwatch.analyze(p)
 
 
-def test_zstd(tmp_path):
-    """Read where Python has compression.zstd (3.14); else a CaptureError saying how."""
-    plain = PLAIN[0]
+def test_zstd_as_the_zstd_tool_writes_it(tmp_path):
+    """A capture compressed by the zstd command (Debian's zstd, a checksummed frame) reads
+    as the plain file; two frames one after the other too; cut in the middle, the
+    frames before the cut are kept, with a warning."""
+    big = REPO / "captures" / "many_short.pcap"
     zst = tmp_path / "x.pcap.zst"
-    if importlib.util.find_spec("compression.zstd") if sys.version_info >= (3, 14) else None:
-        from compression import zstd  # type: ignore[import-not-found]
-
-        zst.write_bytes(zstd.compress(plain.read_bytes()))
-        pd.testing.assert_frame_equal(tcpwatch.analyze(zst), tcpwatch.analyze(plain))
-    else:
-        zst.write_bytes(b"\x28\xb5\x2f\xfd" + b"\x00" * 16)  # a zstd frame's magic
-        with pytest.raises(CaptureError, match=r"zstd-compressed.*zstd -d"):
-            tcpwatch.analyze(zst)
+    subprocess.run(["zstd", "-q", "-f", str(big), "-o", str(zst)], check=True)
+    want = tcpwatch.analyze(big)
+    pd.testing.assert_frame_equal(tcpwatch.analyze(zst), want)
+    two = tmp_path / "two.pcap.zst"
+    data = big.read_bytes()
+    parts = [subprocess.run(["zstd", "-q", "-c"], input=piece, capture_output=True,
+                            check=True).stdout for piece in (data[:5000], data[5000:])]
+    two.write_bytes(b"".join(parts))
+    pd.testing.assert_frame_equal(tcpwatch.analyze(two), want)
+    cut = tmp_path / "cut.pcap.zst"
+    cut.write_bytes(zst.read_bytes()[: zst.stat().st_size * 2 // 3])
+    with pytest.warns(CaptureWarning, match="zstd-compressed data ends early"):
+        got = tcpwatch.analyze(cut)
+    assert 0 < len(got) < len(want)
+    pd.testing.assert_frame_equal(got, want.iloc[:len(got)].astype(got.dtypes.to_dict()),
+                                  check_categorical=False)

@@ -15,8 +15,8 @@ byte order, IDBs with their own link type, ``if_tsresol`` and ``if_tsoffset``; E
 and OPB packets (other blocks are skipped and are not frames, as in Wireshark).
 
 Compressed captures are read as they are (known by their first bytes, as tshark does, so
-stdin too): gzip and xz with the standard library, zstd where Python has
-``compression.zstd`` (3.14).  ``stats.bytes_read`` then counts decompressed bytes.
+stdin too): gzip and xz with the standard library, zstd with ``compression.zstd``
+(Python 3.14) or the zstandard package.  ``stats.bytes_read`` then counts decompressed bytes.
 """
 
 from __future__ import annotations
@@ -53,6 +53,13 @@ _PCAP_MAGIC = {
 }
 _PCAPNG_MAGIC = b"\x0a\x0d\x0d\x0a"
 #: first bytes of a compressed file -> the compression
+try:  # what zstd reports corrupt data with, where the package is there
+    from zstandard import ZstdError as _ZstdError
+
+    _ZSTD_ERRORS: tuple[type[Exception], ...] = (_ZstdError,)
+except ImportError:
+    _ZSTD_ERRORS = ()
+
 _COMPRESSED = {b"\x1f\x8b": "gzip", b"\xfd7zX": "xz", b"\x28\xb5\x2f\xfd": "zstd"}
 
 
@@ -184,7 +191,7 @@ class _Decompressed(io.RawIOBase):
         except EOFError:
             self.cut = True
             return 0
-        except (OSError, lzma.LZMAError, ValueError) as exc:
+        except (OSError, lzma.LZMAError, ValueError, *_ZSTD_ERRORS) as exc:
             raise CaptureError(f"{self.name}: its {self.kind}-compressed data is corrupt "
                                f"({exc})") from None
         view[:len(data)] = data
@@ -202,13 +209,60 @@ def _decompressed(stream: BinaryIO, head: bytes, name: str) -> BinaryIO | None:
     elif kind == "xz":
         inner = lzma.LZMAFile(raw)  # noqa: SIM115 (closed with the stream it reads)
     else:
-        try:
-            from compression import zstd  # type: ignore[import-not-found]  # Python 3.14
-        except ImportError:
-            raise CaptureError(f"{name}: it is zstd-compressed, which this Python cannot "
-                               "read (3.14 can); decompress it first: zstd -d") from None
-        inner = zstd.ZstdFile(raw)
+        inner = _zstd_reader(raw, name)
     return _Decompressed(inner, kind, name)  # type: ignore[return-value]
+
+
+def _zstd_reader(raw: BinaryIO, name: str):
+    """The standard library's zstd (Python 3.14), else the zstandard package."""
+    try:
+        from compression import zstd  # type: ignore[import-not-found]
+    except ImportError:
+        pass
+    else:
+        return zstd.ZstdFile(raw)
+    try:
+        import zstandard
+    except ImportError:
+        raise CaptureError(f"{name}: it is zstd-compressed and the zstandard package is "
+                           "missing (pip install zstandard, or: zstd -d)") from None
+    return _Zstandard(raw, zstandard)
+
+
+class _Zstandard:
+    """zstd frames decompressed as they arrive (zstandard's stream reader returns nothing
+    from a cut frame and says nothing of it): ``read1`` gives what is decompressed so far,
+    raises EOFError where the data ends inside a frame, and zstandard's error on corrupt
+    data."""
+
+    CHUNK = 1 << 16
+
+    def __init__(self, raw: BinaryIO, zstandard):
+        self.raw, self.zstandard = raw, zstandard
+        self.obj = zstandard.ZstdDecompressor().decompressobj()
+        self.started = False  # a frame has begun and not ended
+        self.pending = b""
+
+    def read1(self, n: int) -> bytes:
+        while not self.pending:
+            chunk = self.raw.read(self.CHUNK)
+            if not chunk:
+                if self.started:
+                    raise EOFError("zstd data ends inside a frame")
+                return b""
+            while chunk:
+                self.started = True
+                self.pending += self.obj.decompress(chunk)
+                chunk = b""
+                if self.obj.eof:  # a frame ended: what follows starts the next one
+                    chunk = self.obj.unused_data
+                    self.obj = self.zstandard.ZstdDecompressor().decompressobj()
+                    self.started = False
+        out, self.pending = self.pending[:n], self.pending[n:]
+        return out
+
+    def close(self) -> None:
+        self.raw.close()
 
 
 class CaptureReader:
