@@ -60,6 +60,11 @@ def flagged(seg: pd.DataFrame, name: str) -> set[int]:
     return {int(f) for f, e in zip(seg[Col.FRAME], ev, strict=True) if name in e}
 
 
+def tshark_flagged(ts: pd.DataFrame, name: str) -> set[int]:
+    """The frames tshark -2 marks with tcp.analysis.<name>."""
+    return {int(f) for f in ts.index if ts.at[f, f"tcp.analysis.{name}"]}
+
+
 @needs_tshark
 def test_zero_window_probe_update_and_window_full():
     seg, lines = lines_of(CAPS / "zero_window.pcap")
@@ -92,7 +97,7 @@ def window_full_lines(seg: pd.DataFrame, lines: dict[int, str], ts: pd.DataFrame
     equal the peer's last scaled window (tshark's tcp.window_size), both numbers given."""
     full = flagged(seg, "window_full")
     assert full and full == {f for f, x in lines.items() if "WINDOW FULL" in x}
-    assert full == {int(f) for f in ts.index if ts.at[f, "tcp.analysis.window_full"]}
+    assert full == tshark_flagged(ts, "window_full")
     for f in full:
         unacked, win = map(int, re.search(
             r"WINDOW FULL: (\d+) bytes unacknowledged = \w+'s window (\d+) bytes",
@@ -127,8 +132,7 @@ def test_zero_window_probes_and_their_answers():
     seg, lines = lines_of(CAPS / "zero_window_probe.pcap")
     ts = tshark(CAPS / "zero_window_probe.pcap")
     probes = flagged(seg, "zero_window_probe")
-    assert probes and probes == {int(f) for f in ts.index if ts.at[
-        f, "tcp.analysis.zero_window_probe"]}
+    assert probes and probes == tshark_flagged(ts, "zero_window_probe")
     for f in probes:
         assert f"zero-window probe: {seg.at[f, Col.LEN]} byte" in lines[f]
     answers = flagged(seg, "zero_window_probe_ack")
@@ -144,7 +148,7 @@ def test_retransmissions_name_their_original_and_fast_ones_the_dup_acks():
     seg, lines = lines_of(CAPS / "lossy_bulk.pcap")
     ts = tshark(CAPS / "lossy_bulk.pcap")
     retrans = flagged(seg, "retransmission")
-    assert retrans == {int(f) for f in ts.index if ts.at[f, "tcp.analysis.retransmission"]}
+    assert retrans == tshark_flagged(ts, "retransmission")
     named = 0
     for f in sorted(retrans):
         r = seg.loc[f]
@@ -181,7 +185,7 @@ def test_retransmissions_name_their_original_and_fast_ones_the_dup_acks():
 def test_spurious_retransmissions_say_what_was_acknowledged():
     seg, lines = lines_of(CAPS / "spurious_retransmission.pcap")
     ts = tshark(CAPS / "spurious_retransmission.pcap")
-    spurious = {int(f) for f in ts.index if ts.at[f, "tcp.analysis.spurious_retransmission"]}
+    spurious = tshark_flagged(ts, "spurious_retransmission")
     assert spurious and spurious == {f for f, x in lines.items() if "SPURIOUS" in x}
     for f in spurious:
         acked = int(number(r"had already acknowledged up to (\d+)", lines[f]))
