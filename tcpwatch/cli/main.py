@@ -13,6 +13,7 @@ from ..vocab import ExitStatus
 from . import analyze as analyze_cmd
 from . import columns as columns_cmd
 from . import live as live_cmd
+from . import plot as plot_cmd
 from . import record as record_cmd
 from . import serve as serve_cmd
 from . import states as states_cmd
@@ -34,7 +35,8 @@ def app() -> None:
 
 
 for cmd in (analyze_cmd.analyze, serve_cmd.serve, record_cmd.record, record_cmd.replay,
-            verify_cmd.verify, states_cmd.states, live_cmd.live, columns_cmd.columns):
+            verify_cmd.verify, states_cmd.states, live_cmd.live, columns_cmd.columns,
+            plot_cmd.plot):
     app.add_command(cmd)
 
 
