@@ -19,6 +19,7 @@ from ..lab.scenarios.drivers import DRIVERS
 from ..lab.scenarios.registry import SCENARIOS
 from ..lab.servers.models import MODELS
 from ..report.fit import TOP, console
+from . import stopping
 from .live_checks import ON_LOOPBACK, REFUSED_PORT, check_scenarios, interface, scenario_host
 from .params import COUNT, PATH, PORT, SECONDS, TOP_N, command, list_or_none, table_output
 from .yfilter import DisplayFilter, display_filter
@@ -108,13 +109,8 @@ def live(iface: str, ports: list[int] | None, bpf: str | None, write: Path | Non
     cap = PacketSniffer(iface, flt, buffer_kib)
     writer = PcapWriter(path, cap.linktype)
     session = IncrementalEngine(cap.linktype, keep=output is not None)  # -o: every row
-    stop = {"why": None}
-
-    def on_signal(signum, frame):
-        stop["why"] = signal.Signals(signum).name
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    stopping.catch()  # the entry point did already; a signal since then stops it at once
+    stop = stopping.stop
     out = console()
     helpers: list[subprocess.Popen] = []
     capturing = False
@@ -124,7 +120,8 @@ def live(iface: str, ports: list[int] | None, bpf: str | None, write: Path | Non
             helpers.append(subprocess.Popen(
                 [sys.executable, "-m", "tcpwatch", "serve", serve, "--port", str(ports[0]),
                  *(["--close-after", str(close_after)] if close_after else [])],
-                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True))
+                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                process_group=0))  # a terminal's Ctrl-C is for live, which stops it
             if not helpers[-1].stdout.readline():
                 raise TcpwatchError(f"the bundled {serve} server did not start on port "
                                     f"{ports[0]} (is it in use? try: tcpwatch serve {serve} "
@@ -140,6 +137,7 @@ def live(iface: str, ports: list[int] | None, bpf: str | None, write: Path | Non
                                             text=True, start_new_session=True))
         _loop(cap, writer, session, out, stop, duration, count, kernel, yfilter)
     finally:
+        stopping.ignore()  # what was captured is written and summed up whole
         counts = cap.stop()
         if count is not None:  # as tcpdump -c: the packets kept, of those received
             counts = dataclasses.replace(counts, captured=min(counts.captured, count))
