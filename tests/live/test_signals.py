@@ -1,0 +1,151 @@
+"""SIGINT and SIGTERM at any moment of ``tcpwatch live`` -- while click, numpy and pandas
+import, while it captures, while it writes the files and prints the summary, while the
+interpreter shuts down -- and any number of them: no traceback, a complete pcap, a
+Parquet table of as many rows as the pcap has frames, the summary, exit 0.
+
+A moment is found, not timed: "the handlers are in" is when the kernel shows the process
+catching SIGTERM (/proc/PID/status, SigCgt: Python itself does not catch it); "the heavy
+imports" are under way once numpy's C extension is mapped (/proc/PID/maps)."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import struct
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from tcpwatch.capture.packetsock import BUFFER_KIB
+
+from ..conftest import REPO, needs_root
+from .test_live import echo_connections
+
+pytestmark = needs_root
+INT, TERM = signal.SIGINT, signal.SIGTERM
+POLL_S = 0.002
+WAIT_S = 60.0
+
+
+def handlers_in(pid: int) -> bool:
+    """Whether the process catches SIGTERM (a bit of SigCgt, a hex mask of signals)."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    caught = int(next(ln for ln in status.splitlines() if ln.startswith("SigCgt:")).split()[1],
+                 16)
+    return bool(caught >> (TERM - 1) & 1)
+
+
+def importing_numpy(pid: int) -> bool:
+    return "_multiarray_umath" in Path(f"/proc/{pid}/maps").read_text()
+
+
+def wait_for(proc: subprocess.Popen, moment) -> None:
+    deadline = time.monotonic() + WAIT_S
+    while not moment(proc.pid):
+        assert proc.poll() is None, f"live ended before {moment.__name__}"
+        assert time.monotonic() < deadline, f"no {moment.__name__} in {WAIT_S} s"
+        time.sleep(POLL_S)
+
+
+def start(tmp_path: Path, port: int, *extra: str) -> subprocess.Popen:
+    """``tcpwatch live`` as a user starts it (the console script's entry point, run())."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "tcpwatch", "live", "--port", str(port),
+         "--write", str(tmp_path / f"{port}.pcap"), "-o", str(tmp_path / f"{port}.parquet"),
+         *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
+        env={**os.environ, "COLUMNS": "300"})  # the title on one line
+
+
+def pcap_frames(path: Path) -> int:
+    """The frames of a pcap, which must end exactly after its last whole record."""
+    data = path.read_bytes()
+    assert data[:4] == struct.pack("<I", 0xA1B23C4D) and len(data) >= 24, path
+    at, frames = 24, 0
+    while at < len(data):
+        assert at + 16 <= len(data), f"{path}: a record header cut at byte {at}"
+        caplen = struct.unpack_from("<I", data, at + 8)[0]
+        at += 16 + caplen
+        frames += 1
+    assert at == len(data), f"{path}: the last record is cut"
+    return frames
+
+
+def check_ended_cleanly(proc: subprocess.Popen, tmp_path: Path, port: int,
+                        first: signal.Signals) -> int:
+    """Exit 0, no traceback, the summary named after the first signal, a complete pcap
+    and a Parquet table of one row per frame; returns the frames."""
+    out, err = proc.communicate(timeout=WAIT_S)
+    assert proc.returncode == 0, (proc.returncode, err)
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+    assert f"TCP connections captured in {tmp_path / f'{port}.pcap'}" in out, out
+    assert f"({first.name})" in out, out
+    assert err.splitlines()[-1].startswith("tcpwatch live: "), err  # the kernel's counts
+    frames = pcap_frames(tmp_path / f"{port}.pcap")
+    assert pq.read_metadata(tmp_path / f"{port}.parquet").num_rows == frames
+    return frames
+
+
+#: (what is waited for, then (delay s, signal) in turn): signals at 0, 50 and 150 ms of
+#: tcpwatch's own start (click still importing); and five 150 to 300 ms apart from the
+#: moment numpy starts to load, through the other imports and the capture's start
+AT_START_UP = {
+    61270: (handlers_in, [(0.0, INT), (0.05, TERM), (0.1, INT)]),
+    61271: (importing_numpy, [(0.0, INT), (0.15, TERM), (0.3, INT), (0.15, INT),
+                              (0.25, TERM)]),
+}
+
+
+def _signal_at_start_up(tmp_path: Path, port: int) -> int:
+    moment, plan = AT_START_UP[port]
+    proc = start(tmp_path, port, *(["--serve", "thread"] if port % 2 else []))
+    try:
+        wait_for(proc, moment)
+    except AssertionError:
+        proc.kill()
+        proc.communicate()
+        raise
+    for delay, sig in plan:
+        time.sleep(delay)
+        proc.send_signal(sig)
+    return check_ended_cleanly(proc, tmp_path, port, plan[0][1])
+
+
+def test_signals_during_start_up_stop_it_cleanly(tmp_path):
+    """Stopped before it captured anything, live still leaves a valid (empty) pcap and
+    table and the summary (the first signal's name in its title); the two runs at once,
+    each on a port of its own, one with a bundled server to start and stop."""
+    with ThreadPoolExecutor(len(AT_START_UP)) as pool:
+        runs = [pool.submit(_signal_at_start_up, tmp_path, p) for p in AT_START_UP]
+        for run in runs:
+            run.result()
+
+
+def test_a_burst_of_signals_during_capture_writing_and_shutdown(tmp_path):
+    """Traffic captured, then five SIGINTs 150 to 300 ms apart and more until live has
+    exited: the first stops the capture, the others fall on the writing of the files,
+    the summary and the interpreter's shutdown, and change nothing.  Meanwhile the
+    capture socket's buffer is what was asked (32 MiB, which the kernel shows doubled)
+    though rmem_max is lower: SO_RCVBUFFORCE as root."""
+    port = 61274
+    proc = start(tmp_path, port, "--serve", "thread")
+    assert "capturing on lo" in proc.stderr.readline()
+    ss = subprocess.run(["ss", "-0", "-m", "-p", "-n"], capture_output=True, text=True,
+                        check=True).stdout
+    mine = [ln for ln in ss.splitlines() if f"pid={proc.pid}," in ln]
+    assert len(mine) == 1, ss
+    rb = int(re.search(r"skmem:\(r\d+,rb(\d+),", mine[0])[1])
+    assert rb >= 2 * BUFFER_KIB * 1024 > int(Path("/proc/sys/net/core/rmem_max").read_text())
+    echo_connections(port, 5)
+    gaps = [0.15, 0.3, 0.2, 0.25, 0.15]
+    sent = 0
+    while proc.poll() is None:
+        proc.send_signal(INT)
+        time.sleep(gaps[sent % len(gaps)])
+        sent += 1
+    assert sent >= 5
+    assert check_ended_cleanly(proc, tmp_path, port, INT) >= 5 * 8
