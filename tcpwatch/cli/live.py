@@ -31,6 +31,12 @@ they change (--kernel: beside the kernel's own socket states). Ctrl-C, SIGTERM,
 counted as tcpdump does: packets received by the filter and dropped by the kernel
 (its buffer, -B, was full: then the analysis is incomplete, and says so).
 
+Ctrl-C and SIGTERM, any number of them at any moment, even during start-up, end it the
+same way: the capture stops (or never starts), the pcap and the -o table are written
+whole, the summary is printed; signals after the first are ignored. Exit status: 0 when
+it ended so or by --duration/--count; 2 for a bad option, missing privileges or a write
+error (the pcap keeps the frames written before).
+
 \b
 Examples:
   sudo tcpwatch live
@@ -114,9 +120,11 @@ def live(iface: str, ports: list[int] | None, bpf: str | None, write: Path | Non
     out = console()
     helpers: list[subprocess.Popen] = []
     capturing = False
-    try:
-        cap.start()
-        if serve:  # "capturing" is said once the server listens: a client may connect then
+    try:  # stopped while starting up: no sniffer, server or scenario is started
+        if stop["why"] is None:
+            cap.start()
+        # "capturing" is said once the server listens: a client may connect then
+        if serve and stop["why"] is None:
             helpers.append(subprocess.Popen(
                 [sys.executable, "-m", "tcpwatch", "serve", serve, "--port", str(ports[0]),
                  *(["--close-after", str(close_after)] if close_after else [])],
@@ -129,7 +137,7 @@ def live(iface: str, ports: list[int] | None, bpf: str | None, write: Path | Non
         print(f"tcpwatch live: capturing on {iface} ({flt}) into {path}, "
               f"{view.buffer_text(buffer_kib, cap.buffer_kib)}", file=sys.stderr, flush=True)
         capturing = True
-        if scenarios:
+        if scenarios and stop["why"] is None:
             cmd = " && ".join(f"{sys.executable} -m tcpwatch.lab.scenarios.drivers {s} "
                               f"{scenario_host(s)} {ports[0]}" for s in scenarios)
             # a group of its own: stopped whole, the driver running under sh included
