@@ -128,9 +128,9 @@ def live(iface: str, ports: list[int] | None, bpf: str | None, write: Path | Non
             helpers.append(subprocess.Popen(
                 [sys.executable, "-m", "tcpwatch", "serve", serve, "--port", str(ports[0]),
                  *(["--close-after", str(close_after)] if close_after else [])],
-                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                process_group=0))  # a terminal's Ctrl-C is for live, which stops it
-            if not helpers[-1].stdout.readline():
+                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True))
+            # a terminal's Ctrl-C reaches the server too: it may end before it listens
+            if not helpers[-1].stdout.readline() and stop["why"] is None:
                 raise TcpwatchError(f"the bundled {serve} server did not start on port "
                                     f"{ports[0]} (is it in use? try: tcpwatch serve {serve} "
                                     f"--port {ports[0]})")

@@ -44,21 +44,35 @@ def importing_numpy(pid: int) -> bool:
     return "_multiarray_umath" in Path(f"/proc/{pid}/maps").read_text()
 
 
+def starting_its_server(pid: int) -> bool:
+    """Whether live's child runs ``tcpwatch serve`` already (exec'd; it cannot listen
+    yet: Python is starting)."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return any(b"\0serve\0" in Path(f"/proc/{c}/cmdline").read_bytes() for c in children)
+
+
 def wait_for(proc: subprocess.Popen, moment) -> None:
     deadline = time.monotonic() + WAIT_S
-    while not moment(proc.pid):
-        assert proc.poll() is None, f"live ended before {moment.__name__}"
-        assert time.monotonic() < deadline, f"no {moment.__name__} in {WAIT_S} s"
-        time.sleep(POLL_S)
+    try:
+        while not moment(proc.pid):
+            assert proc.poll() is None, f"live ended before {moment.__name__}"
+            assert time.monotonic() < deadline, f"no {moment.__name__} in {WAIT_S} s"
+            time.sleep(POLL_S)
+    except AssertionError:
+        proc.kill()
+        proc.communicate()
+        raise
 
 
 def start(tmp_path: Path, port: int, *extra: str) -> subprocess.Popen:
-    """``tcpwatch live`` as a user starts it (the console script's entry point, run())."""
+    """``tcpwatch live`` as a user starts it (the console script's entry point, run()),
+    in a process group of its own, as a shell's job: a terminal's Ctrl-C is a SIGINT to
+    the group (``os.killpg``), its bundled server included."""
     return subprocess.Popen(
         [sys.executable, "-m", "tcpwatch", "live", "--port", str(port),
          "--write", str(tmp_path / f"{port}.pcap"), "-o", str(tmp_path / f"{port}.parquet"),
          *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
-        env={**os.environ, "COLUMNS": "300"})  # the title on one line
+        env={**os.environ, "COLUMNS": "300"}, process_group=0)  # the title on one line
 
 
 def pcap_frames(path: Path) -> int:
@@ -108,16 +122,22 @@ def test_signals_during_start_up_stop_it_cleanly(tmp_path):
     signal."""
     port = 61270
     proc = start(tmp_path, port, "--serve", "thread")
-    try:
-        wait_for(proc, started)
-    except AssertionError:
-        proc.kill()
-        proc.communicate()
-        raise
+    wait_for(proc, started)
     for delay, sig in AT_START_UP:
         time.sleep(delay)
-        proc.send_signal(sig)
+        os.killpg(proc.pid, sig)
     assert check_ended_cleanly(proc, tmp_path, port, INT) == 0
+
+
+def test_ctrl_c_as_the_bundled_server_starts(tmp_path):
+    """A terminal's Ctrl-C the moment live has started its server ends the server before
+    it listens: live stops as it would any time (before, "the server did not start",
+    exit 2)."""
+    port = 61275
+    proc = start(tmp_path, port, "--serve", "thread")
+    wait_for(proc, starting_its_server)
+    os.killpg(proc.pid, INT)
+    check_ended_cleanly(proc, tmp_path, port, INT)
 
 
 def test_a_burst_of_signals_during_capture_writing_and_shutdown(tmp_path):
