@@ -16,8 +16,10 @@ signal that has a Python handler, so a late signal kills the process (the shell 
   through the interpreter's shutdown (finalization restores only handled signals).
 
 Only the interpreter's own start-up, before tcpwatch's first line runs (a few tens of
-ms), is left: a signal then ends the process as it ends any Python program.  Signal
-handlers run in the main thread only; the sniffer's thread never sees them.
+ms), is left: a signal then ends the process as it ends any Python program.  Python
+runs a handler in the main thread whichever thread the kernel interrupted, and the
+system calls it interrupted are resumed (PEP 475), so the sniffer's thread and the
+writes carry on.
 """
 
 from __future__ import annotations
