@@ -37,11 +37,15 @@ Examples:
               help="largest message accepted, in bytes (1 or more)")
 @click.option("--close-after", type=COUNT, metavar="N",
               help="close each connection after echoing N messages (the server closes first)")
+@click.option("--backlog", type=COUNT, metavar="N",
+              help="listen backlog: connections the kernel completes before the server "
+                   "accepts them (default: the system's maximum, net.core.somaxconn)")
 def serve(model: str, host: str, port: int, framing: str, max_frame: int,
-          close_after: int | None) -> None:
+          close_after: int | None, backlog: int | None) -> None:
     def listening(h: str, p: int) -> None:
         print(f"tcpwatch serve: {model} echo server listening on {h}:{p} "
               f"({framing} framing)", flush=True)
 
-    run(model, host, port, framing, max_frame, on_listening=listening, close_after=close_after)
+    run(model, host, port, framing, max_frame, on_listening=listening, close_after=close_after,
+        backlog=backlog)
     print("tcpwatch serve: stopped", file=sys.stderr, flush=True)
