@@ -25,6 +25,8 @@ def main(argv: list[str] | None = None) -> None:
                    help="seconds a burst connection may wait for its echo")
     p.add_argument("--flood-cap", type=int, default=d.flood_cap,
                    help="bytes the never-reader sends at most")
+    p.add_argument("--flood-idle", type=float, default=d.flood_idle,
+                   help="seconds without progress that mean the server pushes back")
     p.add_argument("--probes", type=int, default=d.probes,
                    help="timed echoes beside the half-closed client")
     p.add_argument("--backlog", type=int, help="the server's listen backlog (default: its own)")
@@ -32,7 +34,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--json", action="store_true", help="print the report as one JSON object")
     a = p.parse_args(argv)
     o = Options(a.clients, a.messages, a.slow, a.abrupt, a.burst, a.burst_timeout, a.flood_cap,
-                a.probes, a.backlog, a.seed)
+                a.flood_idle, a.probes, a.backlog, a.seed)
     r = loadtest(a.model, o)
     print(json.dumps(as_dict(r)) if a.json else render(r), flush=True)
 

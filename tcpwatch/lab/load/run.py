@@ -37,6 +37,7 @@ class Options:
     burst: int = 2000
     burst_timeout: float = 60.0
     flood_cap: int = 256 << 20  # the never-reader stops here if the server never pushes back
+    flood_idle: float = 1.0  # s without progress that count as the server pushing back
     probes: int = 20
     backlog: int | None = None
     seed: int = 1
@@ -96,7 +97,7 @@ def _read_all(sock: socket.socket, timeout: float) -> bytes:
 def _never_reader(r: Report, server: ServerProcess, o: Options) -> None:
     with Peak(lambda: memory_kib(server.pid)) as peak:
         s = socket.create_connection(server.addr)
-        r.never_reader_sent = flood(s, o.flood_cap)
+        r.never_reader_sent = flood(s, o.flood_cap, o.flood_idle)
         time.sleep(0.2)
     _abort(s)
     r.never_reader_kib = peak.value
@@ -108,7 +109,7 @@ def _half_close(r: Report, server: ServerProcess, o: Options) -> None:
     r.probe_ms = percentile(probe(server.addr, o.probes, HALF_CLOSE_GAP), 1.0)
     frame = flood_frame()
     with socket.create_connection(server.addr) as h:
-        sent = flood(h, 32 << 20, idle=0.5, frame=frame)
+        sent = flood(h, 32 << 20, o.flood_idle, frame)
         h.shutdown(socket.SHUT_WR)
         r.half_close_delay_ms = percentile(probe(server.addr, o.probes, HALF_CLOSE_GAP), 1.0)
         want = frame * (sent // len(frame))
