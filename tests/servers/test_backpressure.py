@@ -45,7 +45,7 @@ def test_reading_pauses_at_the_high_mark_and_resumes_at_the_low_mark():
         c = EventConn(server, ("127.0.0.1", 1), LengthPrefixFramer(), now=0.0)
         client.sendall(_frames(12, 16 * 1024))
         while c.wants_read:
-            c.read()
+            c.read(now=0.0)
         assert c.paused and len(c.out) >= HIGH_WATER and not c.eof
         seen_paused_below_high = False
         client.setblocking(False)
@@ -66,11 +66,12 @@ def test_a_closing_connection_that_makes_no_progress_is_dropped_with_a_reason(ca
         c = EventConn(server, ("127.0.0.1", 5555), LengthPrefixFramer(), now=0.0)
         client.sendall(_frames(3, 20 * 1024))
         client.shutdown(socket.SHUT_WR)  # half-closed, and never reads
-        while not c.eof:
-            c.read()
-            c.write(now=0.0)
+        while not c.eof:  # the input comes 100 s after the connection began
+            c.read(now=100.0)
+            c.write(now=100.0)
         assert c.closing and c.out and not c.done
-        assert not c.stalled(DRAIN_TIMEOUT - 1) and c.stalled(DRAIN_TIMEOUT + 1)
+        # the deadline counts from the last bytes moved, not from the connection's start
+        assert not c.stalled(100 + DRAIN_TIMEOUT - 1) and c.stalled(100 + DRAIN_TIMEOUT + 1)
         pending = len(c.out)
         with caplog.at_level(logging.WARNING, logger="tcpwatch.serve"):
             c.drop(f"no progress for {DRAIN_TIMEOUT:g} s")

@@ -58,7 +58,7 @@ class EventConn:
         self.echoed = 0
         self.eof = False  # no more input: the peer closed its sending side, or the server stops
         self.paused = False  # not read: too much output pending (backpressure)
-        self.last_progress = now  # when output last moved (or the connection began)
+        self.last_progress = now  # when bytes last moved, in or out
 
     @property
     def closing(self) -> bool:
@@ -79,19 +79,20 @@ class EventConn:
         return self.closing and not self.out
 
     def stalled(self, now: float, timeout: float = DRAIN_TIMEOUT) -> bool:
-        """Closing, output pending, and none of it sent for ``timeout`` seconds."""
+        """Closing, output pending, and no byte in or out for ``timeout`` seconds."""
         return self.closing and bool(self.out) and now - self.last_progress > timeout
 
     def stop_reading(self) -> None:
         """The server stops: read no more, flush what is pending."""
         self.eof = True
 
-    def read(self) -> None:
+    def read(self, now: float) -> None:
         """One recv(); echo the complete messages into ``out``; pause past the high mark."""
         try:
             data = self.sock.recv(RECV_SIZE)
         except BlockingIOError:
             return
+        self.last_progress = now  # the drain deadline counts from the last input at most
         if not data:
             self.eof = True
             return

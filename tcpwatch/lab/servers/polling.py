@@ -27,7 +27,7 @@ def _turn(conns: dict[socket.socket, EventConn], now: float, stall_timeout: floa
     for sock, c in list(conns.items()):
         try:
             if c.wants_read:
-                c.read()
+                c.read(now)
             if c.wants_write:
                 c.write(now)
         except FrameTooLarge as exc:

@@ -78,7 +78,7 @@ def serve(listener: socket.socket, make_framer: MakeFramer, close_after: int | N
     def step(c: EventConn, events: int, now: float) -> None:
         try:
             if events & READ and c.wants_read:
-                c.read()
+                c.read(now)
             if c.wants_write:
                 c.write(now)
         except FrameTooLarge as exc:
