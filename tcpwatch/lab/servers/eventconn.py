@@ -26,10 +26,10 @@ import logging
 import socket
 
 from .framing import Framer
+from .handlers import RECV_SIZE
 
 HIGH_WATER = 64 * 1024  # stop reading a connection with this much output pending ...
 LOW_WATER = 16 * 1024  # ... and read it again once no more than this is left
-RECV_SIZE = 65536
 DRAIN_TIMEOUT = 10.0  # seconds without progress before a closing connection's output is dropped
 SHUTDOWN_DRAIN = 2.0  # seconds the server gives pending output once it is told to stop
 

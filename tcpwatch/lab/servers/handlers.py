@@ -130,4 +130,3 @@ def echo_blocking(conn: socket.socket, framer: Framer, close_after: int | None =
                     done += 1
         except (FrameTooLarge, ConnectionResetError, BrokenPipeError):
             return
-
