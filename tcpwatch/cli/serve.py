@@ -12,7 +12,8 @@ from .params import COUNT, LISTEN_PORT, command
 
 HELP = f"""Run a bundled echo server: MODEL is one of {", ".join(MODELS)}
 (fork per connection, detached thread per connection, non-blocking busy poll, epoll).
-Stops cleanly on Ctrl-C or SIGTERM.
+Stops cleanly on Ctrl-C or SIGTERM. select and nonblock stop reading a client that
+has 64 KiB of echo unsent and read it again at 16 KiB (backpressure).
 
 Each message is echoed back framed as it came. Framing (--framing): length (the
 default) is a 4-byte big-endian length, then that many bytes; line ends each message
