@@ -15,8 +15,9 @@ on one axes, the server's in other colours):
   not captured", at the gap's top), zero-window probe, keep-alive (Linux's zero-window
   probe, sent one byte below SND.UNA, is Wireshark's keep-alive); zero-window ACKs on the
   window line;
-* zero-window stalls shaded: from an ACK advertising a zero window to the receiver's next
-  ACK that opens it (or the end of the connection).
+* zero-window stalls shaded: from an ACK advertising a zero window (not a SYN or FIN) to
+  the receiver's next ACK that opens it, or the end of the capture -- the zero-window
+  episodes of ``report/episodes.py``.
 
 Sequence numbers are relative (the table's ``rel_seq``/``rel_ack``: Wireshark's), unwrapped
 to 64 bits so a transfer longer than 4 GiB keeps rising; :attr:`SeqData.isn` gives the
@@ -103,6 +104,10 @@ class SeqData:
 def data(segs: pd.DataFrame, *, direction: str = "client") -> SeqData:
     """Everything the time-sequence graph of ``direction``'s data shows."""
     c = conn_of(segs)
+    # the table's attrs (the capture's summary, with arrays) are deep-copied by every
+    # pandas operation on a derived frame: the hover text would spend most of its time so
+    segs = segs.copy(deep=False)
+    segs.attrs = {}
     senders = ("client", "server") if direction == "both" else (sides(direction)[0],)
     cols = _Columns.of(segs, c.t0)
     parts = [_one_sender(cols, s) for s in senders]
@@ -228,8 +233,13 @@ def _sacks(x: _Columns, sender: str, acks: pd.DataFrame, isn: int) -> pd.DataFra
 
 
 def _stalls(x: _Columns, sender: str, acks: pd.DataFrame) -> pd.DataFrame:
+    # as the flow-control episodes count them (report/episodes.py): a zero window in a
+    # SYN or FIN does not start a stall, any non-zero window ends it
     zero = acks["zero"].to_numpy()
-    starts = np.flatnonzero(zero & ~np.r_[False, zero[:-1]])
+    eligible = np.flatnonzero(zero & ~x.has(TcpFlag.SYN | TcpFlag.FIN)[acks["row"].to_numpy()])
+    last_open = np.maximum.accumulate(np.where(zero, -1, np.arange(len(zero))))
+    # the first eligible zero window after each opening
+    starts = eligible[np.unique(last_open[eligible], return_index=True)[1]]
     opens = np.flatnonzero(~zero)
     t, frame = acks["t"].to_numpy(), acks["frame"].to_numpy()
     end, frame_end = np.full(len(starts), x.t_end), np.full(len(starts), -1)
@@ -312,6 +322,7 @@ def figure(d: SeqData) -> dict:
     traces: list[dict] = []
     for sender in d.isn:
         traces += _traces(d, sender, both=len(d.isn) > 1)
+    _add_hover(d, traces)
     shapes = [{"type": "rect", "xref": "x", "yref": "paper", "x0": float(a), "x1": float(b),
                "y0": 0, "y1": 1, "fillcolor": STALL_COLOR, "line": {"width": 0},
                "layer": "below"}
@@ -322,16 +333,27 @@ def figure(d: SeqData) -> dict:
                              shapes=shapes)}
 
 
-def _hover(d: SeqData, rows: np.ndarray) -> list[str]:
-    if not len(rows):
-        return []
-    return hover_lines(d.rows.iloc[rows], t0=d.conn.t0).tolist()
+#: the columns hover_lines reads
+HOVER_COLUMNS = (Col.FRAME, Col.TS, Col.ROLE, Col.FLAG_STR, Col.REL_SEQ, Col.REL_ACK, Col.WIN,
+                 Col.LEN, Col.STATE_AFTER_CLIENT, Col.STATE_AFTER_SERVER, Col.EVENTS)
+
+
+def _add_hover(d: SeqData, traces: list[dict]) -> None:
+    """Each trace's hover text, made once for all the rows drawn (``_rows`` of each)."""
+    rows = [t.pop("_rows") for t in traces]
+    drawn = np.unique(np.concatenate(rows)) if rows else np.array([], dtype=np.int64)
+    if not len(drawn):
+        return
+    text = hover_lines(d.rows[list(HOVER_COLUMNS)].iloc[drawn], t0=d.conn.t0)
+    for t, r in zip(traces, rows, strict=True):
+        t["text"] = text[np.searchsorted(drawn, r)].tolist()
 
 
 def _points(d: SeqData, p: pd.DataFrame, x: str, y: str, *, name: str, **extra) -> dict:
-    """A trace whose points are segments: frames as customdata, the hover text."""
+    """A trace whose points are segments: frames as customdata, the hover text (added by
+    :func:`_add_hover` from ``_rows``)."""
     return scatter(p[x].to_numpy(), p[y].to_numpy(), name=name,
-                   customdata=p["frame"].tolist(), text=_hover(d, p["row"].to_numpy()),
+                   customdata=p["frame"].tolist(), _rows=p["row"].to_numpy(),
                    hovertemplate="%{text}<extra>%{fullData.name}</extra>", **extra)
 
 
