@@ -73,7 +73,7 @@ MARKS: tuple[Mark, ...] = (
 #: green ACKs, yellow window, purple SACKs -- here on white); the second set is the
 #: server's when both directions share the axes
 PALETTES = (("#222222", "#2ca02c", "#d4a017", "#9467bd"),
-            ("#1f77b4", "#17becf", "#bcbd22", "#e377c2"))
+            ("#1f77b4", "#17becf", "#9edae5", "#c5b0d5"))
 STALL_COLOR = "rgba(214,39,40,0.12)"
 
 
@@ -401,7 +401,8 @@ def _traces(d: SeqData, sender: str, *, both: bool) -> list[dict]:
         if len(p):
             out.append(_points(d, p, "t", "end" if m.at_top else "seq",
                                name=f"{m.label}{who}",
-                               marker={"symbol": m.symbol, "size": 8, "color": m.color}))
+                               marker={"symbol": m.symbol, "size": 8 if len(p) < 1000 else 5,
+                                       "color": m.color}))
     for flag, y, symbol in (("syn", "seq", "diamond"), ("fin", "end", "square")):
         p = s[s[flag]]
         if len(p):
