@@ -274,7 +274,8 @@ def draw(d: SeqData, ax) -> None:
     ax.set_ylabel("relative sequence number")
     ax.set_title(f"{d.conn.title} · time-sequence of {_whose(d)} data", fontsize=9)
     ax.ticklabel_format(axis="y", style="plain", useOffset=False)
-    ax.legend(fontsize=7, loc="upper left", ncol=2, framealpha=0.85)
+    if ax.get_legend_handles_labels()[0]:  # (nothing sent: an empty graph, no legend)
+        ax.legend(fontsize=7, loc="upper left", ncol=2, framealpha=0.85)
 
 
 def _whose(d: SeqData) -> str:

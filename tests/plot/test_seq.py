@@ -32,12 +32,16 @@ AGAINST_TCPTRACE = [
     CAPTURES / "spurious_retransmission.pcap",
     CAPTURES / "window_full.pcap",
     CAPTURES / "half_close.pcap",
+    CAPTURES / "rst_abort.pcap",  # the RST is not an ACK (tcptrace returns before drawing)
     CAPTURES / "ipv6_echo.pcap",
     PUBLIC / "chrissanders-packets" / "tcp_dupack.pcapng",  # SACK blocks, a hole
     PUBLIC / "chrissanders-packets" / "tcp_retransmissions.pcapng",
     PUBLIC / "chrissanders-packets" / "tcp_zerowindowrecovery.pcapng",
     PUBLIC / "chrissanders-packets" / "http_google.pcapng",
     PUBLIC / "suricata-verify" / "mqtt-limit-2.pcap",
+    PUBLIC / "zeek" / "retransmit-fast009.pcap",  # SACKs and retransmissions, elsewhere
+    PUBLIC / "tcpdump" / "tcp_rst_data.pcap",  # an RST with data: a bar, not an ACK
+    PUBLIC / "arkime" / "no-syn-ack.pcap",  # SYN-ACKs not captured: tcptrace does not scale
 ]
 MOD = 2**32
 
@@ -94,7 +98,8 @@ def test_seq_graph_matches_tcptrace(capture: Path, tmp_path: Path) -> None:
         a, b = g.ports
         sender = "client" if (a, b) in conns else "server"
         d = seq.data(conns[(a, b) if sender == "client" else (b, a)], direction=sender)
-        got, want = xpl.view(g), xpl.expected(d, sender)
+        got, want = xpl.view(g), xpl.expected(d, sender,
+                                              unscaled=not xpl.tcptrace_scales(d))
         assert got.segments == want.segments, g.title
         assert got.acks == want.acks, g.title
         assert got.window == want.window, g.title
@@ -135,6 +140,17 @@ def test_tcptrace_and_wireshark_name_old_data_differently(tmp_path: Path) -> Non
             xpl.usec_of(d, s["row"].to_numpy()), (s["end"] + d.isn["client"]) % MOD,
             strict=True) if (int(t), int(y)) in theirs]
         assert both, (name, wireshark, letter)
+
+
+def test_window_scaled_where_tcptrace_does_not() -> None:
+    """The one difference in the window line, by design: without the SYN-ACK tcptrace
+    draws the client's raw window field; tcpwatch draws Wireshark's window, scaled by the
+    shift the client's SYN announced (tcp.window_size 6144 for a field of 12)."""
+    rows = conn_rows(_analysed(PUBLIC / "arkime" / "no-syn-ack.pcap"), 0)
+    d = seq.data(rows, direction="server")
+    assert not xpl.tcptrace_scales(d)
+    raw = rows["win_raw"].to_numpy()[d.acks["row"].to_numpy()]
+    assert d.acks["win"].tolist() == [6144] * 3 and raw.tolist() == [12] * 3
 
 
 @pytest.fixture(scope="module")

@@ -141,9 +141,20 @@ def usec_of(d, rows: np.ndarray) -> np.ndarray:
     return d.rows["ts_ns"].to_numpy()[rows] // 1000
 
 
-def expected(d, sender: str) -> View:
+def tcptrace_scales(d) -> bool:
+    """Whether tcptrace scales windows in this connection: only when it saw the
+    window-scale option from both ends (trace.c).  Wireshark (and tcpwatch) scale a
+    direction's windows by the shift its own SYN announced as soon as that SYN was seen:
+    on arkime/no-syn-ack.pcap (SYN with shift 9, SYN-ACK not captured) tshark shows the
+    client's window 12 as 6144 (factor 512), tcptrace draws 12."""
+    has = d.rows["wscale"].notna().to_numpy()
+    return {"client", "server"} <= set(d.rows["role"].astype(str)[has])
+
+
+def expected(d, sender: str, *, unscaled: bool = False) -> View:
     """What tcptrace would draw in the graph of ``sender``'s data, made from the data
-    tcpwatch's seq kind draws."""
+    tcpwatch's seq kind draws (``unscaled``: the window line from the raw window field,
+    as tcptrace draws it when it does not scale)."""
     isn = d.isn[sender]
     s = d.segments[d.segments["sender"] == sender]
     a = d.acks[d.acks["sender"] == sender]
@@ -161,8 +172,11 @@ def expected(d, sender: str) -> View:
     segs.update(zip(st[fin], end[fin], (end[fin] + 1) % MOD, strict=True))
 
     at = usec_of(d, a["row"].to_numpy())
+    winend = a["winend"].to_numpy()
+    if unscaled:
+        winend = a["ack"].to_numpy() + d.rows["win_raw"].to_numpy()[a["row"].to_numpy()]
     return View(segments=segs, acks=_steps(at, ab(a["ack"]), "dtick"),
-                window=_steps(at, ab(a["winend"]), "utick"),
+                window=_steps(at, ab(winend), "utick"),
                 sacks=Counter(zip(usec_of(d, k["row"].to_numpy()), ab(k["left"]),
                                   ab(k["right"]), strict=True)),
                 texts=Counter())
