@@ -216,10 +216,12 @@ def _sacks(x: _Columns, sender: str, acks: pd.DataFrame, isn: int) -> pd.DataFra
     if isinstance(lists, pa.ChunkedArray):
         lists = lists.combine_chunks()
     edges = pc.list_flatten(lists).to_numpy(zero_copy_only=False).astype(np.int64)
-    parent = pc.list_parent_indices(lists).to_numpy(zero_copy_only=False)
-    left, right, owner = edges[0::2], edges[1::2], parent[0::2]
-    offsets = lists.offsets.to_numpy()
-    block = (np.arange(0, len(edges), 2) - offsets[owner]) // 2
+    parent = pc.list_parent_indices(lists).to_numpy(zero_copy_only=False).astype(np.int64)
+    # each list is [left1, right1, left2, right2, ...]: a left edge is at an even place
+    # in its list and has its right edge after it (a cut list drops its odd last edge)
+    place = np.arange(len(edges)) - np.searchsorted(parent, parent)
+    lefts = np.flatnonzero((place % 2 == 0) & (np.r_[parent[1:], -1] == parent))
+    left, right, owner, block = edges[lefts], edges[lefts + 1], parent[lefts], place[lefts] // 2
     a = acks.iloc[owner]
     near = a["ack"].to_numpy()
 
@@ -228,7 +230,7 @@ def _sacks(x: _Columns, sender: str, acks: pd.DataFrame, isn: int) -> pd.DataFra
 
     return pd.DataFrame({"sender": sender, "row": a["row"].to_numpy(),
                          "frame": a["frame"].to_numpy(), "t": a["t"].to_numpy(),
-                         "block": block.astype(np.int64), "left": rel(left),
+                         "block": block, "left": rel(left),
                          "right": rel(right)})
 
 
