@@ -172,11 +172,15 @@ def expected(d, sender: str, *, unscaled: bool = False) -> View:
     segs.update(zip(st[fin], end[fin], (end[fin] + 1) % MOD, strict=True))
 
     at = usec_of(d, a["row"].to_numpy())
-    winend = a["winend"].to_numpy()
-    if unscaled:
-        winend = a["ack"].to_numpy() + d.rows["win_raw"].to_numpy()[a["row"].to_numpy()]
+    win = (d.rows["win_raw"].to_numpy()[a["row"].to_numpy()] if unscaled
+           else a["win"].to_numpy())
+    # tcptrace adds the window to the 32-bit ACK in 64 bits (winend) but compares it with
+    # the last window end as kept in 32 bits: once ACK + window passes 2**32 an unchanged
+    # window end compares unequal and is drawn as a zero-length line, not a tick (seen on
+    # a 970k-segment transfer whose absolute sequence numbers wrapped: 59 such of 112,034)
+    winend = ab(a["ack"]) + win.astype(np.int64)
     return View(segments=segs, acks=_steps(at, ab(a["ack"]), "dtick"),
-                window=_steps(at, ab(winend), "utick"),
+                window=_steps(at, winend, "utick"),
                 sacks=Counter(zip(usec_of(d, k["row"].to_numpy()), ab(k["left"]),
                                   ab(k["right"]), strict=True)),
                 texts=Counter())
@@ -184,10 +188,11 @@ def expected(d, sender: str, *, unscaled: bool = False) -> View:
 
 def _steps(t: np.ndarray, y: np.ndarray, tick: str) -> list:
     """tcptrace's step line: from the second point on, a horizontal line from the previous
-    point, then a vertical line to the new value or a tick where it did not change."""
+    point, then a vertical line to the new value or a tick where it did not change: the
+    new value as computed against the previous one as stored in 32 bits."""
     out = []
     for i in range(1, len(t)):
         out.append(("line", (t[i - 1], t[i]), (y[i - 1], y[i - 1])))
-        out.append(("line", (t[i], t[i]), (y[i - 1], y[i])) if y[i] != y[i - 1]
+        out.append(("line", (t[i], t[i]), (y[i - 1], y[i])) if y[i] != y[i - 1] % MOD
                    else (tick, (t[i],), (y[i],)))
-    return [(op, tuple(map(int, xs)), tuple(map(int, ys))) for op, xs, ys in out]
+    return [(op, tuple(map(int, xs)), tuple(int(v) % MOD for v in ys)) for op, xs, ys in out]
