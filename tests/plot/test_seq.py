@@ -12,13 +12,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import tcpwatch
 from tcpwatch.plot import render, seq
 from tcpwatch.plot.choose import busiest, conn_rows
 from tcpwatch.plot.decimate import keep
 from tcpwatch.report.episodes import episodes
 
 from ..conftest import PUBLIC, REPO
+from ..reference.captures import analysed
 from . import xpl
 
 CAPTURES = REPO / "captures"
@@ -44,10 +44,6 @@ AGAINST_TCPTRACE = [
     PUBLIC / "arkime" / "no-syn-ack.pcap",  # SYN-ACKs not captured: tcptrace does not scale
 ]
 MOD = 2**32
-
-
-def _analysed(path: Path) -> pd.DataFrame:
-    return tcpwatch.analyze(path)
 
 
 def _by_ports(segs: pd.DataFrame) -> dict[tuple[int, int], pd.DataFrame]:
@@ -91,7 +87,7 @@ def test_seq_graph_matches_tcptrace(capture: Path, tmp_path: Path) -> None:
     numbers); its zero-window (Z) and probe (P) marks equal ours; its retransmission (R)
     and out-of-order (O) marks split Wireshark's by its own rule."""
     assert capture.exists(), capture
-    conns = _by_ports(_analysed(capture))
+    conns = _by_ports(analysed(capture))
     graphs = xpl.tcptrace_graphs(capture, tmp_path)
     assert len(graphs) == 2 * len(conns)
     for g in graphs:
@@ -130,7 +126,7 @@ def test_tcptrace_and_wireshark_name_old_data_differently(tmp_path: Path) -> Non
     cases = {"upstream_loss.pcap": ("retransmission", "O"),
              "lossy_bulk.pcap": ("out_of_order", "R")}
     for name, (wireshark, letter) in cases.items():
-        rows = next(iter(_by_ports(_analysed(CAPTURES / name)).values()))
+        rows = next(iter(_by_ports(analysed(CAPTURES / name)).values()))
         d = seq.data(rows, direction="client")
         graph = next(g for g in xpl.tcptrace_graphs(CAPTURES / name, tmp_path / name[:5])
                      if re.search(rf":{rows['sport'].iloc[0]}_==>_", g.title))
@@ -146,7 +142,7 @@ def test_window_scaled_where_tcptrace_does_not() -> None:
     """The one difference in the window line, by design: without the SYN-ACK tcptrace
     draws the client's raw window field; tcpwatch draws Wireshark's window, scaled by the
     shift the client's SYN announced (tcp.window_size 6144 for a field of 12)."""
-    rows = conn_rows(_analysed(PUBLIC / "arkime" / "no-syn-ack.pcap"), 0)
+    rows = conn_rows(analysed(PUBLIC / "arkime" / "no-syn-ack.pcap"), 0)
     d = seq.data(rows, direction="server")
     assert not xpl.tcptrace_scales(d)
     raw = rows["win_raw"].to_numpy()[d.acks["row"].to_numpy()]
@@ -155,7 +151,7 @@ def test_window_scaled_where_tcptrace_does_not() -> None:
 
 @pytest.fixture(scope="module")
 def lossy() -> pd.DataFrame:
-    segs = _analysed(CAPTURES / "lossy_bulk.pcap")
+    segs = analysed(CAPTURES / "lossy_bulk.pcap")
     return conn_rows(segs, busiest(segs, 1)[0])
 
 
@@ -165,7 +161,7 @@ def test_stalls_are_the_zero_window_episodes() -> None:
     seen = 0
     for capture in (CAPTURES / "zero_window.pcap", CAPTURES / "zero_window_probe.pcap",
                     CAPTURES / "window_full.pcap", PUBLIC / "ndpi" / "edonkey.pcap"):
-        segs = _analysed(capture)
+        segs = analysed(capture)
         ep = episodes(segs)
         ep = ep[ep["kind"] == "zero_window"]
         for c in pd.unique(segs["conn"]):
