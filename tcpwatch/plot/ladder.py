@@ -170,7 +170,7 @@ def panel_height(d: LadderData) -> float:
 
 
 def html_height(d: LadderData) -> int:
-    return int(30 * (d.y_bottom + 2.0) + 90)
+    return int(34 * (d.y_bottom + 2.0) + 110)
 
 
 def ladder_title(d: LadderData) -> str:

@@ -49,14 +49,14 @@ def _shapes(d: LadderData) -> list[dict]:
 def _arrows(rows: pd.DataFrame) -> list[dict]:
     """One trace per colour: sender end, receiver end (with the arrowhead), a break."""
     traces = []
-    for colour, r in rows.groupby("colour", sort=False):
+    for (kind, colour), r in rows.groupby(["kind", "colour"], sort=False):
         n = len(r)
         x = np.c_[r["sender"].map(_X), r["receiver"].map(_X), np.full(n, np.nan)].ravel()
         y = np.c_[r["y"], r["y"] + SLOPE, np.full(n, np.nan)].ravel()
         frames = np.repeat(r["frame"].to_numpy(), 3).tolist()
         hover = np.repeat(r["hover"].to_numpy(), 3).tolist()
         traces.append({
-            "type": "scatter", "mode": "lines+markers", "name": _legend(r), "legendgroup":
+            "type": "scatter", "mode": "lines+markers", "name": kind, "legendgroup":
             "arrows", "x": [None if np.isnan(v) else float(v) for v in x],
             "y": [None if np.isnan(v) else float(v) for v in y],
             "line": {"color": colour, "width": 1.6},
@@ -64,15 +64,6 @@ def _arrows(rows: pd.DataFrame) -> list[dict]:
                        "size": np.tile([0, 11, 0], n).tolist()},
             "customdata": frames, "text": hover, "hovertemplate": _HOVER})
     return traces
-
-
-def _legend(r: pd.DataFrame) -> str:
-    tags = r["tags"][r["tags"] != ""]
-    if len(tags):
-        return tags.iloc[0].split(" #")[0].split(" · ")[0]
-    flags = r["flag_str"].iloc[0]
-    return {"R": "RST", "S": "SYN", "F": "FIN"}.get(
-        next((f for f in "RSF" if f in flags), ""), "data" if "P" in flags else "segments")
 
 
 def _text_trace(name: str, x, y, text, *, frames, hover=None, colour="#222222",
@@ -89,12 +80,14 @@ def ladder_figure(d: LadderData) -> dict:
     r = d.rows
     mid = (r["y"] + SLOPE / 2).tolist()
     traces = _arrows(r)
-    traces.append(_text_trace("segment labels", [X_MID] * len(r), [m - 0.02 for m in mid],
-                              r["label"], frames=r["frame"].tolist(), hover=r["hover"],
-                              size=10))
+    # the labels are annotations (a white box hides the arrow behind them); this trace
+    # holds the same text and gives the label's middle a hover with the segment's frame
+    traces.append(_text_trace("segment labels", [X_MID] * len(r), mid, r["label"],
+                              frames=r["frame"].tolist(), hover=r["hover"]) | {
+        "mode": "markers", "marker": {"size": 16, "opacity": 0}})
     extra = [" · ".join(t for t in (tg, nt) if t) for tg, nt in zip(r["tags"], r["note"],
                                                                  strict=True)]
-    traces.append(_text_trace("segment notes", [X_MID] * len(r), [m + 0.3 for m in mid],
+    traces.append(_text_trace("segment notes", [X_MID] * len(r), [m + 0.42 for m in mid],
                               extra, frames=r["frame"].tolist(), hover=r["hover"], size=9,
                               colour=[c if t else "#555555" for c, t in
                                       zip(r["colour"], r["tags"], strict=True)]))
@@ -118,7 +111,10 @@ def ladder_figure(d: LadderData) -> dict:
                    zip(s["side"], s["state"], s["kind"], strict=True)],
             colour="#111111" if seen else "#777777",
             position=["middle left" if lf else "middle right" for lf in left]))
-    notes = [{"x": X_MID, "y": g.y + g.height / 2 - 0.25, "text": g.label.replace("\n", "<br>"),
+    notes = [{"x": X_MID, "y": m - 0.02, "text": t, "showarrow": False, "bgcolor":
+              "rgba(255,255,255,0.9)", "borderpad": 1, "font": {"family": _MONO, "size": 10}}
+             for m, t in zip(mid, r["label"], strict=True)]
+    notes += [{"x": X_MID, "y": g.y + g.height / 2 - 0.25, "text": g.label.replace("\n", "<br>"),
               "showarrow": False, "font": {"size": 11, "color": "#555555"},
               "bgcolor": "rgba(255,255,255,0.9)"} for g in d.gaps.itertuples(index=False)]
     notes += [{"x": _X[side], "y": -0.75, "text": f"<b>{side}</b><br>{who}",
@@ -132,7 +128,8 @@ def ladder_figure(d: LadderData) -> dict:
         "xaxis": {"range": [-1, 101], "visible": False, "fixedrange": False},
         "yaxis": {"range": [d.y_bottom, -1.9], "visible": False},
         "shapes": _shapes(d), "annotations": notes, "hovermode": "closest",
-        "dragmode": "pan", "showlegend": True, "legend": {"orientation": "h", "y": 1.0,
+        "dragmode": "pan", "showlegend": True, "legend": {"orientation": "h", "x": 1.0,
+                                                          "xanchor": "right", "y": 1.0,
                                                           "yanchor": "bottom"},
         "margin": {"l": 10, "r": 10, "t": 70, "b": 10}, "plot_bgcolor": "white"}}
 

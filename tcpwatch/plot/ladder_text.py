@@ -128,31 +128,40 @@ def event_tags(events: str, dup_ack_num) -> str:
     return " · ".join(tags)
 
 
-def arrow_colour(flags: int, length: int, events: str) -> str:
-    """The colour of a segment's arrow: its best-tier flag's, else its TCP flags'."""
+def arrow_kind(flags: int, length: int, events: str) -> tuple[str, str]:
+    """What colours a segment's arrow, and the colour: its best-tier analysis flag (by
+    its short tag), else its TCP flags (RST, SYN, FIN, data, ACK)."""
     names = event_names(events)
     if names:
         best = min(names, key=lambda n: EVENT_MARKS.get(n, ("", 2))[1])
-        return EVENT_MARKS.get(best, ("#555555", 2))[0]
-    colours = dict(FLAG_COLOURS)
+        return short_tag(best), EVENT_MARKS.get(best, ("#555555", 2))[0]
     if flags & TcpFlag.RST:
-        return colours["RST"]
-    if flags & TcpFlag.SYN:
-        return colours["SYN"]
-    if flags & TcpFlag.FIN:
-        return colours["FIN"]
-    return colours["data"] if length else colours["ACK"]
+        kind = "RST"
+    elif flags & TcpFlag.SYN:
+        kind = "SYN"
+    elif flags & TcpFlag.FIN:
+        kind = "FIN"
+    else:
+        kind = "data" if length else "ACK"
+    return kind, dict(FLAG_COLOURS)[kind]
 
 
 def label_rows(rows: pd.DataFrame) -> pd.DataFrame:
-    """label (tcpdump line), note (options/SACK), tags (flags) and colour of each row."""
-    out = {"label": [], "note": [], "tags": [], "colour": []}
-    for r in rows.itertuples(index=False):
+    """label (tcpdump line), note (options/SACK), tags (flags), kind and colour of each
+    row."""
+    out: dict[str, list[str]] = {"label": [], "note": [], "tags": [], "kind": [],
+                                 "colour": []}
+    cols = [Col.FLAGS, Col.FLAG_STR, Col.REL_SEQ, Col.REL_ACK, Col.SEQ, Col.ACK, Col.WIN,
+            Col.LEN, Col.MSS, Col.WSCALE, Col.SACK_PERM, Col.SACK, Col.TSVAL, Col.EVENTS,
+            Col.DUP_ACK_NUM]
+    for r in rows[cols].itertuples(index=False):
         events = "" if pd.isna(r.events) else str(r.events)
         flags, length = int(r.flags), int(r.len)
         out["label"].append(tcpdump_line(str(r.flag_str), flags, int(r.rel_seq),
                                          int(r.rel_ack), int(r.win), length))
         out["note"].append(option_note(r))
         out["tags"].append(event_tags(events, getattr(r, Col.DUP_ACK_NUM)))
-        out["colour"].append(arrow_colour(flags, length, events))
+        kind, colour = arrow_kind(flags, length, events)
+        out["kind"].append(kind)
+        out["colour"].append(colour)
     return pd.DataFrame(out, index=rows.index)
