@@ -33,6 +33,8 @@ X_MID = (X_CLIENT + X_SERVER) / 2
 SLOPE = 0.5
 #: height of a gap's slot, in rows (one line of label, two lines)
 GAP_H, GAP_H2 = 0.75, 1.05
+#: rows kept below everything for the arrows' legend
+LEGEND_H = 1.4
 #: closest two state labels on one line may be, in rows
 STATE_GAP = 0.62
 #: what the unseen states say
@@ -101,7 +103,7 @@ def data(segs: pd.DataFrame, *, direction: str = "both") -> LadderData:
                          "height": height[len(fold.keep):], "label": g["label"].to_numpy()})
     y_end = 1.0 + float(height.sum()) - 0.5 + SLOPE
     states, spans, y_bottom = _states(segs, drawn, rows, y_end)
-    return LadderData(c, len(segs), rows, states, gaps, spans, y_end, y_bottom)
+    return LadderData(c, len(segs), rows, states, gaps, spans, y_end, y_bottom + LEGEND_H)
 
 
 def _states(segs: pd.DataFrame, drawn: pd.DataFrame, rows: pd.DataFrame,
@@ -225,9 +227,24 @@ def draw(d: LadderData, ax) -> None:
         ax.text(X_MID, g.y + g.height / 2 - 0.25, g.label, ha="center", va="center", fontsize=7,
                 style="italic", color="#555555", linespacing=1.3, gid=f"gap-{i}")
     _draw_states(d, ax)
+    _legend(d, ax)
     # everything sits inside the axes' limits: tight_layout need not measure each text
-    for artist in (*ax.texts, *ax.patches, *ax.collections):
+    for artist in (*ax.texts, *ax.patches, *ax.collections, *ax.artists):
         artist.set_in_layout(False)
+
+
+def _legend(d: LadderData, ax) -> None:
+    """What each arrow colour means (only the kinds drawn), along the bottom."""
+    from matplotlib.lines import Line2D
+
+    kinds = d.rows.drop_duplicates("kind")
+    if kinds.empty:
+        return
+    handles = [Line2D([], [], color=c, lw=1.4, label=k)
+               for k, c in zip(kinds["kind"], kinds["colour"], strict=True)]
+    ax.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 0.0),
+              ncol=min(6, len(handles)), fontsize=7, frameon=False, handlelength=1.8,
+              columnspacing=1.4, borderaxespad=0.1)
 
 
 def _draw_states(d: LadderData, ax) -> None:
