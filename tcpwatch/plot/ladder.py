@@ -23,7 +23,7 @@ import pandas as pd
 from ..vocab import Col
 from .common import Conn, conn_of
 from .hover import hover_lines
-from .ladder_rows import choose
+from .ladder_rows import MAX_ROWS, choose, names
 from .ladder_text import STATE_COLOURS, label_rows
 
 #: x of the time column, the client's line, the server's line (axis runs 0..100)
@@ -67,12 +67,14 @@ class LadderData:
     y_bottom: float
 
 
-def data(segs: pd.DataFrame, *, direction: str = "both") -> LadderData:
-    """The ladder of one connection (both directions: ``direction`` is ignored)."""
+def data(segs: pd.DataFrame, *, direction: str = "both",
+         max_rows: int = MAX_ROWS) -> LadderData:
+    """The ladder of one connection (both directions: ``direction`` is ignored), at most
+    ``max_rows`` segments drawn (:mod:`tcpwatch.plot.ladder_rows`)."""
     segs = segs.copy(deep=False)
     segs.attrs = {}  # the capture's summary: pandas would deep-copy it on every step
     c = conn_of(segs)
-    fold = choose(segs)
+    fold = choose(segs, max_rows=max_rows)
     drawn = segs.iloc[fold.keep]
     # one slot per drawn row or gap, in capture order, from y = 1 down (y = 0: the
     # starting states); a row is 1 high, a gap less (more when its label has two lines)
@@ -83,13 +85,12 @@ def data(segs: pd.DataFrame, *, direction: str = "both") -> LadderData:
     top = np.empty(len(starts), np.float64)
     top[order] = 1.0 + np.cumsum(height[order]) - height[order]
     y_rows, y_gaps = top[:len(fold.keep)], top[len(fold.keep):]
-    sender = drawn[Col.ROLE].astype(str).to_numpy()
+    sender = names(drawn[Col.ROLE])
     rows = pd.DataFrame({
         "frame": drawn[Col.FRAME].to_numpy(), "t": drawn[Col.TS].to_numpy() - c.t0,
         "sender": sender, "receiver": np.where(sender == "client", "server", "client"),
-        "y": y_rows, "flag_str": drawn[Col.FLAG_STR].astype(str).to_numpy(),
-        "events": drawn[Col.EVENTS].astype(object).where(drawn[Col.EVENTS].notna(), "")
-        .astype(str).to_numpy()})
+        "y": y_rows, "flag_str": names(drawn[Col.FLAG_STR]),
+        "events": names(drawn[Col.EVENTS])})
     rows = pd.concat([rows, label_rows(drawn).reset_index(drop=True)], axis=1)
     rows["hover"] = hover_lines(drawn) if len(drawn) else []
     frames = segs[Col.FRAME].to_numpy()
@@ -113,8 +114,8 @@ def _states(segs: pd.DataFrame, drawn: pd.DataFrame, rows: pd.DataFrame,
     labels, spans = [], []
     y_bottom = y_end
     for side in SIDES:
-        before = drawn[f"state_before_{side}"].astype(str).to_numpy()
-        after = drawn[f"state_after_{side}"].astype(str).to_numpy()
+        before = names(drawn[f"state_before_{side}"])
+        after = names(drawn[f"state_after_{side}"])
         changed = np.flatnonzero(before != after)
         y = rows["y"].to_numpy()[changed] + np.where(
             rows["sender"].to_numpy()[changed] == side, 0.0, SLOPE)

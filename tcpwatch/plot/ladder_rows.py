@@ -38,12 +38,30 @@ class Fold:
     gaps: pd.DataFrame  # one row per gap: start, stop (row positions, stop exclusive), ...
 
 
+def names(col: pd.Series) -> np.ndarray:
+    """A text or categorical column as a numpy array of ``str`` objects ("" for missing),
+    through the categories when it has them (no per-row string conversion)."""
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        cats = np.array([str(c) for c in col.cat.categories] + [""], dtype=object)
+        return cats[col.cat.codes.to_numpy()]  # code -1 (missing) picks the ""
+    return np.array(["" if pd.isna(v) else str(v) for v in col], dtype=object)
+
+
+def equals(col: pd.Series, value: str) -> np.ndarray:
+    """col == value for a text or categorical column, without building row strings."""
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        cats = [str(c) for c in col.cat.categories]
+        return (col.cat.codes.to_numpy() == cats.index(value)) if value in cats else \
+            np.zeros(len(col), bool)
+    return names(col) == value
+
+
 def differs(a: pd.Series, b: pd.Series) -> np.ndarray:
     """a != b for two state columns (category codes when both share categories)."""
     if (isinstance(a.dtype, pd.CategoricalDtype) and isinstance(b.dtype, pd.CategoricalDtype)
             and a.dtype == b.dtype):
         return a.cat.codes.to_numpy() != b.cat.codes.to_numpy()
-    return a.astype(str).to_numpy() != b.astype(str).to_numpy()
+    return names(a) != names(b)
 
 
 def state_changes(segs: pd.DataFrame) -> np.ndarray:
@@ -106,7 +124,7 @@ def _gaps(segs: pd.DataFrame, taken: np.ndarray, codes: np.ndarray,
                              "bytes_client": none, "bytes_server": none,
                              "seconds": np.zeros(0), "label": np.zeros(0, object)})
     length = segs[Col.LEN].to_numpy().astype(np.int64)
-    client = segs[Col.ROLE].astype(str).to_numpy() == "client"
+    client = equals(segs[Col.ROLE], "client")
     cum_c = np.r_[0, np.cumsum(np.where(client, length, 0))]
     cum_s = np.r_[0, np.cumsum(np.where(client, 0, length))]
     ts = segs[Col.TS].to_numpy()
