@@ -12,6 +12,8 @@ from ..engine.registry import BY_NAME
 from ..vocab import Col, TcpFlag
 
 _U32 = 1 << 32
+#: flags with which tcpdump writes a segment's seq even without data
+_SHOWS_SEQ = int(TcpFlag.SYN | TcpFlag.FIN | TcpFlag.RST)
 
 #: arrow colour of a segment without analysis flags, by its most telling flag
 #: (first match wins: an RST, a SYN, a FIN, data, else a bare ACK)
@@ -87,7 +89,7 @@ def tcpdump_line(flag_str: str, flags: int, rel_seq: int, rel_ack: int, win: int
     parts = [f"Flags [{flag_str}]"]
     if length:
         parts.append(f"seq {rel_seq}:{(rel_seq + length) % _U32}")
-    elif flags & (TcpFlag.SYN | TcpFlag.FIN | TcpFlag.RST):
+    elif flags & _SHOWS_SEQ:
         parts.append(f"seq {rel_seq}")
     if flags & TcpFlag.ACK:
         parts.append(f"ack {rel_ack}")
@@ -159,7 +161,10 @@ def label_rows(rows: pd.DataFrame) -> pd.DataFrame:
         flags, length = int(r.flags), int(r.len)
         out["label"].append(tcpdump_line(str(r.flag_str), flags, int(r.rel_seq),
                                          int(r.rel_ack), int(r.win), length))
-        out["note"].append(option_note(r))
+        note = option_note(r)
+        if not length and "keep_alive" in events and not flags & _SHOWS_SEQ:
+            note = f"seq {int(r.rel_seq)}"  # tcpdump hides it; the probe's point is SND.NXT-1
+        out["note"].append(note)
         out["tags"].append(event_tags(events, getattr(r, Col.DUP_ACK_NUM)))
         kind, colour = arrow_kind(flags, length, events)
         out["kind"].append(kind)

@@ -226,6 +226,30 @@ def test_a_tight_budget_counts_the_flags_it_folds():
     assert kept[retrans.to_numpy()].all()
 
 
+def test_what_the_wire_never_shows_is_drawn_apart():
+    """A capture that starts mid-connection (its first states inferred) and ends in
+    TIME_WAIT: the starting states are labelled inferred, the band above the first
+    segment is not the wire's, and CLOSED follows TIME_WAIT unseen."""
+    rows = one_conn(REPO / "captures/public/chrissanders-packets/tcp_teardown.pcapng")
+    assert bool(rows["states_inferred"].iloc[0])
+    d = ladder.data(rows)
+    st = d.states.set_index(["side", "kind"])
+    for side in SIDES:
+        assert st.loc[(side, "inferred"), "state"] == str(rows[f"state_before_{side}"].iloc[0])
+        first = d.spans[d.spans["side"] == side].iloc[0]
+        assert (first["y0"], first["y1"], bool(first["seen"])) == (0.0, 1.0, False)
+    final = {side: str(rows[f"state_after_{side}"].iloc[-1]) for side in SIDES}
+    assert final == {"client": "TIME_WAIT", "server": "CLOSED"}
+    unseen = d.states[d.states["kind"] == "unseen"]
+    assert unseen[["side", "state", "frame"]].values.tolist() == [["client", "CLOSED", -1]]
+    assert (unseen["y"] > d.y_end).all()
+    fig = matplotlib.figure.Figure(figsize=(10, ladder.panel_height(d)))
+    ladder.draw(d, fig.add_subplot())
+    texts = {a.get_gid(): a.get_text() for a in fig.axes[0].texts}
+    assert texts["state-unseen-client"] == "CLOSED" and "state-unseen-server" not in texts
+    assert {"state-inferred-client", "state-inferred-server"} <= set(texts)
+
+
 ALL = sorted([*CAPTURES.glob("*.pcap"), *public_captures()])
 
 
