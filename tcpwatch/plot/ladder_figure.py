@@ -56,8 +56,8 @@ def _arrows(rows: pd.DataFrame) -> list[dict]:
         frames = np.repeat(r["frame"].to_numpy(), 3).tolist()
         hover = np.repeat(r["hover"].to_numpy(), 3).tolist()
         traces.append({
-            "type": "scatter", "mode": "lines+markers", "name": kind, "legendgroup":
-            "arrows", "x": [None if np.isnan(v) else float(v) for v in x],
+            "type": "scatter", "mode": "lines+markers", "name": kind, "meta": "arrow",
+            "x": [None if np.isnan(v) else float(v) for v in x],
             "y": [None if np.isnan(v) else float(v) for v in y],
             "line": {"color": colour, "width": 1.6},
             "marker": {"symbol": "arrow", "angleref": "previous", "color": colour,
@@ -128,9 +128,9 @@ def ladder_figure(d: LadderData) -> dict:
         "xaxis": {"range": [-1, 101], "visible": False, "fixedrange": False},
         "yaxis": {"range": [d.y_bottom, -1.9], "visible": False},
         "shapes": _shapes(d), "annotations": notes, "hovermode": "closest",
-        "dragmode": "pan", "showlegend": True, "legend": {"orientation": "h", "x": 1.0,
-                                                          "xanchor": "right", "y": 1.0,
-                                                          "yanchor": "bottom"},
+        "dragmode": "pan", "showlegend": True, "legend": {"orientation": "h", "x": 0.5,
+                                                          "xanchor": "center", "y": 0.0,
+                                                          "yanchor": "top"},
         "margin": {"l": 10, "r": 10, "t": 70, "b": 10}, "plot_bgcolor": "white"}}
 
 

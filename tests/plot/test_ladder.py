@@ -162,7 +162,7 @@ def test_svg_arrows_are_the_segments_in_tcpdump_notation(name, drawn):
 def test_html_figure_holds_the_same_states_and_segments(name, drawn):
     rows = one_conn(CAPTURES / f"{name}.pcap")
     fig = html_figure(drawn[name][1])
-    traces = {t["name"]: t for t in fig["data"] if t.get("legendgroup") != "arrows"}
+    traces = {t["name"]: t for t in fig["data"] if t.get("meta") != "arrow"}
     for side in SIDES:
         want = changes(rows, side)
         t = traces[f"{side} states"]
@@ -172,7 +172,7 @@ def test_html_figure_holds_the_same_states_and_segments(name, drawn):
     for r, text in zip(rows.itertuples(), labels["text"], strict=True):
         got = parse_label(text)
         assert (got["flags"], got["len"], got["win"]) == (r.flag_str, r.len, r.win)
-    arrows = [t for t in fig["data"] if t.get("legendgroup") == "arrows"]
+    arrows = [t for t in fig["data"] if t.get("meta") == "arrow"]
     arrow_frames = sorted({f for t in arrows for f in t["customdata"]})
     assert arrow_frames == rows["frame"].tolist()
     for t in arrows:  # every point of an arrow hovers with its own segment's frame
