@@ -3,7 +3,7 @@
 A short connection is drawn whole. A long one keeps, in order of need:
 
 0. the handshake and the teardown (the first and last few rows), every SYN, FIN and
-   RST, and every row where either end's state changes;
+   RST, every row where either end's state changes, and every state-machine violation;
 1. every row with a loss, reordering or closed-window flag (:data:`EVENT_MARKS` tier 1);
 2. every other flagged row (duplicate ACKs, window updates, keep-alives);
 
@@ -56,6 +56,15 @@ def equals(col: pd.Series, value: str) -> np.ndarray:
     return names(col) == value
 
 
+def nonempty(col: pd.Series) -> np.ndarray:
+    """Rows of a text or categorical column that say something (not missing, not "")."""
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        codes = col.cat.codes.to_numpy()
+        cats = [str(c) for c in col.cat.categories]
+        return (codes >= 0) & (codes != (cats.index("") if "" in cats else -1))
+    return names(col) != ""
+
+
 def differs(a: pd.Series, b: pd.Series) -> np.ndarray:
     """a != b for two state columns (category codes when both share categories)."""
     if (isinstance(a.dtype, pd.CategoricalDtype) and isinstance(b.dtype, pd.CategoricalDtype)
@@ -102,7 +111,8 @@ def choose(segs: pd.DataFrame, *, max_rows: int = MAX_ROWS, full_max: int = FULL
     tier_of = np.array([event_tier(c) for c in cats], np.int8)
     tier = tier_of[codes]
     ends = (pos < HEAD) | (pos >= n - TAIL)
-    control = ((flags & int(TcpFlag.SYN | TcpFlag.FIN | TcpFlag.RST)) != 0) | state_changes(segs)
+    control = (((flags & int(TcpFlag.SYN | TcpFlag.FIN | TcpFlag.RST)) != 0)
+               | state_changes(segs) | nonempty(segs[Col.VIOLATION]))
     taken = np.zeros(n, bool)
     for mask in (ends, control, tier == 1, tier == 2):
         taken[_pick(mask, taken, max_rows - int(taken.sum()))] = True

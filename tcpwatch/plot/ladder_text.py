@@ -41,6 +41,8 @@ EVENT_MARKS: dict[str, tuple[str, int]] = {
     "keep_alive": ("#e377c2", 2),
     "keep_alive_ack": ("#e377c2", 2),
 }
+#: a segment that breaks the state machine (the ``violation`` column)
+VIOLATION_COLOUR = "#b00020"
 #: plain retransmission is implied by these (Wireshark's Info column names only them)
 _IMPLIES_RETRANSMISSION = ("fast_retransmission", "spurious_retransmission")
 
@@ -130,9 +132,12 @@ def event_tags(events: str, dup_ack_num) -> str:
     return " · ".join(tags)
 
 
-def arrow_kind(flags: int, length: int, events: str) -> tuple[str, str]:
-    """What colours a segment's arrow, and the colour: its best-tier analysis flag (by
-    its short tag), else its TCP flags (RST, SYN, FIN, data, ACK)."""
+def arrow_kind(flags: int, length: int, events: str, violation: str = "") -> tuple[str, str]:
+    """What colours a segment's arrow, and the colour: a state-machine violation, else its
+    best-tier analysis flag (by its short tag), else its TCP flags (RST, SYN, FIN, data,
+    ACK)."""
+    if violation:
+        return "violation", VIOLATION_COLOUR
     names = event_names(events)
     if names:
         best = min(names, key=lambda n: EVENT_MARKS.get(n, ("", 2))[1])
@@ -155,7 +160,7 @@ def label_rows(rows: pd.DataFrame) -> pd.DataFrame:
                                  "colour": []}
     cols = [Col.FLAGS, Col.FLAG_STR, Col.REL_SEQ, Col.REL_ACK, Col.SEQ, Col.ACK, Col.WIN,
             Col.LEN, Col.MSS, Col.WSCALE, Col.SACK_PERM, Col.SACK, Col.TSVAL, Col.EVENTS,
-            Col.DUP_ACK_NUM]
+            Col.DUP_ACK_NUM, Col.VIOLATION]
     for r in rows[cols].itertuples(index=False):
         events = "" if pd.isna(r.events) else str(r.events)
         flags, length = int(r.flags), int(r.len)
@@ -165,8 +170,12 @@ def label_rows(rows: pd.DataFrame) -> pd.DataFrame:
         if not length and "keep_alive" in events and not flags & _SHOWS_SEQ:
             note = f"seq {int(r.rel_seq)}"  # tcpdump hides it; the probe's point is SND.NXT-1
         out["note"].append(note)
-        out["tags"].append(event_tags(events, getattr(r, Col.DUP_ACK_NUM)))
-        kind, colour = arrow_kind(flags, length, events)
+        violation = "" if pd.isna(r.violation) else str(r.violation)
+        tags = [t for t in ("RST" if flags & TcpFlag.RST else "",
+                            event_tags(events, getattr(r, Col.DUP_ACK_NUM)),
+                            f"violation: {violation}" if violation else "") if t]
+        out["tags"].append(" · ".join(tags))
+        kind, colour = arrow_kind(flags, length, events, violation)
         out["kind"].append(kind)
         out["colour"].append(colour)
     return pd.DataFrame(out, index=rows.index)
