@@ -120,6 +120,11 @@ def ladder_figure(d: LadderData) -> dict:
     notes += [{"x": _X[side], "y": -0.75, "text": f"<b>{side}</b><br>{who}",
                "showarrow": False, "yanchor": "bottom", "font": {"size": 12}}
               for side, who in (("client", d.conn.client), ("server", d.conn.server))]
+    notes += [{"x": _X[u.side] + (-1.8 if u.side == "client" else 1.8), "y": u.y_label + 0.55,
+               "text": f"<i>{EXPIRY_NOTE}</i>", "showarrow": False,
+               "xanchor": "right" if u.side == "client" else "left",
+               "font": {"size": 9, "color": "#777777"}}
+              for u in st[st["kind"] == "unseen"].itertuples(index=False)]
     if (st["kind"] == "inferred").any():
         notes.append({"x": X_MID, "y": 0.5, "text": f"<i>{INFERRED_NOTE}</i>",
                       "showarrow": False, "font": {"size": 10, "color": "#777777"}})
