@@ -37,6 +37,8 @@ GAP_H, GAP_H2 = 0.75, 1.05
 LEGEND_H = 1.4
 #: closest two state labels on one line may be, in rows
 STATE_GAP = 0.62
+#: a pause between two drawn segments worth writing in the time column (seconds)
+IDLE_MIN = 1.0
 #: what the unseen states say
 INFERRED_NOTE = "states inferred: the capture starts mid-connection"
 EXPIRY_NOTE = "2·MSL later, not on the wire"
@@ -52,7 +54,8 @@ class LadderData:
     n_segments: int
     #: one row per drawn segment: frame, t (s since the first segment), sender, receiver,
     #: y (the sender's end; the receiver's is y + SLOPE), flag_str, label (tcpdump line),
-    #: note (SYN options, SACK blocks), tags (analysis flags), events, colour, hover
+    #: note (SYN options, SACK blocks), tags (analysis flags), events, kind, colour,
+    #: idle (seconds since the row drawn above), hover
     rows: pd.DataFrame
     #: one row per state label: side, state, kind (start, inferred, change, unseen),
     #: frame (-1 when no segment), y (where the state begins), y_label (where it is written)
@@ -91,6 +94,8 @@ def data(segs: pd.DataFrame, *, direction: str = "both",
         "sender": sender, "receiver": np.where(sender == "client", "server", "client"),
         "y": y_rows, "flag_str": names(drawn[Col.FLAG_STR]),
         "events": names(drawn[Col.EVENTS])})
+    # rows are evenly spaced: say where the clock jumped (an idle second or more)
+    rows["idle"] = np.r_[0.0, np.diff(rows["t"].to_numpy())] if len(rows) else []
     rows = pd.concat([rows, label_rows(drawn).reset_index(drop=True)], axis=1)
     rows["hover"] = hover_lines(drawn) if len(drawn) else []
     frames = segs[Col.FRAME].to_numpy()
@@ -168,6 +173,10 @@ def line_pieces(d: LadderData) -> tuple[list[tuple[float, float]], list[tuple[fl
     return solid, dotted
 
 
+def idle_text(seconds: float) -> str:
+    return f"⋮ {seconds:.3g} s idle"
+
+
 def panel_height(d: LadderData) -> float:
     return 0.3 * (d.y_bottom + 2.0) + 0.5
 
@@ -226,6 +235,9 @@ def draw(d: LadderData, ax) -> None:
                     fontweight="bold" if r.tags else "normal", gid=f"note-{r.frame}")
         ax.text(X_TIME, r.y, f"#{r.frame:<6} {r.t:.6f}", ha="left", va="center",
                 fontsize=6.6, family=_MONO, color="#444444")
+        if r.idle >= IDLE_MIN:
+            ax.text(X_TIME + 5, r.y - 0.5, idle_text(r.idle), ha="left", va="center",
+                    fontsize=6.2, style="italic", color="#aa5500")
     for i, g in enumerate(d.gaps.itertuples(index=False)):
         ax.text(X_MID, g.y + g.height / 2 - 0.25, g.label, ha="center", va="center", fontsize=7,
                 style="italic", color="#555555", linespacing=1.3, gid=f"gap-{i}")

@@ -11,6 +11,7 @@ import pandas as pd
 
 from .ladder import (
     EXPIRY_NOTE,
+    IDLE_MIN,
     INFERRED_NOTE,
     SLOPE,
     X_CLIENT,
@@ -18,6 +19,7 @@ from .ladder import (
     X_SERVER,
     X_TIME,
     LadderData,
+    idle_text,
     ladder_title,
     line_pieces,
 )
@@ -125,6 +127,9 @@ def ladder_figure(d: LadderData) -> dict:
                "xanchor": "right" if u.side == "client" else "left",
                "font": {"size": 9, "color": "#777777"}}
               for u in st[st["kind"] == "unseen"].itertuples(index=False)]
+    notes += [{"x": X_TIME + 5, "y": y - 0.5, "text": f"<i>{idle_text(i)}</i>",
+               "showarrow": False, "xanchor": "left", "font": {"size": 9, "color": "#aa5500"}}
+              for y, i in zip(r["y"], r["idle"], strict=True) if i >= IDLE_MIN]
     if (st["kind"] == "inferred").any():
         notes.append({"x": X_MID, "y": 0.5, "text": f"<i>{INFERRED_NOTE}</i>",
                       "showarrow": False, "font": {"size": 10, "color": "#777777"}})

@@ -167,7 +167,7 @@ def label_rows(rows: pd.DataFrame) -> pd.DataFrame:
         out["label"].append(tcpdump_line(str(r.flag_str), flags, int(r.rel_seq),
                                          int(r.rel_ack), int(r.win), length))
         note = option_note(r)
-        if not length and "keep_alive" in events and not flags & _SHOWS_SEQ:
+        if not length and "keep_alive" in event_names(events) and not flags & _SHOWS_SEQ:
             note = f"seq {int(r.rel_seq)}"  # tcpdump hides it; the probe's point is SND.NXT-1
         out["note"].append(note)
         violation = "" if pd.isna(r.violation) else str(r.violation)

@@ -250,6 +250,21 @@ def test_what_the_wire_never_shows_is_drawn_apart():
     assert {"state-inferred-client", "state-inferred-server"} <= set(texts)
 
 
+def test_evenly_spaced_rows_say_where_the_clock_jumped():
+    """keepalive.pcap idles a second before each keep-alive: the rows say so, and each
+    keep-alive's note gives the seq tcpdump's line leaves out (SND.NXT - 1)."""
+    rows = one_conn(CAPTURES / "keepalive.pcap")
+    d = ladder.data(rows)
+    jumps = rows["frame"][np.r_[0.0, np.diff(rows["ts"].to_numpy())] >= ladder.IDLE_MIN]
+    assert d.rows["frame"][d.rows["idle"] >= ladder.IDLE_MIN].tolist() == jumps.tolist()
+    assert len(jumps) == 3
+    ka = rows["events"].astype(str).str.split(";").map(lambda n: "keep_alive" in n)
+    notes = d.rows.set_index("frame")["note"]
+    assert ka.sum() == 3
+    for r in rows[ka.to_numpy()].itertuples():
+        assert notes[r.frame] == f"seq {r.rel_seq}"
+
+
 ALL = sorted([*CAPTURES.glob("*.pcap"), *public_captures()])
 
 
