@@ -1,0 +1,111 @@
+"""One connection's section of the report: its graphs (each kind's Plotly figure, which
+decimates what cannot be seen), its flow-control episodes and its explain lines -- both
+capped, so a connection of a million segments adds a bounded amount of text to the page."""
+
+from __future__ import annotations
+
+import html
+import importlib.util
+
+import numpy as np
+import pandas as pd
+
+from ..plot import kind_module
+from ..plot.common import conn_of
+from ..plot.page import figure_div
+from ..plot.render import HTML_HEIGHT
+from ..report.explain import explain
+from ..vocab import Col
+
+#: the graphs of each connection, in page order
+REPORT_KINDS = ("ladder", "seq", "window", "rtt")
+#: explain lines and episodes shown per connection (the rest are counted)
+EXPLAIN_SHOWN = 200
+EPISODES_SHOWN = 50
+
+
+def available_kinds() -> tuple[str, ...]:
+    """The report kinds whose module exists in this build."""
+    return tuple(k for k in REPORT_KINDS  # until merged
+                 if importlib.util.find_spec(f"tcpwatch.plot.{k}") is not None)
+
+
+def data_direction(rows: pd.DataFrame) -> str:
+    """The side whose data the graphs follow: the one that sent more payload (client on a
+    tie)."""
+    client = rows[Col.ROLE].astype(str).to_numpy() == "client"
+    ln = rows[Col.LEN].to_numpy(dtype=np.int64)
+    return "server" if ln[~client].sum() > ln[client].sum() else "client"
+
+
+def explained(rows: pd.DataFrame, shown: int = EXPLAIN_SHOWN) -> tuple[list[str], int]:
+    """The first ``shown`` explain lines of one connection and how many there are in all.
+    Which rows ``explain`` tells is its own rule (a transition, a violation or an analysis
+    event), counted here over whole columns; it is run on the rows up to the last one shown
+    only -- what it says of a row depends on earlier rows, never on later ones."""
+    told = ((rows[Col.TRANSITION].astype(str) != "") | (rows[Col.VIOLATION].astype(str) != "")
+            | (rows[Col.EVENTS].astype(str) != "")).to_numpy()
+    total = int(told.sum())
+    if total > shown:
+        last = int(np.flatnonzero(told)[shown - 1])
+        rows = rows.iloc[:last + 1]
+    return explain(rows)[:shown], total
+
+
+def episodes_html(ep: pd.DataFrame, t0: float, shown: int = EPISODES_SHOWN) -> str:
+    """The connection's episodes as a small table (times since its first segment)."""
+    if ep.empty:
+        return "<p>No zero-window or window-full episode.</p>\n"
+    head = ("kind", "side", "stalled", "start", "end", "duration", "segments", "probes")
+    out = ['<table class="data episodes"><thead><tr>',
+           *(f"<th>{h}</th>" for h in head), "</tr></thead><tbody>\n"]
+    for r in ep.head(shown).itertuples(index=False):
+        end = "(open)" if pd.isna(r.end) else f"{r.end - t0:.6f}"
+        dur = "" if pd.isna(r.duration) else f"{r.duration:.6f}"
+        cells = (html.escape(str(r.kind)), html.escape(str(r.side)),
+                 html.escape(str(r.stalled)), f"{r.start - t0:.6f}", end, dur,
+                 str(r.segments), str(r.probes))
+        out.append("<tr>" + "".join(
+            f'<td class="num">{c}</td>' if i >= 3 else f"<td>{c}</td>"
+            for i, c in enumerate(cells)) + "</tr>\n")
+    out.append("</tbody></table>\n")
+    if len(ep) > shown:
+        out.append(f'<p class="note">and {len(ep) - shown} more episodes (tcpwatch analyze '
+                   "shows them all)</p>\n")
+    return "".join(out)
+
+
+def section_html(rows: pd.DataFrame, ep: pd.DataFrame, summary_row: dict,
+                 kinds: tuple[str, ...]) -> str:
+    """The whole section of one connection (``rows``: its segments, frame order)."""
+    c = conn_of(rows)
+    direction = data_direction(rows)
+    parts = [f'<section class="conn" id="conn-{c.conn}">\n'
+             f"<h2>{html.escape(c.title)}</h2>\n<p>{_facts(rows, summary_row)}; graphs "
+             f"follow the {direction}'s data.</p>\n"]
+    for k in kinds:
+        mod = kind_module(k)
+        d = mod.data(rows, direction=direction)
+        height = int(getattr(mod, "html_height", lambda _d: HTML_HEIGHT)(d))
+        parts.append(figure_div(f"conn{c.conn}-{k}", mod.figure(d), height=height))
+    parts.append("<h3>Flow-control episodes</h3>\n")
+    parts.append(episodes_html(ep, c.t0))
+    lines, total = explained(rows)
+    parts.append(f"<h3>Explained ({total} segments matter)</h3>\n")
+    if lines:
+        parts.append("<pre class=\"explain\">" + html.escape("\n".join(lines)) + "</pre>\n")
+    if total > len(lines):
+        parts.append(f'<p class="note">and {total - len(lines)} more lines: tcpwatch analyze '
+                     f"FILE --explain --conn {c.conn}</p>\n")
+    parts.append("</section>\n")
+    return "".join(parts)
+
+
+def _facts(rows: pd.DataFrame, s: dict) -> str:
+    dur = float(rows[Col.TS].iloc[-1] - rows[Col.TS].iloc[0])
+    facts = [f"{len(rows)} segments in {dur:.6f} s"]
+    for key, label in (("ended", "ended"), ("conn_state", "Zeek conn_state"),
+                       ("history", "history")):
+        if s.get(key) not in (None, ""):
+            facts.append(f"{label} {s[key]}")
+    return html.escape(", ".join(facts))

@@ -1,0 +1,256 @@
+"""``tcpwatch report`` opened in a real headless browser (Debian's chromium, driven by
+playwright): no console error, no request leaves the page, the connection table sorts and
+filters as pandas does, hovering a graph's point shows that segment's frame; a screenshot
+of each page is saved under ``artifacts/screenshots/``.  ``live --report`` writes the
+same report of a real loopback capture when live ends."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import tcpwatch
+from tcpwatch.lab.servers.framing import LengthPrefixFramer
+from tcpwatch.plot import rtt
+from tcpwatch.plot.choose import busiest, conn_rows
+from tcpwatch.plot.page import plotly_js
+from tcpwatch.report_html.section import data_direction
+
+from ..conftest import REPO, needs_root
+
+CAPTURES = REPO / "captures"
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+SCREENSHOTS = REPO / "artifacts" / "screenshots"
+#: captures of different endings merged into one, so the table has something to sort
+MIXED = ("lossy_bulk", "zero_window", "rst_abort", "connection_refused", "syn_timeout",
+         "half_close", "simultaneous_close", "handshake_echo_close", "port_reuse",
+         "many_short")
+#: every plot drawn: a Plotly graph div with its SVG in place
+RENDERED = ("() => Array.from(document.querySelectorAll('div.plot')).every("
+            "d => d._fullLayout && d.querySelector('.main-svg'))")
+
+
+def tcpwatch_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "tcpwatch", *args], capture_output=True,
+                          text=True, cwd=REPO, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    assert CHROMIUM.exists(), f"no {CHROMIUM}: scripts/setup installs Debian's chromium"
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def mixed(tmp_path_factory):
+    """(capture, its segment table, its report) of the repo's captures merged by time."""
+    mergecap = shutil.which("mergecap")
+    assert mergecap, "mergecap (Wireshark) is needed to merge the captures"
+    d = tmp_path_factory.mktemp("report")
+    cap = d / "mixed.pcapng"
+    subprocess.run([mergecap, "-w", str(cap), *(str(CAPTURES / f"{n}.pcap") for n in MIXED)],
+                   check=True, timeout=60)
+    res = tcpwatch_cli("report", str(cap), "-o", str(d / "mixed.html"))
+    assert res.returncode == 0, res.stderr
+    return cap, tcpwatch.analyze(cap), d / "mixed.html"
+
+
+class Opened:
+    """A report open in a browser tab, with everything the page said and asked for."""
+
+    def __init__(self, browser, path: Path):
+        self.url = path.resolve().as_uri()
+        self.errors: list[str] = []
+        self.requests: list[str] = []
+        self.page = browser.new_page(viewport={"width": 1280, "height": 900})
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error"
+                     else None)
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.on("request", lambda r: self.requests.append(r.url))
+        self.page.goto(self.url)
+        self.page.wait_for_function(RENDERED, timeout=30_000)
+
+    def foreign(self) -> list[str]:
+        """Requests for anything but the page itself (data: and blob: are the page's)."""
+        return [u for u in self.requests
+                if u.split("#")[0] != self.url and not u.startswith(("data:", "blob:"))]
+
+    def column(self, name: str) -> list[str]:
+        """The text of a column's cells in the rows shown, top to bottom."""
+        return self.page.evaluate(
+            """(name) => {
+              const j = Array.from(document.querySelectorAll('#conns thead th'))
+                .findIndex(th => th.dataset.col === name);
+              return Array.from(document.querySelectorAll('#conns tbody tr'))
+                .filter(tr => !tr.hidden).map(tr => tr.cells[j].textContent);
+            }""", name)
+
+    def shot(self, name: str) -> Path:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        out = SCREENSHOTS / f"{name}.png"
+        self.page.screenshot(path=str(out), full_page=True)
+        print(f"screenshot: {out.relative_to(REPO)}")
+        return out
+
+
+@pytest.fixture(scope="module")
+def mixed_page(browser, mixed):
+    opened = Opened(browser, mixed[2])
+    yield opened
+    opened.page.close()
+
+
+def test_the_report_is_offline_error_free_and_draws_the_busiest(mixed, mixed_page):
+    _, segs, html = mixed
+    assert mixed_page.errors == []
+    assert mixed_page.foreign() == []
+    text = html.read_text().replace(plotly_js(), "")  # plotly.js names its own site
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", text)
+    drawn = busiest(segs, 5)
+    for c in drawn:  # one section each, linked from the table
+        assert mixed_page.page.locator(f"section#conn-{c}").count() == 1
+        assert mixed_page.page.locator(f'#conns a[href="#conn-{c}"]').count() == 1
+    shown = int(mixed_page.page.locator("#conns tbody tr").count())
+    assert shown == segs["conn"].nunique()
+    mixed_page.shot("report-mixed")
+
+
+def test_the_table_sorts_numbers_as_numbers(mixed, mixed_page):
+    summary = tcpwatch.summarize_connections(mixed[1])
+    head = mixed_page.page.locator('#conns th[data-col="bytes_client"]')
+    head.click()
+    got = [int(v) for v in mixed_page.column("bytes_client")]
+    assert got == sorted(summary["bytes_client"].astype(int).tolist())
+    head.click()  # again: descending, ties in the table's order
+    want = summary.sort_values("bytes_client", ascending=False, kind="stable")
+    assert [int(v) for v in mixed_page.column("conn")] == want["conn"].astype(int).tolist()
+    assert head.get_attribute("aria-sort") == "descending"
+
+
+@pytest.mark.parametrize(("query", "want"), [
+    ('ended:"rst by"', lambda s: s["ended"].str.contains("RST by")),  # not "first"
+    ("state:RST", lambda s: s["conn_state"].str.contains("RST")),
+    ("retransmissions>0", lambda s: s["retransmissions"] > 0),
+    ("conn_state=SF 10.242", lambda s: (s["conn_state"] == "SF") & (
+        s["client"].str.contains("10.242", regex=False))),
+    ("no-such-thing", lambda s: s["conn"] < 0),
+])
+def test_the_table_filters_like_pandas(mixed, mixed_page, query, want):
+    summary = tcpwatch.summarize_connections(mixed[1])
+    box = mixed_page.page.locator("#filter")
+    box.fill(query)
+    n = int(want(summary).sum())
+    assert len(mixed_page.column("conn")) == n
+    assert mixed_page.page.locator("#shown").inner_text() == f"{n} of {len(summary)} connections"
+    box.fill("")
+    assert len(mixed_page.column("conn")) == len(summary)
+
+
+def test_hovering_a_graph_shows_the_segments_frame(browser, tmp_path):
+    cap = CAPTURES / "lossy_bulk.pcap"
+    out = tmp_path / "lossy.html"
+    res = tcpwatch_cli("report", str(cap), "-o", str(out))
+    assert res.returncode == 0, res.stderr
+    segs = tcpwatch.analyze(cap)
+    conn = busiest(segs, 1)[0]
+    rows = conn_rows(segs, conn)
+    points = rtt.data(rows, direction=data_direction(rows)).points
+    assert len(points) > 10
+    opened = Opened(browser, out)
+    try:
+        page, div = opened.page, f"conn{conn}-rtt"
+        page.locator(f"#{div}").scroll_into_view_if_needed()
+        # every point's pixel, by Plotly's own axis conversion
+        px = np.array(page.evaluate(
+            """([id, xs, ys]) => {
+              const gd = document.getElementById(id), fl = gd._fullLayout;
+              const r = gd.getBoundingClientRect();
+              gd.on('plotly_hover', e => { window.hovered = e.points.map(p => p.customdata); });
+              return xs.map((x, i) => [r.left + fl._size.l + fl.xaxis.l2p(x),
+                                       r.top + fl._size.t + fl.yaxis.l2p(ys[i])]);
+            }""", [div, points["t"].tolist(), points["rtt_ms"].tolist()]))
+        # the point farthest from its nearest neighbour: the one the mouse surely finds
+        gap = np.linalg.norm(px[:, None, :] - px[None, :, :], axis=2)
+        np.fill_diagonal(gap, np.inf)
+        i = int(gap.min(axis=1).argmax())
+        page.mouse.move(float(px[i, 0]), float(px[i, 1]))
+        page.wait_for_function("() => window.hovered !== undefined", timeout=5000)
+        frame = int(points["frame"].iloc[i])
+        assert page.evaluate("window.hovered") == [frame]
+        label = page.locator(".hoverlayer .hovertext").first.text_content()
+        assert label.startswith(f"frame {frame} ")
+        row = segs[segs["frame"] == frame].iloc[0]
+        assert f"[{row['flag_str']}] seq {row['rel_seq']} ack {row['rel_ack']}" in label
+        assert opened.errors == [] and opened.foreign() == []
+        opened.shot("report-lossy_bulk")
+    finally:
+        opened.page.close()
+
+
+def test_report_errors_are_one_line(tmp_path):
+    cap = str(CAPTURES / "rst_abort.pcap")
+    bad = tcpwatch_cli("report", cap, "-o", str(tmp_path / "r.png"))
+    assert bad.returncode == 2 and "unknown extension '.png'" in bad.stderr
+    missing = tcpwatch_cli("report", cap, "--conn", "99", "-o", str(tmp_path / "r.html"))
+    assert missing.returncode == 2 and "no connection 99 in" in missing.stderr
+    for res in (bad, missing):
+        assert "Traceback" not in res.stderr and len(res.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "r.html").exists()
+
+
+def _echo(port: int, n: int) -> None:
+    for i in range(n):
+        f = LengthPrefixFramer()
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+            s.sendall(f.encode(str(i).encode()))
+            got = []
+            while not got:
+                got = f.feed(s.recv(100))
+
+
+@needs_root
+def test_live_writes_the_report_of_what_it_captured(browser, tmp_path):
+    port, pcap, out = 61250, tmp_path / "live.pcap", tmp_path / "live.html"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tcpwatch", "live", "--port", str(port), "--serve", "thread",
+         "--write", str(pcap), "--report", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
+    try:
+        line = proc.stderr.readline()
+        assert "capturing on lo" in line, line
+        _echo(port, 3)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert f"wrote {out}" in err
+    segs = tcpwatch.analyze(pcap)
+    assert segs["conn"].nunique() == 3
+    table = re.search(r'<script id="conn-data" type="application/json">(.*?)</script>',
+                      out.read_text(), re.S)
+    assert table is not None
+    rows = json.loads(table.group(1))["rows"]
+    assert sorted(r[0] for r in rows) == sorted(segs["conn"].unique().tolist())
+    opened = Opened(browser, out)
+    try:
+        assert opened.page.locator("section.conn").count() == 3
+        assert opened.errors == [] and opened.foreign() == []
+        opened.shot("report-live")
+    finally:
+        opened.page.close()
