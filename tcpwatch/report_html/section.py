@@ -33,7 +33,7 @@ def available_kinds() -> tuple[str, ...]:
 def data_direction(rows: pd.DataFrame) -> str:
     """The side whose data the graphs follow: the one that sent more payload (client on a
     tie)."""
-    client = rows[Col.ROLE].astype(str).to_numpy() == "client"
+    client = (rows[Col.ROLE] == "client").to_numpy()  # categorical: compares codes
     ln = rows[Col.LEN].to_numpy(dtype=np.int64)
     return "server" if ln[~client].sum() > ln[client].sum() else "client"
 
@@ -43,8 +43,8 @@ def explained(rows: pd.DataFrame, shown: int = EXPLAIN_SHOWN) -> tuple[list[str]
     Which rows ``explain`` tells is its own rule (a transition, a violation or an analysis
     event), counted here over whole columns; it is run on the rows up to the last one shown
     only -- what it says of a row depends on earlier rows, never on later ones."""
-    told = ((rows[Col.TRANSITION].astype(str) != "") | (rows[Col.VIOLATION].astype(str) != "")
-            | (rows[Col.EVENTS].astype(str) != "")).to_numpy()
+    told = ((rows[Col.TRANSITION] != "") | (rows[Col.VIOLATION] != "")
+            | (rows[Col.EVENTS] != "")).to_numpy()
     total = int(told.sum())
     if total > shown:
         last = int(np.flatnonzero(told)[shown - 1])
