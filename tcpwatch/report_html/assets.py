@@ -1,8 +1,14 @@
 """The page's own style and script: vanilla JS that builds the connection table from its
 JSON, sorts it when a header is clicked (numbers as numbers, missing values last) and
-filters it as the box is typed in (the terms are explained in ``table.FILTER_HELP``)."""
+filters it as the box is typed in (the terms are explained in ``table.FILTER_HELP``); and
+draws each graph when it comes near the screen (a page of many big graphs opens as fast as
+its first screen; ``window.tcpwatchDrawAll()`` draws them all at once, for printing)."""
 
 from __future__ import annotations
+
+import json
+
+from ..plot.page import CONFIG
 
 STYLE = """
 .capture td{padding:1px 10px 1px 0}
@@ -125,3 +131,24 @@ SCRIPT = r"""
   filter();
 })();
 """
+
+LAZY = r"""
+(function () {
+  var config = PLOTLY_CONFIG;
+  var divs = Array.prototype.slice.call(document.querySelectorAll("div.plot[data-figure]"));
+  function draw(div) {
+    if (div.dataset.drawn) return;
+    div.dataset.drawn = "1";
+    var f = JSON.parse(document.getElementById(div.dataset.figure).textContent);
+    Plotly.newPlot(div, f.data, f.layout, config);
+  }
+  window.tcpwatchDrawAll = function () { divs.forEach(draw); };
+  if (!("IntersectionObserver" in window)) { divs.forEach(draw); return; }
+  var seen = new IntersectionObserver(function (entries) {
+    entries.forEach(function (e) {
+      if (e.isIntersecting) { seen.unobserve(e.target); draw(e.target); }
+    });
+  }, {rootMargin: "600px 0px"});
+  divs.forEach(function (d) { seen.observe(d); });
+})();
+""".replace("PLOTLY_CONFIG", json.dumps(CONFIG))

@@ -16,7 +16,7 @@ from ..plot.page import standalone
 from ..report.episodes import episodes
 from ..report.summary import summarize_connections
 from ..vocab import Col
-from .assets import SCRIPT, STYLE
+from .assets import LAZY, SCRIPT, STYLE
 from .section import REPORT_KINDS, available_kinds, section_html
 from .table import table_data, table_html
 
@@ -48,7 +48,7 @@ def report_html(segs: pd.DataFrame, *, source: str, conns: list[int] | None = No
             f"{table_html(table_data(summary, chosen))}"
             f"{_drawn_note(chosen, conns, mask, top)}"
             + "".join(sections))
-    return standalone(title, body, style=STYLE, script=SCRIPT)
+    return standalone(title, body, style=STYLE, script=SCRIPT + LAZY)
 
 
 def write_report(segs: pd.DataFrame, path: Path, **kw) -> Path:

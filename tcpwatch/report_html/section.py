@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import html
 import importlib.util
+import json
 
 import numpy as np
 import pandas as pd
 
 from ..plot import kind_module
 from ..plot.common import conn_of
-from ..plot.page import figure_div
 from ..plot.render import HTML_HEIGHT
 from ..report.explain import explain
 from ..vocab import Col
@@ -52,6 +52,15 @@ def explained(rows: pd.DataFrame, shown: int = EXPLAIN_SHOWN) -> tuple[list[str]
     return explain(rows)[:shown], total
 
 
+def lazy_figure(div_id: str, fig: dict, height: int) -> str:
+    """A graph's ``<div>`` and its figure as JSON, drawn by the page's script when it
+    comes near the screen (``assets.LAZY``)."""
+    payload = json.dumps(fig, separators=(",", ":")).replace("</", "<\\/")
+    return (f'<div id="{div_id}" class="plot" data-figure="{div_id}-json" '
+            f'style="height:{height}px"></div>\n'
+            f'<script id="{div_id}-json" type="application/json">{payload}</script>\n')
+
+
 def episodes_html(ep: pd.DataFrame, t0: float, shown: int = EPISODES_SHOWN) -> str:
     """The connection's episodes as a small table (times since its first segment)."""
     if ep.empty:
@@ -87,7 +96,7 @@ def section_html(rows: pd.DataFrame, ep: pd.DataFrame, summary_row: dict,
         mod = kind_module(k)
         d = mod.data(rows, direction=direction)
         height = int(getattr(mod, "html_height", lambda _d: HTML_HEIGHT)(d))
-        parts.append(figure_div(f"conn{c.conn}-{k}", mod.figure(d), height=height))
+        parts.append(lazy_figure(f"conn{c.conn}-{k}", mod.figure(d), height))
     parts.append("<h3>Flow-control episodes</h3>\n")
     parts.append(episodes_html(ep, c.t0))
     lines, total = explained(rows)

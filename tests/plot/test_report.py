@@ -88,6 +88,9 @@ class Opened:
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
         self.page.on("request", lambda r: self.requests.append(r.url))
         self.page.goto(self.url)
+        # graphs are drawn as they come near the screen: scroll to each, as a reader would
+        for div in self.page.locator("div.plot").all():
+            div.scroll_into_view_if_needed()
         self.page.wait_for_function(RENDERED, timeout=30_000)
 
     def foreign(self) -> list[str]:
