@@ -1,6 +1,7 @@
 """The page's own style and script: vanilla JS that builds the connection table from its
 JSON, sorts it when a header is clicked (numbers as numbers, missing values last) and
-filters it as the box is typed in (the terms are explained in ``table.FILTER_HELP``); and
+filters it as the box is typed in (the terms are explained in ``table.FILTER_HELP``),
+showing a page of rows at a time (a capture of 16,000 connections opens at once); and
 draws each graph when it comes near the screen (a page of many big graphs opens as fast as
 its first screen; ``window.tcpwatchDrawAll()`` draws them all at once, for printing)."""
 
@@ -33,17 +34,21 @@ pre.explain{max-height:30em}
 SCRIPT = r"""
 (function () {
   var data = JSON.parse(document.getElementById("conn-data").textContent);
-  var cols = data.columns, numeric = data.numeric, drawn = {};
+  var cols = data.columns, numeric = data.numeric, drawn = {}, page = data.page;
   data.drawn.forEach(function (c) { drawn[c] = true; });
   var table = document.getElementById("conns"), head = table.tHead.rows[0];
   var body = table.tBodies[0], box = document.getElementById("filter");
-  var shown = document.getElementById("shown");
+  var shown = document.getElementById("shown"), more = document.getElementById("more");
   var text = data.rows.map(function (r) {
     return r.map(function (v) { return v === null ? "" : String(v); });
   });
-  var trs = data.rows.map(function (r, i) {
+  var order = data.rows.map(function (_, i) { return i; });  // the current sort
+  var match = order, limit = page, tests = [], trs = [];
+
+  function row(i) {  // the <tr> of data row i, made when first shown
+    if (trs[i]) return trs[i];
     var tr = document.createElement("tr");
-    r.forEach(function (v, j) {
+    data.rows[i].forEach(function (v, j) {
       var td = document.createElement("td");
       if (numeric[j]) td.className = "num";
       if (j === 0 && drawn[v]) {
@@ -57,9 +62,24 @@ SCRIPT = r"""
       }
       tr.appendChild(td);
     });
-    body.appendChild(tr);
-    return tr;
-  });
+    return (trs[i] = tr);
+  }
+
+  function render() {  // the matching rows in sort order, the first `limit` of them
+    var frag = document.createDocumentFragment();
+    match.slice(0, limit).forEach(function (i) { frag.appendChild(row(i)); });
+    body.textContent = "";
+    body.appendChild(frag);
+    shown.textContent = match.length + " of " + order.length + " connections" +
+      (match.length > limit ? " (the first " + limit + " shown)" : "");
+    more.hidden = match.length <= limit;
+  }
+
+  function refilter() {
+    match = order.filter(function (i) { return tests.every(function (f) { return f(i); }); });
+    render();
+  }
+
   cols.forEach(function (c, j) {
     var th = document.createElement("th");
     th.textContent = c;
@@ -73,7 +93,7 @@ SCRIPT = r"""
     var dir = th.getAttribute("aria-sort") === "ascending" ? -1 : 1;
     Array.prototype.forEach.call(head.cells, function (h) { h.removeAttribute("aria-sort"); });
     th.setAttribute("aria-sort", dir === 1 ? "ascending" : "descending");
-    var order = data.rows.map(function (_, i) { return i; });
+    order = data.rows.map(function (_, i) { return i; });
     order.sort(function (a, b) {
       var x = data.rows[a][j], y = data.rows[b][j];
       if (x === null || y === null) {  // missing values last, either way
@@ -83,9 +103,8 @@ SCRIPT = r"""
                                                           {numeric: true});
       return c === 0 ? a - b : dir * c;
     });
-    var frag = document.createDocumentFragment();
-    order.forEach(function (i) { frag.appendChild(trs[i]); });
-    body.appendChild(frag);
+    limit = page;  // from the top again, as after a new filter
+    refilter();
   }
 
   function column(name) {  // a column by its name, else the first that starts with it,
@@ -116,19 +135,15 @@ SCRIPT = r"""
     };
   }
 
-  function filter() {
+  box.addEventListener("input", function () {
     // terms apart by spaces; "quoted text" keeps its spaces (ended:"RST by")
     var terms = box.value.match(/[^\s"]*"[^"]*"?|\S+/g) || [];
-    var tests = terms.map(function (t) { return term(t.replace(/"/g, "")); }), count = 0;
-    trs.forEach(function (tr, i) {
-      var ok = tests.every(function (f) { return f(i); });
-      tr.hidden = !ok;
-      if (ok) count++;
-    });
-    shown.textContent = count + " of " + trs.length + " connections";
-  }
-  box.addEventListener("input", filter);
-  filter();
+    tests = terms.map(function (t) { return term(t.replace(/"/g, "")); });
+    limit = page;
+    refilter();
+  });
+  more.addEventListener("click", function () { limit += page; render(); });
+  render();
 })();
 """
 

@@ -39,6 +39,9 @@ SHOWN = {
 }
 #: significant digits of a fractional number in the table
 DIGITS = 6
+#: rows shown at once (and added by the "more" button): the DOM of 16,000 rows of 23
+#: cells takes a browser tens of seconds to lay out; filtering and sorting see every row
+PAGE = 500
 
 
 def _cell(v: object) -> object:
@@ -68,7 +71,7 @@ def table_data(summary: pd.DataFrame, drawn: list[int]) -> dict:
     columns = [frame[c].astype(object).to_numpy() for c in cols]
     rows = [[_cell(v) for v in row] for row in zip(*columns, strict=True)] if cols else []
     return {"columns": cols, "numeric": numeric, "tips": [SHOWN[c] for c in cols],
-            "rows": rows, "drawn": sorted(drawn)}
+            "rows": rows, "drawn": sorted(drawn), "page": PAGE}
 
 
 def table_html(data: dict) -> str:
@@ -80,7 +83,7 @@ def table_html(data: dict) -> str:
         'column&gt;number (e.g. ended:RST retransmissions&gt;0)">\n'
         '<span id="shown"></span></div>\n'
         '<div class="tablewrap"><table id="conns"><thead><tr></tr></thead><tbody></tbody>'
-        "</table></div>\n"
+        '</table></div>\n<button id="more" type="button" hidden>show more rows</button>\n'
         f'<script id="conn-data" type="application/json">{payload}</script>\n'
         f"<p class=\"note\">{html.escape(FILTER_HELP)}</p>\n")
 

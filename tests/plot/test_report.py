@@ -24,6 +24,7 @@ from tcpwatch.lab.servers.framing import LengthPrefixFramer
 from tcpwatch.plot import rtt
 from tcpwatch.plot.choose import busiest, conn_rows
 from tcpwatch.plot.page import plotly_js
+from tcpwatch.report_html import table, write_report
 from tcpwatch.report_html.section import data_direction
 
 from ..conftest import REPO, needs_root
@@ -39,14 +40,11 @@ MIXED = ("lossy_bulk", "zero_window", "rst_abort", "connection_refused", "syn_ti
          "many_short")
 #: connections drawn in the mixed report (each page costs its graphs' drawing time)
 DRAWN = 3
+#: rows the mixed report's table shows at once (of its 410)
+PAGE = 150
 #: every plot drawn: a Plotly graph div with its SVG in place
 RENDERED = ("() => Array.from(document.querySelectorAll('div.plot')).every("
             "d => d._fullLayout && d.querySelector('.main-svg'))")
-
-
-def tcpwatch_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "tcpwatch", *args], capture_output=True,
-                          text=True, cwd=REPO, timeout=120)
 
 
 @pytest.fixture(scope="module")
@@ -62,16 +60,18 @@ def browser():
 
 @pytest.fixture(scope="module")
 def mixed(tmp_path_factory):
-    """(segment table, connection summary, report) of the repo's captures merged by time."""
+    """(segment table, connection summary, report) of the repo's captures merged by time;
+    the table shows :data:`PAGE` rows at a time (the page's script adds more on a click)."""
     mergecap = shutil.which("mergecap")
     assert mergecap, "mergecap (Wireshark) is needed to merge the captures"
     d = tmp_path_factory.mktemp("report")
     cap = d / "mixed.pcapng"
     subprocess.run([mergecap, "-w", str(cap), *(str(CAPTURES / f"{n}.pcap") for n in MIXED)],
                    check=True, timeout=60)
-    res = tcpwatch_cli("report", str(cap), "--top", str(DRAWN), "-o", str(d / "mixed.html"))
-    assert res.returncode == 0, res.stderr
     segs = tcpwatch.analyze(cap)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(table, "PAGE", PAGE)
+        write_report(segs, d / "mixed.html", source=str(cap), top=DRAWN)
     return segs, tcpwatch.summarize_connections(segs), d / "mixed.html"
 
 
@@ -134,20 +134,28 @@ def test_the_report_is_offline_error_free_and_draws_the_busiest(mixed, mixed_pag
     for c in drawn:  # one section each, linked from the table
         assert mixed_page.page.locator(f"section#conn-{c}").count() == 1
         assert mixed_page.page.locator(f'#conns a[href="#conn-{c}"]').count() == 1
-    shown = int(mixed_page.page.locator("#conns tbody tr").count())
-    assert shown == segs["conn"].nunique()
+    n = segs["conn"].nunique()
+    shown = mixed_page.page.locator("#shown")
+    for rows in (PAGE, 2 * PAGE, n):  # a page of rows, then one more on each click
+        assert mixed_page.page.locator("#conns tbody tr").count() == rows
+        assert shown.inner_text() == f"{n} of {n} connections" + (
+            f" (the first {rows} shown)" if rows < n else "")
+        if rows < n:
+            mixed_page.page.locator("#more").click()
+    assert mixed_page.page.locator("#more").is_hidden()
     mixed_page.shot("report-mixed")
 
 
 def test_the_table_sorts_numbers_as_numbers(mixed, mixed_page):
     summary = mixed[1]
     head = mixed_page.page.locator('#conns th[data-col="bytes_client"]')
-    head.click()
+    head.click()  # sorted, from the first page on
     got = [int(v) for v in mixed_page.column("bytes_client")]
-    assert got == sorted(summary["bytes_client"].astype(int).tolist())
+    assert got == sorted(summary["bytes_client"].astype(int).tolist())[:PAGE]
     head.click()  # again: descending, ties in the table's order
     want = summary.sort_values("bytes_client", ascending=False, kind="stable")
-    assert [int(v) for v in mixed_page.column("conn")] == want["conn"].astype(int).tolist()
+    assert [int(v) for v in mixed_page.column("conn")] == (
+        want["conn"].astype(int).tolist()[:PAGE])
     assert head.get_attribute("aria-sort") == "descending"
 
 
@@ -167,7 +175,7 @@ def test_the_table_filters_like_pandas(mixed, mixed_page, query, want):
     assert len(mixed_page.column("conn")) == n
     assert mixed_page.page.locator("#shown").inner_text() == f"{n} of {len(summary)} connections"
     box.fill("")
-    assert len(mixed_page.column("conn")) == len(summary)
+    assert len(mixed_page.column("conn")) == min(PAGE, len(summary))
 
 
 def test_hovering_a_graph_shows_the_segments_frame(mixed, mixed_page):
@@ -201,6 +209,17 @@ def test_hovering_a_graph_shows_the_segments_frame(mixed, mixed_page):
     assert f"[{row['flag_str']}] seq {row['rel_seq']} ack {row['rel_ack']}" in label
     assert mixed_page.errors == [] and mixed_page.foreign() == []
     mixed_page.shot("report-mixed-hover")
+
+
+def test_report_command_writes_the_page(tmp_path, capsys):
+    out = tmp_path / "r.html"
+    with pytest.raises(SystemExit) as end:
+        main(["report", str(CAPTURES / "rst_abort.pcap"), "--conn", "0", "-o", str(out)])
+    assert end.value.code == 0
+    assert f"wrote {out}" in capsys.readouterr().err
+    page = out.read_text()
+    assert page.count('<section class="conn"') == 1 and 'id="conn-0"' in page
+    assert page.startswith("<!DOCTYPE html>") and "Content-Security-Policy" in page
 
 
 def test_report_errors_are_one_line(tmp_path, capsys):
