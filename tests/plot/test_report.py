@@ -60,7 +60,7 @@ def browser():
 
 @pytest.fixture(scope="module")
 def mixed(tmp_path_factory):
-    """(segment table, connection summary, report) of the repo's captures merged by time;
+    """(segment table, connection summary, report, capture): the repo's captures merged;
     the table shows :data:`PAGE` rows at a time (the page's script adds more on a click)."""
     mergecap = shutil.which("mergecap")
     assert mergecap, "mergecap (Wireshark) is needed to merge the captures"
@@ -72,7 +72,7 @@ def mixed(tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(table, "PAGE", PAGE)
         write_report(segs, d / "mixed.html", source=str(cap), top=DRAWN)
-    return segs, tcpwatch.summarize_connections(segs), d / "mixed.html"
+    return segs, tcpwatch.summarize_connections(segs), d / "mixed.html", cap
 
 
 class Opened:
@@ -124,7 +124,7 @@ def mixed_page(browser, mixed):
 
 
 def test_the_report_is_offline_error_free_and_draws_the_busiest(mixed, mixed_page):
-    segs, _, html = mixed
+    segs, _, html, _ = mixed
     assert mixed_page.errors == []
     assert mixed_page.foreign() == []
     text = html.read_text().replace(plotly_js(), "")  # plotly.js names its own site
@@ -220,6 +220,19 @@ def test_report_command_writes_the_page(tmp_path, capsys):
     page = out.read_text()
     assert page.count('<section class="conn"') == 1 and 'id="conn-0"' in page
     assert page.startswith("<!DOCTYPE html>") and "Content-Security-Policy" in page
+
+
+def test_a_display_filter_chooses_what_is_drawn(mixed, tmp_path, capsys):
+    segs, _, _, cap = mixed
+    out = tmp_path / "zw.html"
+    flagged = segs[segs["events"].astype(str).str.contains("zero_window")]
+    want = busiest(segs[segs["conn"].isin(flagged["conn"])], 1)
+    with pytest.raises(SystemExit) as end:
+        main(["report", str(cap), "-Y", "tcp.analysis.zero_window", "--top", "1", "-o",
+              str(out)])
+    assert end.value.code == 0, capsys.readouterr().err
+    drawn = re.findall(r'<section class="conn" id="conn-(\d+)">', out.read_text())
+    assert [int(c) for c in drawn] == want and want != busiest(segs, 1)
 
 
 def test_report_errors_are_one_line(tmp_path, capsys):
