@@ -41,7 +41,7 @@ def report_html(segs: pd.DataFrame, *, source: str, conns: list[int] | None = No
     for c in chosen:
         rows = conn_rows(segs, c)
         sections.append(section_html(rows, ep[ep["conn"] == c] if len(ep) else ep,
-                                     by_conn.loc[c].to_dict(), kinds))
+                                     by_conn.loc[c].to_dict(), kinds, source))
     title = f"tcpwatch report: {Path(source).name}"
     body = (f"<h1>{html.escape(title)}</h1>\n{_capture_html(segs, source)}"
             f"<h2>Connections ({len(summary)})</h2>\n"

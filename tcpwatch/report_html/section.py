@@ -7,6 +7,7 @@ from __future__ import annotations
 import html
 import importlib.util
 import json
+import shlex
 
 import numpy as np
 import pandas as pd
@@ -85,8 +86,9 @@ def episodes_html(ep: pd.DataFrame, t0: float, shown: int = EPISODES_SHOWN) -> s
 
 
 def section_html(rows: pd.DataFrame, ep: pd.DataFrame, summary_row: dict,
-                 kinds: tuple[str, ...]) -> str:
-    """The whole section of one connection (``rows``: its segments, frame order)."""
+                 kinds: tuple[str, ...], source: str = "FILE") -> str:
+    """The whole section of one connection (``rows``: its segments, frame order;
+    ``source``: the capture, named in the command that prints every explain line)."""
     c = conn_of(rows)
     direction = data_direction(rows)
     parts = [f'<section class="conn" id="conn-{c.conn}">\n'
@@ -99,13 +101,13 @@ def section_html(rows: pd.DataFrame, ep: pd.DataFrame, summary_row: dict,
         parts.append(lazy_figure(f"conn{c.conn}-{k}", mod.figure(d), height))
     parts.append("<h3>Flow-control episodes</h3>\n")
     parts.append(episodes_html(ep, c.t0))
-    lines, total = explained(rows)
+    lines, total = explained(rows, EXPLAIN_SHOWN)
     parts.append(f"<h3>Explained ({total} segments matter)</h3>\n")
     if lines:
         parts.append("<pre class=\"explain\">" + html.escape("\n".join(lines)) + "</pre>\n")
     if total > len(lines):
         parts.append(f'<p class="note">and {total - len(lines)} more lines: tcpwatch analyze '
-                     f"FILE --explain --conn {c.conn}</p>\n")
+                     f"{html.escape(shlex.quote(source))} --explain --conn {c.conn}</p>\n")
     parts.append("</section>\n")
     return "".join(parts)
 

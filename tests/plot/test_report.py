@@ -24,8 +24,8 @@ from tcpwatch.lab.servers.framing import LengthPrefixFramer
 from tcpwatch.plot import rtt
 from tcpwatch.plot.choose import busiest, conn_rows
 from tcpwatch.plot.page import plotly_js
-from tcpwatch.report_html import table, write_report
-from tcpwatch.report_html.section import data_direction
+from tcpwatch.report_html import section, table, write_report
+from tcpwatch.report_html.section import data_direction, explained
 
 from ..conftest import REPO, needs_root
 
@@ -208,6 +208,19 @@ def test_hovering_a_graph_shows_the_segments_frame(mixed, mixed_page):
     row = segs[segs["frame"] == frame].iloc[0]
     assert f"[{row['flag_str']}] seq {row['rel_seq']} ack {row['rel_ack']}" in label
     assert mixed_page.errors == [] and mixed_page.foreign() == []
+
+
+def test_explain_lines_are_capped_and_counted(monkeypatch):
+    segs = tcpwatch.analyze(CAPTURES / "lossy_bulk.pcap")
+    rows = conn_rows(segs, 0)
+    every = tcpwatch.explain(rows)
+    assert len(every) > 100
+    # told from the rows up to the last one shown: the same lines as from all of them
+    assert explained(rows, 40) == (every[:40], len(every))
+    monkeypatch.setattr(section, "EXPLAIN_SHOWN", 40)
+    page = section.section_html(rows, tcpwatch.episodes(rows), {}, (), "x y.pcap")
+    assert page.count("\n#") == 39 and f"and {len(every) - 40} more lines: tcpwatch " \
+        "analyze &#x27;x y.pcap&#x27; --explain --conn 0" in page
 
 
 def test_report_command_writes_the_page(tmp_path, capsys):
