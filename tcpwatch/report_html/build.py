@@ -43,12 +43,14 @@ def report_html(segs: pd.DataFrame, *, source: str, conns: list[int] | None = No
         sections.append(section_html(rows, ep[ep["conn"] == c] if len(ep) else ep,
                                      by_conn.loc[c].to_dict(), kinds, source))
     title = f"tcpwatch report: {Path(source).name}"
+    # the table's script right after it: the table works while plotly.js (4.7 MB, after
+    # the sections) is still being read; the graphs are drawn once it is
     body = (f"<h1>{html.escape(title)}</h1>\n{_capture_html(segs, source)}"
             f"<h2>Connections ({len(summary)})</h2>\n"
-            f"{table_html(table_data(summary, chosen))}"
+            f"{table_html(table_data(summary, chosen))}<script>{SCRIPT}</script>\n"
             f"{_drawn_note(chosen, conns, mask, top)}"
             + "".join(sections))
-    return standalone(title, body, style=STYLE, script=SCRIPT + LAZY)
+    return standalone(title, body, style=STYLE, script=LAZY, plotly_last=True)
 
 
 def write_report(segs: pd.DataFrame, path: Path, **kw) -> Path:
