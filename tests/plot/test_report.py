@@ -108,12 +108,15 @@ class Opened:
                 .filter(tr => !tr.hidden).map(tr => tr.cells[j].textContent);
             }""", name)
 
-    def shot(self, name: str) -> Path:
+    def shot(self, name: str, capsys) -> None:
+        """The whole page, and its first screen (for the README), as NAME.png and
+        NAME-top.png under artifacts/screenshots/ (CI keeps the folder)."""
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        out = SCREENSHOTS / f"{name}.png"
-        self.page.screenshot(path=str(out), full_page=True)
-        print(f"screenshot: {out.relative_to(REPO)}")
-        return out
+        self.page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+        self.page.evaluate("window.scrollTo(0, 0)")
+        self.page.screenshot(path=str(SCREENSHOTS / f"{name}-top.png"))
+        with capsys.disabled():
+            print(f"\nscreenshots: {SCREENSHOTS.relative_to(REPO)}/{name}.png, {name}-top.png")
 
 
 @pytest.fixture(scope="module")
@@ -123,7 +126,7 @@ def mixed_page(browser, mixed):
     opened.page.close()
 
 
-def test_the_report_is_offline_error_free_and_draws_the_busiest(mixed, mixed_page):
+def test_the_report_is_offline_error_free_and_draws_the_busiest(mixed, mixed_page, capsys):
     segs, _, html, _ = mixed
     assert mixed_page.errors == []
     assert mixed_page.foreign() == []
@@ -143,7 +146,7 @@ def test_the_report_is_offline_error_free_and_draws_the_busiest(mixed, mixed_pag
         if rows < n:
             mixed_page.page.locator("#more").click()
     assert mixed_page.page.locator("#more").is_hidden()
-    mixed_page.shot("report-mixed")
+    mixed_page.shot("report-mixed", capsys)
 
 
 def test_the_table_sorts_numbers_as_numbers(mixed, mixed_page):
