@@ -39,7 +39,7 @@ MIXED = ("lossy_bulk", "zero_window", "rst_abort", "connection_refused", "syn_ti
          "half_close", "simultaneous_close", "handshake_echo_close", "port_reuse",
          "many_short")
 #: connections drawn in the mixed report (each page costs its graphs' drawing time)
-DRAWN = 2
+DRAWN = 1
 #: rows the mixed report's table shows at once (of its 410)
 PAGE = 150
 #: every plot drawn: a Plotly graph div with its SVG in place
