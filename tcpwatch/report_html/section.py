@@ -43,7 +43,8 @@ def explained(rows: pd.DataFrame, shown: int = EXPLAIN_SHOWN) -> tuple[list[str]
     """The first ``shown`` explain lines of one connection and how many there are in all.
     Which rows ``explain`` tells is its own rule (a transition, a violation or an analysis
     event), counted here over whole columns; it is run on the rows up to the last one shown
-    only -- what it says of a row depends on earlier rows, never on later ones."""
+    only: its numbers are running values over earlier rows, so those rows give the same
+    lines as the whole connection (tests/plot/test_report.py checks it)."""
     told = ((rows[Col.TRANSITION] != "") | (rows[Col.VIOLATION] != "")
             | (rows[Col.EVENTS] != "")).to_numpy()
     total = int(told.sum())
