@@ -48,6 +48,8 @@ def open_seconds(path: Path, runs: int = 3) -> list[tuple[float, float, float]]:
             first = time.perf_counter() - t
             for div in page.locator("div.plot").all():  # graphs are drawn near the screen
                 div.scroll_into_view_if_needed()
+                page.wait_for_function("d => d.querySelector('.main-svg')",
+                                       arg=div.element_handle(), timeout=300_000)
             page.wait_for_function(RENDERED, timeout=300_000)
             out.append((table, first, time.perf_counter() - t))
             if errors:

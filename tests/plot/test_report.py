@@ -89,8 +89,10 @@ class Opened:
         self.page.on("request", lambda r: self.requests.append(r.url))
         self.page.goto(self.url)
         # graphs are drawn as they come near the screen: scroll to each, as a reader would
-        for div in self.page.locator("div.plot").all():
+        for div in self.page.locator("div.plot").all():  # each drawn before the next
             div.scroll_into_view_if_needed()
+            self.page.wait_for_function("d => d.querySelector('.main-svg')",
+                                        arg=div.element_handle(), timeout=30_000)
         self.page.wait_for_function(RENDERED, timeout=30_000)
 
     def foreign(self) -> list[str]:
