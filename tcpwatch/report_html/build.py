@@ -46,7 +46,7 @@ def report_html(segs: pd.DataFrame, *, source: str, conns: list[int] | None = No
     # the table's script right after it: the table works while plotly.js (4.7 MB, after
     # the sections) is still being read; the graphs are drawn once it is
     body = (f"<h1>{html.escape(title)}</h1>\n{_capture_html(segs, source)}"
-            f"<h2>Connections ({len(summary)})</h2>\n"
+            f'<h2 id="connections">Connections ({len(summary)})</h2>\n'
             f"{table_html(table_data(summary, chosen))}<script>{SCRIPT}</script>\n"
             f"{_drawn_note(chosen, conns, mask, top)}"
             + "".join(sections))

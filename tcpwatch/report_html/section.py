@@ -94,7 +94,8 @@ def section_html(rows: pd.DataFrame, ep: pd.DataFrame, summary_row: dict,
     direction = data_direction(rows)
     parts = [f'<section class="conn" id="conn-{c.conn}">\n'
              f"<h2>{html.escape(c.title)}</h2>\n<p>{_facts(rows, summary_row)}; graphs "
-             f"follow the {direction}'s data.</p>\n"]
+             f"follow the {direction}'s data. <a href=\"#connections\">(back to the table)"
+             "</a></p>\n"]
     for k in kinds:
         mod = kind_module(k)
         d = mod.data(rows, direction=direction)
