@@ -22,6 +22,7 @@ from ..report.fit import TOP, console
 from . import stopping
 from .live_checks import ON_LOOPBACK, REFUSED_PORT, check_scenarios, interface, scenario_host
 from .params import COUNT, PATH, PORT, SECONDS, TOP_N, command, list_or_none, table_output
+from .report import report_output
 from .yfilter import DisplayFilter, display_filter
 
 HELP = """Capture live TCP (scapy; -i lo by default; needs root or CAP_NET_RAW), write it to a
@@ -85,10 +86,14 @@ SERVE_PORT = 9000
               help="show only the segments a Wireshark display filter selects (one line "
               "each piped, the event log on a terminal); --filter still says what is "
               "captured")
+@click.option("--report", type=PATH, callback=report_output, metavar="PATH",
+              help="when live ends, also write the HTML report of what was captured (as "
+              "tcpwatch report)")
 def live(iface: str, ports: list[int] | None, bpf: str | None, write: Path | None,
          duration: float | None, count: int | None, serve: str | None,
          scenarios: list[str] | None, close_after: int | None, output: Path | None,
-         kernel: bool, top: int, buffer_kib: int, yfilter: DisplayFilter | None) -> None:
+         kernel: bool, top: int, buffer_kib: int, yfilter: DisplayFilter | None,
+         report: Path | None) -> None:
     from ..capture.sniffer import capture_privileges
 
     check_scenarios(serve, ports, scenarios, close_after)
@@ -169,6 +174,11 @@ def live(iface: str, ports: list[int] | None, bpf: str | None, write: Path | Non
                                  width=out.width))
     if output is not None:
         write_segments(seg, output)
+    if report is not None:
+        from ..report_html import write_report
+
+        write_report(seg, report, source=str(path))
+        print(f"tcpwatch live: wrote {report}", file=sys.stderr, flush=True)
     view.print_counts(counts, cap.buffer_kib)
     if failed:
         print(f"tcpwatch: warning: a scenario failed: {failed}", file=sys.stderr, flush=True)

@@ -15,6 +15,7 @@ from . import columns as columns_cmd
 from . import live as live_cmd
 from . import plot as plot_cmd
 from . import record as record_cmd
+from . import report as report_cmd
 from . import serve as serve_cmd
 from . import states as states_cmd
 from . import verify as verify_cmd
@@ -36,7 +37,7 @@ def app() -> None:
 
 for cmd in (analyze_cmd.analyze, serve_cmd.serve, record_cmd.record, record_cmd.replay,
             verify_cmd.verify, states_cmd.states, live_cmd.live, columns_cmd.columns,
-            plot_cmd.plot):
+            plot_cmd.plot, report_cmd.report):
     app.add_command(cmd)
 
 

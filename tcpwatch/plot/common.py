@@ -35,8 +35,8 @@ def conn_of(segs: pd.DataFrame) -> Conn:
     if segs.empty:
         raise ValueError("no segments to draw")
     first = segs.iloc[0]
-    cl = segs["role"].astype(str).to_numpy() == "client"
-    c = segs[cl].iloc[0] if cl.any() else first
+    cl = (segs["role"] == "client").to_numpy()  # a categorical compares its codes
+    c = segs.iloc[int(cl.argmax())] if cl.any() else first
     client = _endpoint(str(c["src"]), int(c["sport"]))
     server = _endpoint(str(c["dst"]), int(c["dport"]))
     return Conn(int(first["conn"]), float(first["ts"]), client, server)

@@ -29,16 +29,20 @@ def figure_div(div_id: str, fig: dict, *, height: int = 420) -> str:
             f"F.layout, {json.dumps(CONFIG)});}})();</script>\n")
 
 
-def standalone(title: str, body: str, *, style: str = "", script: str = "") -> str:
-    """A whole HTML document with plotly.js inlined in its head."""
+def standalone(title: str, body: str, *, style: str = "", script: str = "",
+               plotly_last: bool = False) -> str:
+    """A whole HTML document with plotly.js inlined in its head, or with ``plotly_last``
+    after ``body`` (what the body shows and runs comes first, the graphs' library and
+    ``script`` after it)."""
+    plotly = f"<script>{plotly_js()}</script>\n"
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
             f"<title>{html.escape(title)}</title>\n"
             "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
             "script-src 'unsafe-inline' 'unsafe-eval'; style-src 'unsafe-inline'; "
             "img-src data: blob:; worker-src blob:\">\n"
             f"<style>{BASE_STYLE}{style}</style>\n"
-            f"<script>{plotly_js()}</script>\n</head><body>\n{body}\n"
-            f"<script>{script}</script>\n</body></html>\n")
+            f"{'' if plotly_last else plotly}</head><body>\n{body}\n"
+            f"{plotly if plotly_last else ''}<script>{script}</script>\n</body></html>\n")
 
 
 BASE_STYLE = """
