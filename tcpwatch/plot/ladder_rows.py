@@ -27,7 +27,7 @@ from .ladder_text import event_names, event_tier, short_tag
 #: a connection with at most this many segments is drawn whole
 FULL_MAX = 80
 #: most segment rows a folded ladder draws
-MAX_ROWS = 200
+MAX_ROWS = 90
 #: rows of the handshake and of the teardown always drawn
 HEAD = TAIL = 5
 
