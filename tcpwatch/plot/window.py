@@ -1,0 +1,270 @@
+"""``window``: bytes in flight against the advertised receive window, over time, per
+direction -- Wireshark's window-scaling graph with the flow-control episodes shaded.
+
+For a direction (the side that sends the data):
+
+* bytes in flight: Wireshark's ``tcp.analysis.bytes_in_flight`` on each of the sender's
+  data segments (the ``bytes_in_flight`` column);
+* receive window: the window the receiver advertises (``tcp.window_size``, scaled), as a
+  step line held from each of its segments to the next (RSTs left out: their window is
+  meaningless);
+* shaded: the receiver's zero-window episodes and the sender's window-full episodes
+  (:func:`tcpwatch.report.episodes.episodes`);
+* marked: window full, zero window, the sender's probes (Wireshark's zero_window_probe,
+  or keep_alive: Linux probes a closed window that way) and the receiver's window updates;
+* noted: each side's window scale, from the SYN and SYN-ACK.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..report.episodes import episodes as flow_episodes
+from ..vocab import TcpFlag
+from . import thin
+from .common import Conn, conn_of, layout, scatter, sides
+from .hover import hover_lines
+
+#: the marks drawn on the lines: (kind, whose segment: sender or receiver, label)
+MARKS = (("window_full", "sender", "window full"),
+         ("zero_window", "receiver", "zero window"),
+         ("probe", "sender", "zero-window probe / keep-alive"),
+         ("window_update", "receiver", "window update"))
+#: colours per data direction: (bytes in flight, receive window)
+COLOURS = {"client": ("tab:blue", "tab:green"), "server": ("tab:purple", "tab:olive")}
+SHADES = {"zero_window": ("tab:red", 0.18), "window_full": ("tab:orange", 0.22)}
+GLYPHS = {"window_full": ("^", "triangle-up", "tab:orange"),
+          "zero_window": ("x", "x", "tab:red"),
+          "probe": ("D", "diamond", "black"),
+          "window_update": ("|", "line-ns-open", "tab:gray")}
+
+
+@dataclass(frozen=True)
+class WindowData:
+    conn: Conn
+    direction: str
+    #: the sender's data segments: dir (the sender's role), frame, t, bytes_in_flight, hover
+    flight: pd.DataFrame
+    #: the receiver's segments: dir (the data direction they limit), frame, t, win, hover
+    window: pd.DataFrame
+    #: flow-control episodes: dir, kind (zero_window, window_full), side (whose segments),
+    #: start, end (s since the first segment; end NaN: still open at the capture's end),
+    #: segments, probes, stalled (a sentence)
+    episodes: pd.DataFrame
+    #: marked segments: dir, kind (MARKS), frame, t, y (where it sits: its bytes in flight,
+    #: or the window then), hover
+    marks: pd.DataFrame
+    #: each side's window-scale shift from its SYN: an int, -2 (no scaling: a SYN without
+    #: the option) or None (its SYN was not seen)
+    scale: dict[str, int | None]
+    #: the window scale in words, e.g. "window scale: client shift 7 (×128), server ..."
+    scale_note: str
+    #: time of the connection's last segment (where an open episode's shading ends)
+    t_end: float
+
+
+def _has(segs: pd.DataFrame, *names: str) -> np.ndarray:
+    """Rows whose ``events`` name any of ``names`` (looked up once per distinct value)."""
+    ev = segs["events"].astype("category")
+    cats = ev.cat.categories.astype(str)
+    hit = np.array([bool(set(c.split(";")) & set(names)) for c in cats] + [False])
+    return hit[ev.cat.codes.to_numpy()]
+
+
+def _directions(direction: str) -> tuple[str, ...]:
+    return ("client", "server") if direction == "both" else (sides(direction)[0],)
+
+
+def data(segs: pd.DataFrame, *, direction: str = "client") -> WindowData:
+    """Everything the window graph of ``direction``'s data shows."""
+    c = conn_of(segs)
+    t = segs["ts"].to_numpy(dtype=np.float64) - c.t0
+    role = segs["role"].astype(str).to_numpy()
+    flags = segs["flags"].to_numpy().astype(np.int64)
+    bif = segs["bytes_in_flight"].to_numpy(dtype=np.float64, na_value=np.nan)
+    win = segs["win"].to_numpy().astype(np.int64)
+    hover = hover_lines(segs)
+    marked = {"window_full": _has(segs, "window_full"),
+              "zero_window": _has(segs, "zero_window"),
+              "probe": _has(segs, "zero_window_probe", "keep_alive"),
+              "window_update": _has(segs, "window_update")}
+    flights, windows, marks = [], [], []
+    for d in _directions(direction):
+        sender, receiver = sides(d)
+        f = (role == sender) & ~np.isnan(bif)
+        flights.append(pd.DataFrame({"dir": d, "frame": segs["frame"].to_numpy()[f],
+                                     "t": t[f], "bytes_in_flight": bif[f].astype(np.int64),
+                                     "hover": hover[f]}))
+        w = (role == receiver) & ((flags & TcpFlag.RST) == 0)
+        windows.append(pd.DataFrame({"dir": d, "frame": segs["frame"].to_numpy()[w],
+                                     "t": t[w], "win": win[w], "hover": hover[w]}))
+        wt, wv = t[w], win[w]
+        for kind, whose, _ in MARKS:
+            m = marked[kind] & (role == (sender if whose == "sender" else receiver))
+            if kind == "window_full":
+                y = np.nan_to_num(bif[m])
+            elif whose == "receiver":
+                y = win[m].astype(np.float64)
+            else:  # a probe sits on the window line as it stood then
+                at = np.searchsorted(wt, t[m], side="right") - 1
+                y = np.where(at >= 0, wv[np.maximum(at, 0)], 0).astype(np.float64)
+            marks.append(pd.DataFrame({"dir": d, "kind": kind,
+                                       "frame": segs["frame"].to_numpy()[m], "t": t[m],
+                                       "y": y, "hover": hover[m]}))
+    scale = _scales(segs, role, flags)
+    return WindowData(c, direction, pd.concat(flights, ignore_index=True),
+                      pd.concat(windows, ignore_index=True), _episodes(segs, c, direction),
+                      pd.concat(marks, ignore_index=True), scale, _scale_note(scale),
+                      float(t[-1]) if len(t) else 0.0)
+
+
+def _episodes(segs: pd.DataFrame, c: Conn, direction: str) -> pd.DataFrame:
+    """The connection's episodes that hold up each drawn direction's data: the receiver's
+    zero windows and the sender's window-full runs."""
+    ep = flow_episodes(segs)
+    cols = ["dir", "kind", "side", "start", "end", "segments", "probes", "stalled"]
+    if ep.empty:
+        return pd.DataFrame(columns=cols)
+    kind, side = ep["kind"].astype(str), ep["side"].astype(str)
+    # the data direction an episode holds up: a window-full run is the sender's own, a
+    # zero window is the receiver's
+    other = side.map({"client": "server", "server": "client"})
+    ep = ep.assign(dir=np.where(kind == "window_full", side, other),
+                   start=ep["start"].astype(float) - c.t0, end=ep["end"].astype(float) - c.t0)
+    ep = ep[ep["dir"].isin(_directions(direction))]
+    return ep[cols].reset_index(drop=True)
+
+
+def _scales(segs: pd.DataFrame, role: np.ndarray, flags: np.ndarray) -> dict[str, int | None]:
+    """Each side's shift from its SYN (RFC 7323 §2.2: scaling is on only when both SYNs
+    carry the option; otherwise neither side scales, shown as -2 like Wireshark)."""
+    syn = (flags & TcpFlag.SYN) != 0
+    ws = segs["wscale"].to_numpy(dtype=np.float64, na_value=np.nan)
+    out: dict[str, int | None] = {}
+    for side in ("client", "server"):
+        rows = np.flatnonzero(syn & (role == side))
+        out[side] = None if not rows.size else (
+            -2 if np.isnan(ws[rows[0]]) else int(ws[rows[0]]))
+    if -2 in out.values():  # one SYN without the option turns scaling off both ways
+        out = {k: (None if v is None else -2) for k, v in out.items()}
+    return out
+
+
+def _scale_note(scale: dict[str, int | None]) -> str:
+    vals = list(scale.values())
+    if all(v is None for v in vals):
+        return "window scale unknown: no handshake seen"
+    if -2 in vals:
+        return "no window scaling (a SYN without the option): windows unscaled"
+
+    def one(side: str) -> str:
+        v = scale[side]
+        return f"{side} unknown (no SYN seen)" if v is None else f"{side} shift {v} (×{1 << v})"
+
+    return "window scale: " + ", ".join(map(one, ("client", "server")))
+
+
+def _title(d: WindowData) -> str:
+    what = "both directions" if d.direction == "both" else f"{sides(d.direction)[0]}'s data"
+    return f"{d.conn.title} · window, {what}"
+
+
+def _span_end(d: WindowData, end: float) -> float:
+    return d.t_end if np.isnan(end) else end
+
+
+def panel_height(d: WindowData) -> float:
+    return 4.2
+
+
+def draw(d: WindowData, ax) -> None:
+    for _, e in d.episodes.iterrows():
+        colour, alpha = SHADES[e["kind"]]
+        end = _span_end(d, e["end"])
+        if end > e["start"]:
+            ax.axvspan(e["start"], end, color=colour, alpha=alpha, lw=0)
+        else:  # one segment: an instant, drawn as a line
+            ax.axvline(e["start"], color=colour, alpha=min(1.0, 3 * alpha), lw=1.5)
+    for side in _directions(d.direction):
+        cf, cw = COLOURS[side]
+        w = d.window[d.window["dir"] == side]
+        f = d.flight[d.flight["dir"] == side]
+        peer = sides(side)[1]
+        if len(w):
+            ax.step(np.r_[w["t"], d.t_end], np.r_[w["win"], w["win"].iloc[-1]], where="post",
+                    color=cw, lw=1.2, label=f"{peer}'s receive window")
+        if len(f):
+            ax.plot(f["t"], f["bytes_in_flight"], ".", ms=3, color=cf,
+                    label=f"{side}'s bytes in flight")
+    for kind, _, label in MARKS:
+        m = d.marks[d.marks["kind"] == kind]
+        if len(m):
+            glyph, _, colour = GLYPHS[kind]
+            ax.plot(m["t"], m["y"], glyph, ms=5 if kind != "window_update" else 7,
+                    color=colour, mfc="none" if glyph == "D" else colour, label=label,
+                    linestyle="none")
+    for kind, (colour, alpha) in SHADES.items():
+        if (d.episodes["kind"] == kind).any():
+            ax.fill_between([], [], color=colour, alpha=alpha,
+                            label=kind.replace("_", " ") + " episode")
+    ax.set_xlabel("time since first segment (s)")
+    ax.set_ylabel("bytes")
+    ax.set_title(f"{_title(d)}\n{d.scale_note}", fontsize=9)
+    ax.set_ylim(bottom=0)
+    ax.grid(alpha=0.25)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=4,
+                  frameon=False)
+
+
+def _trace(x, y, *, name: str, frames, text, marked=None, **extra) -> dict:
+    keep = thin.keep(np.asarray(x), np.asarray(y), marked)
+    return scatter(np.asarray(x)[keep], np.asarray(y)[keep], name=name,
+                   customdata=np.asarray(frames)[keep].tolist(),
+                   text=np.asarray(text)[keep].tolist(),
+                   hovertemplate="%{text}<br>%{y} bytes<extra>" + name + "</extra>", **extra)
+
+
+def figure(d: WindowData) -> dict:
+    traces, shapes = [], []
+    for side in _directions(d.direction):
+        cf, cw = (_plotly_colour(c) for c in COLOURS[side])
+        w = d.window[d.window["dir"] == side]
+        f = d.flight[d.flight["dir"] == side]
+        peer = sides(side)[1]
+        traces.append(_trace(w["t"], w["win"], name=f"{peer}'s receive window",
+                             frames=w["frame"], text=w["hover"], mode="lines",
+                             line={"shape": "hv", "color": cw, "width": 1.5}))
+        traces.append(_trace(f["t"], f["bytes_in_flight"], name=f"{side}'s bytes in flight",
+                             frames=f["frame"], text=f["hover"], mode="markers",
+                             marker={"size": 4, "color": cf}))
+    for kind, _, label in MARKS:
+        m = d.marks[d.marks["kind"] == kind]
+        if len(m):
+            _, symbol, colour = GLYPHS[kind]
+            traces.append(scatter(m["t"].to_numpy(), m["y"].to_numpy(), name=label,
+                                  customdata=m["frame"].tolist(), text=m["hover"].tolist(),
+                                  hovertemplate="%{text}<extra>" + label + "</extra>",
+                                  marker={"symbol": symbol, "size": 8,
+                                          "color": _plotly_colour(colour)}))
+    for _, e in d.episodes.iterrows():
+        colour, alpha = SHADES[e["kind"]]
+        shapes.append({"type": "rect", "xref": "x", "yref": "paper", "x0": e["start"],
+                       "x1": _span_end(d, e["end"]), "y0": 0, "y1": 1,
+                       "line": {"width": 2, "color": _plotly_colour(colour)},
+                       "fillcolor": _plotly_colour(colour), "opacity": alpha,
+                       "layer": "below"})
+    lay = layout(f"{_title(d)}<br><span style='font-size:11px'>{d.scale_note}</span>",
+                 "time since first segment (s)", "bytes", shapes=shapes)
+    lay["margin"] = {**lay["margin"], "t": 60}
+    lay["yaxis"]["rangemode"] = "tozero"
+    return {"data": traces, "layout": lay}
+
+
+def _plotly_colour(name: str) -> str:
+    from matplotlib.colors import to_hex
+
+    return to_hex(name)
