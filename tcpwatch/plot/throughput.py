@@ -139,6 +139,7 @@ def data(segs: pd.DataFrame, *, direction: str = "client",
          window: float | None = None) -> ThroughputData:
     """The throughput and goodput of ``direction``'s data (both: of each direction), as
     moving averages over ``window`` seconds (default :func:`auto_window`)."""
+    segs = pd.DataFrame(segs, copy=False)  # no attrs: pandas deep-copies them per step
     c = conn_of(segs)
     t = segs["ts"].to_numpy(dtype=np.float64) - c.t0
     if window is None:

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..engine.arrays import event_bits
+from ..engine.registry import BY_NAME
 from ..report.episodes import episodes as flow_episodes
 from ..vocab import TcpFlag
 from . import thin
@@ -66,12 +68,12 @@ class WindowData:
     t_end: float
 
 
-def _has(segs: pd.DataFrame, *names: str) -> np.ndarray:
-    """Rows whose ``events`` name any of ``names`` (looked up once per distinct value)."""
-    ev = segs["events"].astype("category")
-    cats = ev.cat.categories.astype(str)
-    hit = np.array([bool(set(c.split(";")) & set(names)) for c in cats] + [False])
-    return hit[ev.cat.codes.to_numpy()]
+def _has(bits: np.ndarray, *names: str) -> np.ndarray:
+    """Rows (their analysis ``bits``) flagged with any of ``names``."""
+    mask = 0
+    for name in names:
+        mask |= BY_NAME[name].bit
+    return (bits & mask) != 0
 
 
 def _directions(direction: str) -> tuple[str, ...]:
@@ -80,6 +82,7 @@ def _directions(direction: str) -> tuple[str, ...]:
 
 def data(segs: pd.DataFrame, *, direction: str = "client") -> WindowData:
     """Everything the window graph of ``direction``'s data shows."""
+    segs = pd.DataFrame(segs, copy=False)  # no attrs: pandas deep-copies them per step
     c = conn_of(segs)
     t = segs["ts"].to_numpy(dtype=np.float64) - c.t0
     role = segs["role"].astype(str).to_numpy()
@@ -87,19 +90,21 @@ def data(segs: pd.DataFrame, *, direction: str = "client") -> WindowData:
     bif = segs["bytes_in_flight"].to_numpy(dtype=np.float64, na_value=np.nan)
     win = segs["win"].to_numpy().astype(np.int64)
     hover = hover_lines(segs)
-    marked = {"window_full": _has(segs, "window_full"),
-              "zero_window": _has(segs, "zero_window"),
-              "probe": _has(segs, "zero_window_probe", "keep_alive"),
-              "window_update": _has(segs, "window_update")}
+    frame = segs["frame"].to_numpy()
+    bits = event_bits(segs["events"])
+    marked = {"window_full": _has(bits, "window_full"),
+              "zero_window": _has(bits, "zero_window"),
+              "probe": _has(bits, "zero_window_probe", "keep_alive"),
+              "window_update": _has(bits, "window_update")}
     flights, windows, marks = [], [], []
     for d in _directions(direction):
         sender, receiver = sides(d)
         f = (role == sender) & ~np.isnan(bif)
-        flights.append(pd.DataFrame({"dir": d, "frame": segs["frame"].to_numpy()[f],
+        flights.append(pd.DataFrame({"dir": d, "frame": frame[f],
                                      "t": t[f], "bytes_in_flight": bif[f].astype(np.int64),
                                      "hover": hover[f]}))
         w = (role == receiver) & ((flags & TcpFlag.RST) == 0)
-        windows.append(pd.DataFrame({"dir": d, "frame": segs["frame"].to_numpy()[w],
+        windows.append(pd.DataFrame({"dir": d, "frame": frame[w],
                                      "t": t[w], "win": win[w], "hover": hover[w]}))
         wt, wv = t[w], win[w]
         for kind, whose, _ in MARKS:
@@ -111,14 +116,24 @@ def data(segs: pd.DataFrame, *, direction: str = "client") -> WindowData:
             else:  # a probe sits on the window line as it stood then
                 at = np.searchsorted(wt, t[m], side="right") - 1
                 y = np.where(at >= 0, wv[np.maximum(at, 0)], 0).astype(np.float64)
-            marks.append(pd.DataFrame({"dir": d, "kind": kind,
-                                       "frame": segs["frame"].to_numpy()[m], "t": t[m],
-                                       "y": y, "hover": hover[m]}))
+            marks.append((d, kind, frame[m], t[m], y, hover[m]))
     scale = _scales(segs, role, flags)
     return WindowData(c, direction, pd.concat(flights, ignore_index=True),
                       pd.concat(windows, ignore_index=True), _episodes(segs, c, direction),
-                      pd.concat(marks, ignore_index=True), scale, _scale_note(scale),
+                      _marks(marks), scale, _scale_note(scale),
                       float(t[-1]) if len(t) else 0.0)
+
+
+def _marks(parts: list[tuple]) -> pd.DataFrame:
+    """One table of the marks gathered per (direction, kind)."""
+    size = [len(p[2]) for p in parts]
+    return pd.DataFrame({
+        "dir": np.repeat([p[0] for p in parts], size).astype(object),
+        "kind": np.repeat([p[1] for p in parts], size).astype(object),
+        "frame": np.concatenate([p[2] for p in parts]).astype(np.int64),
+        "t": np.concatenate([p[3] for p in parts]).astype(np.float64),
+        "y": np.concatenate([p[4] for p in parts]).astype(np.float64),
+        "hover": np.concatenate([p[5] for p in parts]).astype(object)})
 
 
 def _episodes(segs: pd.DataFrame, c: Conn, direction: str) -> pd.DataFrame:
