@@ -38,12 +38,14 @@ def case(request):
     path = REPO / "captures" / request.param
     segs = tcpwatch.analyze(path)
     assert segs["frame"].iloc[0] == 1, "io,stat counts from the capture's first frame"
-    return path, segs, conn_rows(segs, busiest(segs, 1)[0])
+    ref = tshark_fields(path, ["tcp.len", "tcp.ack", "tcp.flags.ack", "tcp.srcport"],
+                        "tcp.stream == 0")
+    return path, segs, conn_rows(segs, busiest(segs, 1)[0]), ref
 
 
 @pytest.mark.parametrize("direction", ["client", "server"])
 def test_bytes_per_interval_are_io_stats(case, direction):
-    path, segs, rows = case
+    path, segs, rows, _ = case
     d = throughput.data(rows, direction=direction)
     sender = rows[rows["role"].astype(str) == direction].iloc[0]
     ref = _io_stat(path, BIN_NS / 1e9, f"ip.src=={sender['src']} && "
@@ -95,9 +97,8 @@ def _acked(ref: pd.DataFrame) -> list[int]:
 
 @pytest.mark.parametrize("window_s", [None, 1.0])
 def test_moving_averages_follow_wiresharks_loop_on_tsharks_fields(case, window_s):
-    path, _, rows = case
-    ref = tshark_fields(path, ["tcp.len", "tcp.ack", "tcp.flags.ack", "tcp.srcport"],
-                        "tcp.stream == 0")
+    _, _, rows, ref = case
+    ref = ref.copy()
     ref["frame"] = ref["frame.number"].astype(int)
     t_of = dict(zip(rows["frame"], rows["ts"] - rows["ts"].iloc[0], strict=True))
     ref["t"] = ref["frame"].map(t_of)
@@ -158,9 +159,7 @@ def test_window_throughput_and_rtt_render_on_every_capture():
     assert drawn >= 60
 
 
-@pytest.mark.parametrize("name", ["lossy_bulk.pcap", "zero_window.pcap",
-                                  "handshake_echo_close.pcap"])
-def test_png_svg_and_html_files(tmp_path, name):
+def test_png_svg_and_html_files(tmp_path, name="zero_window.pcap"):
     """``tcpwatch plot`` writes each kind of this part, alone and stacked, as PNG, SVG and
     HTML; the HTML carries every segment's frame number for the hover."""
     from click.testing import CliRunner
