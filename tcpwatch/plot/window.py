@@ -37,7 +37,10 @@ MARKS = (("window_full", "sender", "window full"),
          ("window_update", "receiver", "window update"))
 #: colours per data direction: (bytes in flight, receive window)
 COLOURS = {"client": ("tab:blue", "tab:green"), "server": ("tab:purple", "tab:olive")}
-SHADES = {"zero_window": ("tab:red", 0.18), "window_full": ("tab:orange", 0.22)}
+SHADES = {"zero_window": ("tab:red", 0.18), "window_full": ("tab:orange", 0.45)}
+#: the part of the height an episode's shading covers (from, to): a zero window the whole
+#: height, window-full runs a band along the top (a bulk transfer has hundreds of them)
+BANDS = {"zero_window": (0.0, 1.0), "window_full": (0.93, 1.0)}
 GLYPHS = {"window_full": ("^", "triangle-up", "tab:orange"),
           "zero_window": ("x", "x", "tab:red"),
           "probe": ("D", "diamond", "black"),
@@ -199,10 +202,11 @@ def draw(d: WindowData, ax) -> None:
     for _, e in d.episodes.iterrows():
         colour, alpha = SHADES[e["kind"]]
         end = _span_end(d, e["end"])
+        lo, hi = BANDS[e["kind"]]
         if end > e["start"]:
-            ax.axvspan(e["start"], end, color=colour, alpha=alpha, lw=0)
+            ax.axvspan(e["start"], end, lo, hi, color=colour, alpha=alpha, lw=0)
         else:  # one segment: an instant, drawn as a line
-            ax.axvline(e["start"], color=colour, alpha=min(1.0, 3 * alpha), lw=1.5)
+            ax.axvline(e["start"], lo, hi, color=colour, alpha=min(1.0, 2 * alpha), lw=1.5)
     for side in _directions(d.direction):
         cf, cw = COLOURS[side]
         w = d.window[d.window["dir"] == side]
@@ -268,7 +272,8 @@ def figure(d: WindowData) -> dict:
     for _, e in d.episodes.iterrows():
         colour, alpha = SHADES[e["kind"]]
         shapes.append({"type": "rect", "xref": "x", "yref": "paper", "x0": e["start"],
-                       "x1": _span_end(d, e["end"]), "y0": 0, "y1": 1,
+                       "x1": _span_end(d, e["end"]), "y0": BANDS[e["kind"]][0],
+                       "y1": BANDS[e["kind"]][1],
                        "line": {"width": 2, "color": _plotly_colour(colour)},
                        "fillcolor": _plotly_colour(colour), "opacity": alpha,
                        "layer": "below"})
