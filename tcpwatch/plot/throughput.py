@@ -246,6 +246,7 @@ def figure(d: ThroughputData) -> dict:
                                   f"<extra>{what}</extra>"))
     lay = layout(_title(d), "time since first segment (s)", "segment length (bytes)")
     lay["yaxis"]["rangemode"] = "tozero"
+    lay["margin"] = {**lay["margin"], "r": 80}  # room for the right axis' title
     lay["yaxis2"] = {"title": {"text": f"average throughput ({unit})"}, "overlaying": "y",
                      "side": "right", "rangemode": "tozero", "zeroline": False,
                      "showgrid": False}
