@@ -24,6 +24,13 @@ def run() -> None:
 
         print(f"tcpwatch {__version__}")
         return
+    # live: from here on SIGINT/SIGTERM only ask it to stop (cli/stopping.py), even while
+    # click, pandas and scapy load; ignored again for the interpreter's shutdown
+    live = next((a for a in sys.argv[1:] if a != "--traceback"), None) == "live"
+    if live:
+        from . import stopping
+
+        stopping.catch()
     # Arrow's allocations (the Parquet encoders' pages, dictionaries) from the system
     # allocator, not pyarrow's default mimalloc, which keeps what it freed: a streamed
     # `analyze -o x.parquet` of 600k segments peaked 20-30 MB lower at the same speed.
@@ -35,6 +42,8 @@ def run() -> None:
     try:
         main()
     except SystemExit as exc:
+        if live:
+            stopping.ignore()
         if fast_exit:
             code = exc.code if isinstance(exc.code, int) else (exc.code is not None)
             sys.stdout.flush()

@@ -19,6 +19,7 @@ from ..lab.scenarios.drivers import DRIVERS
 from ..lab.scenarios.registry import SCENARIOS
 from ..lab.servers.models import MODELS
 from ..report.fit import TOP, console
+from . import stopping
 from .live_checks import ON_LOOPBACK, REFUSED_PORT, check_scenarios, interface, scenario_host
 from .params import COUNT, PATH, PORT, SECONDS, TOP_N, command, list_or_none, table_output
 from .yfilter import DisplayFilter, display_filter
@@ -29,6 +30,12 @@ they change (--kernel: beside the kernel's own socket states). Ctrl-C, SIGTERM,
 --duration or --count end it with the final summary and, on stderr, what the kernel
 counted as tcpdump does: packets received by the filter and dropped by the kernel
 (its buffer, -B, was full: then the analysis is incomplete, and says so).
+
+Ctrl-C and SIGTERM, any number of them at any moment, even during start-up, end it the
+same way: the capture stops (or never starts), the pcap and the -o table are written
+whole, the summary is printed; signals after the first are ignored. Exit status: 0 when
+it ended so or by --duration/--count; 2 for a bad option, missing privileges or a write
+error (the pcap keeps the frames written before).
 
 \b
 Examples:
@@ -108,31 +115,29 @@ def live(iface: str, ports: list[int] | None, bpf: str | None, write: Path | Non
     cap = PacketSniffer(iface, flt, buffer_kib)
     writer = PcapWriter(path, cap.linktype)
     session = IncrementalEngine(cap.linktype, keep=output is not None)  # -o: every row
-    stop = {"why": None}
-
-    def on_signal(signum, frame):
-        stop["why"] = signal.Signals(signum).name
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    stopping.catch()  # the entry point did already; a signal since then stops it at once
+    stop = stopping.stop
     out = console()
     helpers: list[subprocess.Popen] = []
     capturing = False
-    try:
-        cap.start()
-        if serve:  # "capturing" is said once the server listens: a client may connect then
+    try:  # stopped while starting up: no sniffer, server or scenario is started
+        if stop["why"] is None:
+            cap.start()
+        # "capturing" is said once the server listens: a client may connect then
+        if serve and stop["why"] is None:
             helpers.append(subprocess.Popen(
                 [sys.executable, "-m", "tcpwatch", "serve", serve, "--port", str(ports[0]),
                  *(["--close-after", str(close_after)] if close_after else [])],
                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True))
-            if not helpers[-1].stdout.readline():
+            # a terminal's Ctrl-C reaches the server too: it may end before it listens
+            if not helpers[-1].stdout.readline() and stop["why"] is None:
                 raise TcpwatchError(f"the bundled {serve} server did not start on port "
                                     f"{ports[0]} (is it in use? try: tcpwatch serve {serve} "
                                     f"--port {ports[0]})")
         print(f"tcpwatch live: capturing on {iface} ({flt}) into {path}, "
               f"{view.buffer_text(buffer_kib, cap.buffer_kib)}", file=sys.stderr, flush=True)
         capturing = True
-        if scenarios:
+        if scenarios and stop["why"] is None:
             cmd = " && ".join(f"{sys.executable} -m tcpwatch.lab.scenarios.drivers {s} "
                               f"{scenario_host(s)} {ports[0]}" for s in scenarios)
             # a group of its own: stopped whole, the driver running under sh included
@@ -140,6 +145,7 @@ def live(iface: str, ports: list[int] | None, bpf: str | None, write: Path | Non
                                             text=True, start_new_session=True))
         _loop(cap, writer, session, out, stop, duration, count, kernel, yfilter)
     finally:
+        stopping.ignore()  # what was captured is written and summed up whole
         counts = cap.stop()
         if count is not None:  # as tcpdump -c: the packets kept, of those received
             counts = dataclasses.replace(counts, captured=min(counts.captured, count))

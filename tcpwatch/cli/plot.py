@@ -22,7 +22,7 @@ Examples:
   tcpwatch plot captures/lossy_bulk.pcap --kind seq -o seq.png
   tcpwatch plot x.pcap --conn 3 --kind seq --kind window -o conn3.html
   tcpwatch plot x.pcap -Y tcp.analysis.zero_window --kind window -o zw.png
-  tcpwatch plot x.pcap --kind seq --kind rtt --split -o g.png   # g-seq.png, g-rtt.png"""
+  tcpwatch plot x.pcap -k seq -k rtt --split -o g.png  # g-seq.png, g-rtt.png"""
 
 
 def plot_output(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:

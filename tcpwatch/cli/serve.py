@@ -12,7 +12,8 @@ from .params import COUNT, LISTEN_PORT, command
 
 HELP = f"""Run a bundled echo server: MODEL is one of {", ".join(MODELS)}
 (fork per connection, detached thread per connection, non-blocking busy poll, epoll).
-Stops cleanly on Ctrl-C or SIGTERM.
+Stops cleanly on Ctrl-C or SIGTERM. select and nonblock stop reading a client that
+has 64 KiB of echo unsent and read it again at 16 KiB (backpressure).
 
 Each message is echoed back framed as it came. Framing (--framing): length (the
 default) is a 4-byte big-endian length, then that many bytes; line ends each message
@@ -37,11 +38,15 @@ Examples:
               help="largest message accepted, in bytes (1 or more)")
 @click.option("--close-after", type=COUNT, metavar="N",
               help="close each connection after echoing N messages (the server closes first)")
+@click.option("--backlog", type=COUNT, metavar="N",
+              help="listen backlog: connections the kernel completes before the server "
+                   "accepts them (default: the system's maximum, net.core.somaxconn)")
 def serve(model: str, host: str, port: int, framing: str, max_frame: int,
-          close_after: int | None) -> None:
+          close_after: int | None, backlog: int | None) -> None:
     def listening(h: str, p: int) -> None:
         print(f"tcpwatch serve: {model} echo server listening on {h}:{p} "
               f"({framing} framing)", flush=True)
 
-    run(model, host, port, framing, max_frame, on_listening=listening, close_after=close_after)
+    run(model, host, port, framing, max_frame, on_listening=listening, close_after=close_after,
+        backlog=backlog)
     print("tcpwatch serve: stopped", file=sys.stderr, flush=True)

@@ -43,5 +43,8 @@ def _has(segs: pd.DataFrame) -> str:
 
 
 def conn_rows(segs: pd.DataFrame, conn: int) -> pd.DataFrame:
-    """One connection's rows, frame order, fresh index."""
-    return segs[segs[Col.CONN].to_numpy() == conn].reset_index(drop=True)
+    """One connection's rows, frame order, fresh index -- without the capture's ``attrs``
+    (its summary), which pandas would deep-copy at every step the kinds take."""
+    rows = segs[segs[Col.CONN].to_numpy() == conn].reset_index(drop=True)
+    rows.attrs = {}
+    return rows

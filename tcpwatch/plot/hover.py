@@ -11,10 +11,12 @@ def _text(col: pd.Series) -> np.ndarray:
     return col.astype(object).where(col.notna(), "").astype(str).to_numpy()
 
 
-def hover_lines(segs: pd.DataFrame) -> np.ndarray:
+def hover_lines(segs: pd.DataFrame, t0: float | None = None) -> np.ndarray:
     """One HTML hover string per row of ``segs`` (whole columns, no per-row Python objects
-    beyond the final strings)."""
-    t0 = float(segs["ts"].iloc[0]) if len(segs) else 0.0
+    beyond the final strings); times are seconds since ``t0`` (the connection's first
+    segment, :attr:`Conn.t0`), else since the first of ``segs``."""
+    if t0 is None:
+        t0 = float(segs["ts"].iloc[0]) if len(segs) else 0.0
     frame = segs["frame"].astype(str).to_numpy()
     rel = np.char.mod("%.6f", (segs["ts"].to_numpy() - t0))
     role = _text(segs["role"])

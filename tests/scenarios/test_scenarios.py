@@ -178,6 +178,24 @@ def check_zero_window_probe(f, port):
     assert len(fins(f)) == 2
 
 
+def check_backpressure(f, port):
+    to_server, from_server = f[f["tcp.dstport"] == port], f[f["tcp.srcport"] == port]
+    assert has(from_server, "tcp.analysis.zero_window").any()  # the server's window closed
+    probes = to_server[has(to_server, "tcp.analysis.keep_alive")]
+    assert len(probes) >= 2  # the client's kernel probed it
+    reopened = from_server[has(from_server, "tcp.analysis.window_update")
+                           & (from_server["frame.number"] > probes["frame.number"].max())]
+    assert len(reopened) > 0  # and the server's window opened again after the stall
+    later = to_server[to_server["frame.number"] > reopened["frame.number"].iloc[0]]
+    assert (later["tcp.len"] > 0).any()  # the client's data flowed again
+    assert len(fins(f)) == 2
+    def data_end(g):
+        d = g[g["tcp.len"] > 0]
+        return (d["tcp.seq"] + d["tcp.len"]).max()
+
+    assert data_end(to_server) == data_end(from_server)  # every byte sent came back
+
+
 CHECKS = {name[len("check_"):]: fn for name, fn in globals().items()
           if name.startswith("check_")}
 

@@ -7,6 +7,7 @@ bundled server at (host, port).  Runnable inside a namespace:
 from __future__ import annotations
 
 import contextlib
+import select
 import socket
 import struct
 import sys
@@ -285,6 +286,45 @@ def echo_both_close(host: str, port: int) -> None:
         with _connect(host, port) as s:
             _echo(s, f"message {i}".encode())
     time.sleep(0.3)
+
+
+BACKPRESSURE_CAP = 64 << 20  # a server that never pushes back takes this much, and fails
+
+
+@driver
+def backpressure(host: str, port: int) -> None:
+    """64 KiB messages sent without reading, until the server pushes back: the select
+    server stops reading a connection with 64 KiB of echo it cannot send, its receive
+    buffer fills and its window falls to zero (the client's kernel probes it).  After
+    2 s the client reads: the echo drains, the server reads again, its window reopens,
+    the client finishes the message under way and gets every echo back."""
+    frame = LengthPrefixFramer().encode(b"b" * 65536)
+    with _connect(host, port, timeout=30) as s:
+        s.setblocking(False)
+        sent = 0
+        while sent < BACKPRESSURE_CAP:
+            if not select.select([], [s], [], 0.5)[1]:
+                break  # nothing taken for 0.5 s: the windows are closed
+            with contextlib.suppress(BlockingIOError):
+                sent += s.send(frame[sent % len(frame):])
+        else:
+            raise SystemExit(f"the server took {sent} bytes without pushing back")
+        time.sleep(2.0)  # the server's zero window; the client's window probes
+        rest = -sent % len(frame)
+        want, got = sent + rest, 0
+        while got < want:  # read the echo, and finish the message under way
+            readable, writable, _ = select.select([s], [s] if rest else [], [], 30)
+            if not readable and not writable:
+                raise SystemExit("the echo stopped")
+            if readable:
+                chunk = s.recv(1 << 20)
+                if not chunk:
+                    raise ConnectionError("server closed early")
+                got += len(chunk)
+            if writable and rest:
+                with contextlib.suppress(BlockingIOError):
+                    rest -= s.send(frame[len(frame) - rest:])
+    time.sleep(0.2)
 
 
 @driver

@@ -100,6 +100,18 @@ _add(
     first=40,
 )
 
+# The bundled servers' own behaviour under abuse (issue 15): from BASE_PORT + 120 on.
+_add(
+    Scenario("backpressure", "lo", "select",
+             "a client sends 64 KiB messages and reads nothing: its own window closes, the "
+             "select server stops reading it at 64 KiB of unsent echo (backpressure), so "
+             "the server's receive window falls to zero too and each kernel probes the "
+             "other's ([TCP ZeroWindow], [TCP Keep-Alive]); 2 s later the client reads, "
+             "the server drains, reads again and its window updates reopen the flow; "
+             "every byte is echoed"),
+    first=60,
+)
+
 BASE_PORT = 61100  # above Linux's ephemeral range (32768-60999): no clash with client ports
 
 

@@ -87,6 +87,14 @@ class StopSignal:
         by the time accept() runs.  The connection returned is blocking, as Python
         creates accepted sockets without the listener's flag.
         """
+        batch = self.accept_many(listener, 1)
+        return batch[0] if batch else None
+
+    def accept_many(self, listener: socket.socket, most: int
+                    ) -> list[tuple[socket.socket, tuple]] | None:
+        """Wait for connections; every one waiting, up to ``most``; None once a stop is
+        requested.  Taking a burst's connections in one go empties the listen queue
+        sooner than one wake-up per connection."""
         poller = select.poll()
         poller.register(listener, select.POLLIN)
         poller.register(self.wakeup_fd, select.POLLIN)
@@ -94,8 +102,13 @@ class StopSignal:
             ready = dict(poller.poll())
             if self.wakeup_fd in ready and self.drain():
                 return None
-            if listener.fileno() in ready and (accepted := accept_nowait(listener)):
-                return accepted
+            if listener.fileno() not in ready:
+                continue
+            batch = []
+            while len(batch) < most and (accepted := accept_nowait(listener)):
+                batch.append(accepted)
+            if batch:
+                return batch
         return None
 
 
@@ -117,25 +130,3 @@ def echo_blocking(conn: socket.socket, framer: Framer, close_after: int | None =
                     done += 1
         except (FrameTooLarge, ConnectionResetError, BrokenPipeError):
             return
-
-
-class EchoState:
-    """Per-connection state of the event-loop servers: a framer and pending output."""
-
-    __slots__ = ("close_after", "done", "framer", "out")
-
-    def __init__(self, framer: Framer, close_after: int | None = None):
-        self.framer = framer
-        self.out = bytearray()
-        self.close_after = close_after
-        self.done = 0
-
-    def received(self, data: bytes) -> None:
-        for message in self.framer.feed(data):
-            self.out += self.framer.encode(message)
-            self.done += 1
-
-    @property
-    def finished(self) -> bool:
-        """The server is to close this connection once ``out`` is flushed."""
-        return self.close_after is not None and self.done >= self.close_after

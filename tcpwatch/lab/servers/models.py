@@ -19,10 +19,11 @@ def make_framer_factory(framing: str, max_size: int = DEFAULT_MAX, **kw) -> Make
 
 def run(model: str, host: str, port: int, framing: str = "length",
         max_size: int = DEFAULT_MAX, on_listening: Callable[[str, int], None] | None = None,
-        close_after: int | None = None) -> None:
-    """Listen, report the bound address, serve until SIGINT/SIGTERM."""
+        close_after: int | None = None, backlog: int | None = None) -> None:
+    """Listen (``backlog``: the system's maximum by default), report the bound address,
+    serve until SIGINT/SIGTERM."""
     STOP.install()
-    listener = tcp_listen(host, port)
+    listener = tcp_listen(host, port, backlog)
     bound = listener.getsockname()
     if on_listening is not None:
         on_listening(bound[0], bound[1])

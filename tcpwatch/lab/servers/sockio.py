@@ -33,15 +33,34 @@ class LineTooLong(TcpwatchError):
     """No line end within ``max_len`` bytes."""
 
 
-def tcp_listen(host: str, port: int, backlog: int = 128) -> socket.socket:
+SOMAXCONN_PATH = "/proc/sys/net/core/somaxconn"
+
+
+def max_backlog() -> int:
+    """The system's largest listen backlog (``net.core.somaxconn``; Linux caps any larger
+    ``listen()`` argument to it silently), or ``socket.SOMAXCONN`` where it cannot be read."""
+    try:
+        with open(SOMAXCONN_PATH) as f:
+            return int(f.read())
+    except (OSError, ValueError):
+        return socket.SOMAXCONN
+
+
+def tcp_listen(host: str, port: int, backlog: int | None = None) -> socket.socket:
     """A listening socket with SO_REUSEADDR (a restarted server can bind while old
-    connections sit in TIME_WAIT); a taken port is one clear error."""
+    connections sit in TIME_WAIT); a taken port is one clear error.
+
+    ``backlog`` bounds the queue of connections the kernel has completed but the server
+    has not yet accepted; a SYN arriving while it is full is dropped, and the client
+    retries only after 1, 3, 7 ... s.  A burst of clients therefore needs a long queue:
+    the default is the system's maximum (:func:`max_backlog`), not the 128 of old
+    examples."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
-        sock.listen(backlog)
+        sock.listen(max_backlog() if backlog is None else backlog)
     except OSError as exc:
         sock.close()
         if exc.errno == errno.EADDRINUSE:
