@@ -32,7 +32,6 @@ def _directions(direction: str) -> tuple[str, ...]:
 def data(segs: pd.DataFrame, *, direction: str = "client") -> RttData:
     """The RTT samples of the data ``direction``'s side sends (measured at its peer's ACK);
     ``both``: of both sides' data."""
-    segs = pd.DataFrame(segs, copy=False)  # no attrs: pandas deep-copies them per step
     c = conn_of(segs)
     rtt = segs["ack_rtt"].to_numpy(dtype=np.float64, na_value=np.nan)
     role = segs["role"].astype(str).to_numpy()

@@ -31,8 +31,8 @@ import numpy as np
 import pandas as pd
 
 from ..vocab import TcpFlag
-from . import thin
 from .common import Conn, conn_of, layout, scatter, sides
+from .decimate import keep as decimated
 from .hover import hover_lines
 
 #: seconds of the moving average (Wireshark's default)
@@ -139,7 +139,6 @@ def data(segs: pd.DataFrame, *, direction: str = "client",
          window: float | None = None) -> ThroughputData:
     """The throughput and goodput of ``direction``'s data (both: of each direction), as
     moving averages over ``window`` seconds (default :func:`auto_window`)."""
-    segs = pd.DataFrame(segs, copy=False)  # no attrs: pandas deep-copies them per step
     c = conn_of(segs)
     t = segs["ts"].to_numpy(dtype=np.float64) - c.t0
     if window is None:
@@ -228,7 +227,7 @@ def figure(d: ThroughputData) -> dict:
     for side in _directions(d.direction):
         cs, ct, cg = (to_hex(c) for c in COLOURS[side])
         s = d.segments[d.segments["dir"] == side]
-        keep = thin.keep(s["t"].to_numpy(), s["len"].to_numpy())
+        keep = decimated(s["t"].to_numpy(), s["len"].to_numpy())
         traces.append(scatter(s["t"].to_numpy()[keep], s["len"].to_numpy()[keep],
                               name=f"{side}'s segment length",
                               customdata=s["frame"].to_numpy()[keep].tolist(),
@@ -237,7 +236,7 @@ def figure(d: ThroughputData) -> dict:
                               marker={"size": 3, "color": cs, "opacity": 0.6}))
         for what, colour in (("throughput", ct), ("goodput", cg)):
             r = d.rates[(d.rates["dir"] == side) & (d.rates["what"] == what)]
-            keep = thin.keep(r["t"].to_numpy(), r["bps"].to_numpy())
+            keep = decimated(r["t"].to_numpy(), r["bps"].to_numpy())
             who = side if what == "throughput" else sides(side)[1] + " acks"
             traces.append(scatter(r["t"].to_numpy()[keep], r["bps"].to_numpy()[keep] / div,
                                   name=f"{what} ({who})", mode="lines", yaxis="y2",

@@ -26,8 +26,8 @@ from ..engine.arrays import event_bits
 from ..engine.registry import BY_NAME
 from ..report.episodes import episodes as flow_episodes
 from ..vocab import TcpFlag
-from . import thin
 from .common import Conn, conn_of, layout, scatter, sides
+from .decimate import keep as decimated
 from .hover import hover_lines
 
 #: the marks drawn on the lines: (kind, whose segment: sender or receiver, label)
@@ -85,7 +85,6 @@ def _directions(direction: str) -> tuple[str, ...]:
 
 def data(segs: pd.DataFrame, *, direction: str = "client") -> WindowData:
     """Everything the window graph of ``direction``'s data shows."""
-    segs = pd.DataFrame(segs, copy=False)  # no attrs: pandas deep-copies them per step
     c = conn_of(segs)
     t = segs["ts"].to_numpy(dtype=np.float64) - c.t0
     role = segs["role"].astype(str).to_numpy()
@@ -240,7 +239,7 @@ def draw(d: WindowData, ax) -> None:
 
 
 def _trace(x, y, *, name: str, frames, text, marked=None, **extra) -> dict:
-    keep = thin.keep(np.asarray(x), np.asarray(y), marked)
+    keep = decimated(np.asarray(x), np.asarray(y), marked=marked)
     return scatter(np.asarray(x)[keep], np.asarray(y)[keep], name=name,
                    customdata=np.asarray(frames)[keep].tolist(),
                    text=np.asarray(text)[keep].tolist(),

@@ -1,12 +1,11 @@
 """The throughput graph against tshark: the bytes it counts are tshark's tcp.len summed by
 ``-z io,stat``, and its moving averages are Wireshark's rule (tcp_stream_dialog.cpp
 fillThroughput, time-based) worked through literally, one segment at a time, on tshark's
-own fields. Then every kind this part owns (window, throughput, rtt) renders on every
-capture in the repository."""
+own fields; ``tcpwatch plot`` writes this part's kinds as PNG, SVG and HTML. (Every kind
+on every capture: tests/plot/test_every_capture.py.)"""
 
 from __future__ import annotations
 
-import json
 import re
 import subprocess
 
@@ -15,11 +14,11 @@ import pandas as pd
 import pytest
 
 import tcpwatch
-from tcpwatch.plot import rtt, throughput, window
+from tcpwatch.plot import throughput
 from tcpwatch.plot.choose import busiest, conn_rows
 from tcpwatch.report.verify import tshark_fields
 
-from ..conftest import REPO, public_captures
+from ..conftest import REPO
 
 CAPTURES = ["lossy_bulk.pcap", "zero_window.pcap", "window_full.pcap"]
 BIN_NS = 1_000_000  # io,stat interval: 1 ms
@@ -123,44 +122,8 @@ def test_auto_window_is_wiresharks_second_or_a_tenth_of_a_short_connection():
     assert throughput.auto_window(0.0) == 1e-6
 
 
-def _captures():
-    own = sorted(p for p in (REPO / "captures").glob("*.pcap"))
-    assert own, "no captures in the repository"
-    return own + public_captures()
-
-
-def test_window_throughput_and_rtt_render_on_every_capture():
-    """The busiest connection of every capture, both directions: data, Plotly JSON and a
-    matplotlib drawing (drawn on one reused figure; rendering its pixels is left to the
-    PNG tests, which cost more per capture than all of this)."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(3, 1, figsize=(5, 6), dpi=20)
-    drawn = 0
-    try:
-        for path in _captures():
-            segs = tcpwatch.analyze(path)
-            if segs.empty:
-                continue
-            rows = conn_rows(segs, busiest(segs, 1)[0])
-            for extra in fig.axes[3:]:  # throughput's twin axis
-                extra.remove()
-            for mod, ax in zip((window, throughput, rtt), axes, strict=True):
-                ax.clear()
-                d = mod.data(rows, direction="both")
-                json.dumps(mod.figure(d))
-                mod.draw(d, ax)
-            drawn += 1
-    finally:
-        plt.close(fig)
-    assert drawn >= 60
-
-
 def test_png_svg_and_html_files(tmp_path, name="zero_window.pcap"):
-    """``tcpwatch plot`` writes each kind of this part, alone and stacked, as PNG, SVG and
+    """``tcpwatch plot --split`` writes each kind of this part to its own PNG, SVG and
     HTML; the HTML carries every segment's frame number for the hover."""
     from click.testing import CliRunner
 

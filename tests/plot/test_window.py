@@ -1,7 +1,7 @@
 """The window graph against tshark on the same frames: its bytes in flight are
 tcp.analysis.bytes_in_flight, its window line tcp.window_size, its shaded episodes cover
 exactly the frames tshark flags zero_window / window_full, its window-scale note is
-tcp.window_size_scalefactor; and figure() thins a big trace but keeps every marked point."""
+tcp.window_size_scalefactor;."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 import tcpwatch
-from tcpwatch.plot import thin, window
+from tcpwatch.plot import window
 from tcpwatch.plot.choose import conn_rows
 from tcpwatch.report.verify import tshark_fields
 
@@ -124,21 +124,3 @@ def test_figure_is_plotly_json_with_frames_on_every_point(case):
     assert traced and all(isinstance(f, int) for tr in traced for f in tr["customdata"])
     n_shapes = len(fig["layout"].get("shapes", []))
     assert n_shapes == len(d.episodes)
-
-
-def test_thinning_keeps_extremes_and_every_marked_point():
-    rng = np.random.default_rng(7)
-    n = 50_000
-    x = np.sort(rng.uniform(0, 10, n))
-    y = rng.normal(size=n)
-    marked = np.zeros(n, dtype=bool)
-    marked[rng.choice(n, 300, replace=False)] = True
-    keep = thin.keep(x, y, marked)
-    assert len(keep) <= 4 * thin.COLUMNS + 300 < n
-    assert set(np.flatnonzero(marked)) <= set(keep.tolist())
-    assert {int(np.argmin(y)), int(np.argmax(y)), 0, n - 1} <= set(keep.tolist())
-    col = np.clip(((x - x[0]) / (x[-1] - x[0]) * thin.COLUMNS).astype(int), 0, thin.COLUMNS - 1)
-    kept = pd.Series(y[keep]).groupby(col[keep])
-    full = pd.Series(y).groupby(col)
-    assert (kept.max() == full.max()).all() and (kept.min() == full.min()).all()
-    assert len(thin.keep(x[:100], y[:100])) == 100
