@@ -22,7 +22,7 @@ class RttData:
 
 
 #: the colour of each direction's samples
-COLOURS = {"client": "tab:blue", "server": "tab:red"}
+COLOURS = {"client": "#1f77b4", "server": "#d62728"}
 
 
 def _directions(direction: str) -> tuple[str, ...]:
@@ -72,14 +72,12 @@ def draw(d: RttData, ax) -> None:
 
 
 def figure(d: RttData) -> dict:
-    from matplotlib.colors import to_hex
-
     traces = []
     for side in _directions(d.direction):
         p = d.points[d.points["dir"] == side]
         traces.append(scatter(p["t"].to_numpy(), p["rtt_ms"].to_numpy(), name=_label(d, side),
                               customdata=p["frame"].tolist(), text=p["hover"].tolist(),
                               hovertemplate="%{text}<br>RTT %{y:.3f} ms<extra></extra>",
-                              marker={"size": 4, "color": to_hex(COLOURS[side])}))
+                              marker={"size": 4, "color": COLOURS[side]}))
     return {"data": traces,
             "layout": layout(_title(d), "time since first segment (s)", "RTT (ms)")}

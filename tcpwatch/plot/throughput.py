@@ -39,8 +39,8 @@ from .hover import hover_lines
 WINDOW = 1.0
 #: a connection shorter than this many windows gets a shorter window (``auto_window``)
 MIN_WINDOWS = 10
-COLOURS = {"client": ("tab:blue", "tab:orange", "tab:green"),
-           "server": ("tab:purple", "tab:brown", "tab:olive")}
+COLOURS = {"client": ("#1f77b4", "#ff7f0e", "#2ca02c"),
+           "server": ("#9467bd", "#8c564b", "#bcbd22")}
 
 
 @dataclass(frozen=True)
@@ -220,12 +220,10 @@ def panel_height(d: ThroughputData) -> float:
 
 
 def figure(d: ThroughputData) -> dict:
-    from matplotlib.colors import to_hex
-
     div, unit = _unit(float(d.rates["bps"].max()) if len(d.rates) else 0.0)
     traces = []
     for side in _directions(d.direction):
-        cs, ct, cg = (to_hex(c) for c in COLOURS[side])
+        cs, ct, cg = COLOURS[side]
         s = d.segments[d.segments["dir"] == side]
         keep = decimated(s["t"].to_numpy(), s["len"].to_numpy())
         traces.append(scatter(s["t"].to_numpy()[keep], s["len"].to_numpy()[keep],

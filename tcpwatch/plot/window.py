@@ -36,15 +36,15 @@ MARKS = (("window_full", "sender", "window full"),
          ("probe", "sender", "zero-window probe / keep-alive"),
          ("window_update", "receiver", "window update"))
 #: colours per data direction: (bytes in flight, receive window)
-COLOURS = {"client": ("tab:blue", "tab:green"), "server": ("tab:purple", "tab:olive")}
-SHADES = {"zero_window": ("tab:red", 0.18), "window_full": ("tab:orange", 0.45)}
+COLOURS = {"client": ("#1f77b4", "#2ca02c"), "server": ("#9467bd", "#bcbd22")}
+SHADES = {"zero_window": ("#d62728", 0.18), "window_full": ("#ff7f0e", 0.45)}
 #: the part of the height an episode's shading covers (from, to): a zero window the whole
 #: height, window-full runs a band along the top (a bulk transfer has hundreds of them)
 BANDS = {"zero_window": (0.0, 1.0), "window_full": (0.93, 1.0)}
-GLYPHS = {"window_full": ("^", "triangle-up", "tab:orange"),
-          "zero_window": ("x", "x", "tab:red"),
-          "probe": ("D", "diamond", "black"),
-          "window_update": ("|", "line-ns-open", "tab:gray")}
+GLYPHS = {"window_full": ("^", "triangle-up", "#ff7f0e"),
+          "zero_window": ("x", "x", "#d62728"),
+          "probe": ("D", "diamond", "#000000"),
+          "window_update": ("|", "line-ns-open", "#7f7f7f")}
 
 
 @dataclass(frozen=True)
@@ -249,7 +249,7 @@ def _trace(x, y, *, name: str, frames, text, marked=None, **extra) -> dict:
 def figure(d: WindowData) -> dict:
     traces, shapes = [], []
     for side in _directions(d.direction):
-        cf, cw = (_plotly_colour(c) for c in COLOURS[side])
+        cf, cw = COLOURS[side]
         w = d.window[d.window["dir"] == side]
         f = d.flight[d.flight["dir"] == side]
         peer = sides(side)[1]
@@ -267,23 +267,17 @@ def figure(d: WindowData) -> dict:
                                   customdata=m["frame"].tolist(), text=m["hover"].tolist(),
                                   hovertemplate="%{text}<extra>" + label + "</extra>",
                                   marker={"symbol": symbol, "size": 8,
-                                          "color": _plotly_colour(colour)}))
+                                          "color": colour}))
     for _, e in d.episodes.iterrows():
         colour, alpha = SHADES[e["kind"]]
         shapes.append({"type": "rect", "xref": "x", "yref": "paper", "x0": e["start"],
                        "x1": _span_end(d, e["end"]), "y0": BANDS[e["kind"]][0],
                        "y1": BANDS[e["kind"]][1],
-                       "line": {"width": 2, "color": _plotly_colour(colour)},
-                       "fillcolor": _plotly_colour(colour), "opacity": alpha,
+                       "line": {"width": 2, "color": colour},
+                       "fillcolor": colour, "opacity": alpha,
                        "layer": "below"})
     lay = layout(f"{_title(d)}<br><span style='font-size:11px'>{d.scale_note}</span>",
                  "time since first segment (s)", "bytes", shapes=shapes)
     lay["margin"] = {**lay["margin"], "t": 60}
     lay["yaxis"]["rangemode"] = "tozero"
     return {"data": traces, "layout": lay}
-
-
-def _plotly_colour(name: str) -> str:
-    from matplotlib.colors import to_hex
-
-    return to_hex(name)
