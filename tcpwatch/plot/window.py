@@ -94,7 +94,12 @@ def data(segs: pd.DataFrame, *, direction: str = "client") -> WindowData:
     hover = hover_lines(segs)
     frame = segs["frame"].to_numpy()
     bits = event_bits(segs["events"])
-    marked = {"window_full": _has(bits, "window_full"),
+    # what an episode starts at (episodes(): a zero raw window on no SYN/FIN/RST, or a
+    # window-full flag)
+    closed = (segs["win_raw"].to_numpy() == 0) & (
+        (flags & (TcpFlag.SYN | TcpFlag.FIN | TcpFlag.RST)) == 0)
+    full = _has(bits, "window_full")
+    marked = {"window_full": full,
               "zero_window": _has(bits, "zero_window"),
               "probe": _has(bits, "zero_window_probe", "keep_alive"),
               "window_update": _has(bits, "window_update")}
@@ -121,7 +126,8 @@ def data(segs: pd.DataFrame, *, direction: str = "client") -> WindowData:
             marks.append((d, kind, frame[m], t[m], y, hover[m]))
     scale = _scales(segs, role, flags)
     return WindowData(c, direction, pd.concat(flights, ignore_index=True),
-                      pd.concat(windows, ignore_index=True), _episodes(segs, c, direction),
+                      pd.concat(windows, ignore_index=True),
+                      _episodes(segs, c, direction, bool(closed.any() or full.any())),
                       _marks(marks), scale, _scale_note(scale),
                       float(t[-1]) if len(t) else 0.0)
 
@@ -138,12 +144,13 @@ def _marks(parts: list[tuple]) -> pd.DataFrame:
         "hover": np.concatenate([p[5] for p in parts]).astype(object)})
 
 
-def _episodes(segs: pd.DataFrame, c: Conn, direction: str) -> pd.DataFrame:
+def _episodes(segs: pd.DataFrame, c: Conn, direction: str, any_: bool) -> pd.DataFrame:
     """The connection's episodes that hold up each drawn direction's data: the receiver's
-    zero windows and the sender's window-full runs."""
-    ep = flow_episodes(segs)
+    zero windows and the sender's window-full runs (none looked for unless ``any_``: a
+    zero window or a window-full segment is in the rows)."""
     cols = ["dir", "kind", "side", "start", "end", "segments", "probes", "stalled"]
-    if ep.empty:
+    ep = flow_episodes(segs) if any_ else None
+    if ep is None or ep.empty:
         return pd.DataFrame(columns=cols)
     kind, side = ep["kind"].astype(str), ep["side"].astype(str)
     # the data direction an episode holds up: a window-full run is the sender's own, a
