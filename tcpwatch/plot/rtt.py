@@ -16,19 +16,30 @@ from .hover import hover_lines
 class RttData:
     conn: Conn
     direction: str
-    #: one row per ACK that has an RTT: frame, t (s since the connection's first segment),
-    #: rtt_ms, acked_frame, and the acking segment's hover text
+    #: one row per ACK that has an RTT: dir (whose data it times), frame, t (s since the
+    #: connection's first segment), rtt_ms, acked_frame, and the acking segment's hover text
     points: pd.DataFrame
 
 
+#: the colour of each direction's samples
+COLOURS = {"client": "#1f77b4", "server": "#d62728"}
+
+
+def _directions(direction: str) -> tuple[str, ...]:
+    return ("client", "server") if direction == "both" else (sides(direction)[0],)
+
+
 def data(segs: pd.DataFrame, *, direction: str = "client") -> RttData:
-    """The RTT samples of the data ``direction``'s side sends (measured at its peer's ACK)."""
+    """The RTT samples of the data ``direction``'s side sends (measured at its peer's ACK);
+    ``both``: of both sides' data."""
     c = conn_of(segs)
-    _, acker = sides(direction)
     rtt = segs["ack_rtt"].to_numpy(dtype=np.float64, na_value=np.nan)
-    keep = ~np.isnan(rtt) & (segs["role"].astype(str).to_numpy() == acker)
+    role = segs["role"].astype(str).to_numpy()
+    acked = np.isin(role, [sides(d)[1] for d in _directions(direction)])
+    keep = ~np.isnan(rtt) & acked
     rows = segs[keep]
     points = pd.DataFrame({
+        "dir": np.where(role[keep] == "server", "client", "server"),
         "frame": rows["frame"].to_numpy(),
         "t": rows["ts"].to_numpy() - c.t0,
         "rtt_ms": rtt[keep] * 1e3,
@@ -38,22 +49,35 @@ def data(segs: pd.DataFrame, *, direction: str = "client") -> RttData:
     return RttData(c, direction, points)
 
 
+def _title(d: RttData) -> str:
+    what = "both sides' data" if d.direction == "both" else f"{d.direction}'s data"
+    return f"{d.conn.title} · RTT of {what}"
+
+
+def _label(d: RttData, side: str) -> str:
+    return f"ACK RTT of {side}'s data" if d.direction == "both" else "ACK RTT"
+
+
 def draw(d: RttData, ax) -> None:
-    p = d.points
-    ax.plot(p["t"], p["rtt_ms"], ".", ms=3, color="tab:blue", label="ACK RTT")
+    for side in _directions(d.direction):
+        p = d.points[d.points["dir"] == side]
+        ax.plot(p["t"], p["rtt_ms"], ".", ms=3, color=COLOURS[side], label=_label(d, side))
     ax.set_xlabel("time since first segment (s)")
     ax.set_ylabel("RTT (ms)")
-    ax.set_title(f"{d.conn.title} · RTT of {d.direction}'s data", fontsize=9)
-    if len(p):
+    ax.set_title(_title(d), fontsize=9)
+    if len(d.points):
         ax.set_ylim(bottom=0)
+        if d.direction == "both":
+            ax.legend(fontsize=7, loc="upper right")
 
 
 def figure(d: RttData) -> dict:
-    p = d.points
-    trace = scatter(p["t"].to_numpy(), p["rtt_ms"].to_numpy(), name="ACK RTT",
-                    customdata=p["frame"].tolist(), text=p["hover"].tolist(),
-                    hovertemplate="%{text}<br>RTT %{y:.3f} ms<extra></extra>",
-                    marker={"size": 4})
-    return {"data": [trace],
-            "layout": layout(f"{d.conn.title} · RTT of {d.direction}'s data",
-                             "time since first segment (s)", "RTT (ms)")}
+    traces = []
+    for side in _directions(d.direction):
+        p = d.points[d.points["dir"] == side]
+        traces.append(scatter(p["t"].to_numpy(), p["rtt_ms"].to_numpy(), name=_label(d, side),
+                              customdata=p["frame"].tolist(), text=p["hover"].tolist(),
+                              hovertemplate="%{text}<br>RTT %{y:.3f} ms<extra></extra>",
+                              marker={"size": 4, "color": COLOURS[side]}))
+    return {"data": traces,
+            "layout": layout(_title(d), "time since first segment (s)", "RTT (ms)")}
