@@ -17,7 +17,7 @@ from ..report.episodes import episodes
 from ..report.summary import summarize_connections
 from ..vocab import Col
 from .assets import LAZY, SCRIPT, STYLE
-from .section import REPORT_KINDS, available_kinds, section_html
+from .section import REPORT_KINDS, section_html
 from .table import table_data, table_html
 
 #: connections drawn when none are named
@@ -31,7 +31,7 @@ def report_html(segs: pd.DataFrame, *, source: str, conns: list[int] | None = No
                 kinds: tuple[str, ...] | None = None) -> str:
     """The whole page for an annotated table: ``conns`` drawn, else the busiest ``top`` of
     the connections ``mask`` (a boolean array over ``segs``) touches, else of all."""
-    kinds = available_kinds() if kinds is None else kinds
+    kinds = REPORT_KINDS if kinds is None else kinds
     summary = summarize_connections(segs)
     chosen = (choose_conns(segs, conns, mask, n=top, source=source)
               if len(segs) and (conns or top) else [])

@@ -5,7 +5,6 @@ capped, so a connection of a million segments adds a bounded amount of text to t
 from __future__ import annotations
 
 import html
-import importlib.util
 import json
 import shlex
 
@@ -23,12 +22,6 @@ REPORT_KINDS = ("ladder", "seq", "window", "rtt")
 #: explain lines and episodes shown per connection (the rest are counted)
 EXPLAIN_SHOWN = 200
 EPISODES_SHOWN = 50
-
-
-def available_kinds() -> tuple[str, ...]:
-    """The report kinds whose module exists in this build."""
-    return tuple(k for k in REPORT_KINDS  # until merged
-                 if importlib.util.find_spec(f"tcpwatch.plot.{k}") is not None)
 
 
 def data_direction(rows: pd.DataFrame) -> str:
