@@ -44,7 +44,7 @@ def data(segs: pd.DataFrame, *, direction: str = "client") -> RttData:
         "t": rows["ts"].to_numpy() - c.t0,
         "rtt_ms": rtt[keep] * 1e3,
         "acked_frame": rows["acked_frame"].to_numpy(dtype=np.int64, na_value=-1),
-        "hover": hover_lines(rows) if len(rows) else np.array([], dtype=str),
+        "hover": hover_lines(rows, t0=c.t0) if len(rows) else np.array([], dtype=str),
     })
     return RttData(c, direction, points)
 
