@@ -26,8 +26,9 @@ from .ladder_text import event_names, event_tier, short_tag
 
 #: a connection with at most this many segments is drawn whole
 FULL_MAX = 80
-#: most segment rows a folded ladder draws
-MAX_ROWS = 90
+#: most segment rows a folded ladder draws (matplotlib draws a row's texts in about 10 ms: 60 rows
+#: keep a 10k-segment connection's PNG under a second)
+MAX_ROWS = 60
 #: rows of the handshake and of the teardown always drawn
 HEAD = TAIL = 5
 
