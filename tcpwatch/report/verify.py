@@ -76,14 +76,18 @@ def _pyshark_reference(path: Path) -> pd.DataFrame:
 
 
 def _detach_child_watcher() -> None:
-    """pyshark leaves its SIGCHLD handler on the event loop (a SafeChildWatcher); every
-    later child process's exit then writes to the loop's wake-up pipe, which nobody
-    reads, until it is full.  Detach it: the next FileCapture attaches a new one."""
+    """pyshark installs a SafeChildWatcher with its SIGCHLD handler on its event loop;
+    every later child process's exit then writes to the loop's wake-up pipe, which nobody
+    reads, until it is full.  Detach it, and put back Python's default watcher (a thread
+    per child): a detached one is inactive, and the next asyncio subprocess in this
+    process (playwright's driver, say) would be refused.  The next FileCapture installs
+    its own again."""
     import asyncio
 
     with contextlib.suppress(Exception), warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         asyncio.get_child_watcher().attach_loop(None)
+        asyncio.set_child_watcher(asyncio.ThreadedChildWatcher())
 
 
 def tshark_reference(path: Path | str, engine: str = "pyshark") -> pd.DataFrame:

@@ -3,8 +3,8 @@ regression cases) -- issue 14: "every plot kind on every capture in the repo ren
 without error".
 
 For every capture: each kind's data() and figure() (every number drawn, and the HTML's
-figure as JSON) for its busiest connections in each direction, and draw() of every kind
-of the busiest onto matplotlib axes. Rasterising those axes is matplotlib's own work and
+figure as JSON) for its busiest connection in each direction, and draw() of every kind
+onto matplotlib axes. Rasterising those axes is matplotlib's own work and
 costs a second a capture, so PNG, SVG and HTML files of all kinds are written for a few
 captures that between them have every shape: a textbook handshake and teardown, a lossy
 bulk transfer, a zero-window stall, a capture that starts mid-connection. A capture with
@@ -28,8 +28,8 @@ from ..test_cli_values import tcpwatch_here
 
 CAPTURES = sorted(p for p in (REPO / "captures").rglob("*")
                   if p.suffix in (".pcap", ".pcapng") and "live" not in p.parts)
-#: connections per capture whose pictures are built (the busiest)
-MAX_CONNS = 2
+#: connections per capture whose pictures are built (the busiest; CI has 20 minutes)
+MAX_CONNS = 1
 #: every file format of every kind, for these
 WRITTEN = [REPO / "captures" / "handshake_echo_close.pcap",
            REPO / "captures" / "lossy_bulk.pcap", REPO / "captures" / "zero_window.pcap",
@@ -49,23 +49,22 @@ def test_every_kind_draws(path: Path, tmp_path: Path) -> None:
         assert list(tmp_path.iterdir()) == []
         return
     plt = _pyplot()
-    for i, conn in enumerate(busiest(seg, MAX_CONNS)):
+    for conn in busiest(seg, MAX_CONNS):
         rows = conn_rows(seg, conn)
         for k in KINDS:
             mod = kind_module(k)
-            for direction in ("client", "server", "both") if i == 0 else ("server",):
+            for direction in ("client", "server", "both"):
                 d = mod.data(rows, direction=direction)
                 fig = mod.figure(d)
                 assert fig["data"] and "layout" in fig
                 json.dumps(fig)  # plain data: what the HTML page embeds
                 if k == "ladder":
                     break  # one picture whatever the direction
-            if i == 0:  # drawn onto matplotlib axes: the busiest connection
-                f, ax = plt.subplots()
-                try:
-                    mod.draw(d, ax)
-                finally:
-                    plt.close(f)
+            f, ax = plt.subplots()  # drawn onto matplotlib axes
+            try:
+                mod.draw(d, ax)
+            finally:
+                plt.close(f)
 
 
 @pytest.mark.parametrize("path", WRITTEN, ids=lambda p: p.name)

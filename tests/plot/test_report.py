@@ -10,7 +10,6 @@ import json
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -20,7 +19,6 @@ import pytest
 
 import tcpwatch
 from tcpwatch.cli.main import main
-from tcpwatch.lab.servers.framing import LengthPrefixFramer
 from tcpwatch.plot import rtt
 from tcpwatch.plot.choose import busiest, conn_rows
 from tcpwatch.plot.page import plotly_js
@@ -28,6 +26,7 @@ from tcpwatch.report_html import section, table, write_report
 from tcpwatch.report_html.section import data_direction, explained
 
 from ..conftest import REPO, needs_root
+from ..live.test_live import echo_connections
 
 CAPTURES = REPO / "captures"
 CHROMIUM = Path("/usr/bin/chromium")
@@ -265,16 +264,6 @@ def test_report_errors_are_one_line(tmp_path, capsys):
     assert not (tmp_path / "r.html").exists()
 
 
-def _echo(port: int, n: int) -> None:
-    for i in range(n):
-        f = LengthPrefixFramer()
-        with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
-            s.sendall(f.encode(str(i).encode()))
-            got = []
-            while not got:
-                got = f.feed(s.recv(100))
-
-
 @needs_root
 def test_live_writes_the_report_of_what_it_captured(tmp_path):
     port, pcap, out = 61250, tmp_path / "live.pcap", tmp_path / "live.html"
@@ -285,7 +274,7 @@ def test_live_writes_the_report_of_what_it_captured(tmp_path):
     try:
         line = proc.stderr.readline()
         assert "capturing on lo" in line, line
-        _echo(port, 3)
+        echo_connections(port, 3)
     finally:
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=60)
