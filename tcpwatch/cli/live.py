@@ -121,6 +121,7 @@ def live(iface: str, ports: list[int] | None, bpf: str | None, write: Path | Non
     writer = PcapWriter(path, cap.linktype)
     session = IncrementalEngine(cap.linktype, keep=output is not None)  # -o: every row
     stopping.catch()  # the entry point did already; a signal since then stops it at once
+    click.get_current_context().call_on_close(stopping.release)  # called in-process
     stop = stopping.stop
     out = console()
     helpers: list[subprocess.Popen] = []

@@ -39,12 +39,34 @@ def _record(signum: int, frame: FrameType | None) -> None:
         stop["why"] = signal.Signals(signum).name
 
 
+#: True when the entry point caught the signals: the process ends with the command, and
+#: they stay ignored to its end. Called in a process that goes on (tests, a Python caller
+#: of ``main``), live puts back what it found when it returns (:func:`release`).
+for_process = False
+#: the handlers ``catch`` replaced
+_saved: dict[int, object] = {}
+
+
 def catch() -> None:
     """From now on SIGINT and SIGTERM only record a stop (idempotent: a stop recorded
     before is kept)."""
     for sig in STOP_SIGNALS:
         if signal.getsignal(sig) is not _record:
+            _saved.setdefault(sig, signal.getsignal(sig))
             signal.signal(sig, _record)
+
+
+def release() -> None:
+    """The command is over: in a process that goes on (not :data:`for_process`), the
+    handlers ``catch`` replaced come back and the stop is forgotten -- a SIGINT ignored
+    here would be ignored by every child process started later too (SIG_IGN is
+    inherited across exec, and Python then installs no KeyboardInterrupt handler)."""
+    if for_process:
+        return
+    for sig, handler in _saved.items():
+        signal.signal(sig, handler)
+    _saved.clear()
+    stop["why"] = None
 
 
 def ignore() -> None:

@@ -187,3 +187,23 @@ def test_the_capture_buffer_is_what_was_asked_past_rmem_max(iface):
     finally:
         cap.stop()
     assert capture_buffers(os.getpid()) == []
+
+
+def test_live_called_in_process_puts_the_handlers_back(tmp_path):
+    """live through ``main`` in a process that goes on (a test, a Python caller): the
+    SIGINT/SIGTERM handlers it found come back when it returns. Left at SIG_IGN, every
+    child process started later would ignore Ctrl-C too (SIG_IGN survives exec): it broke
+    test_cli's Ctrl-C test in CI."""
+    import contextlib
+    import io
+
+    from tcpwatch.cli.main import main
+
+    before = [signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)]
+    with contextlib.redirect_stdout(io.StringIO()), \
+            contextlib.redirect_stderr(io.StringIO()), pytest.raises(SystemExit) as end:
+        main(["live", "--write", str(tmp_path / "x.pcap"), "--duration", "0.3",
+              "--port", "61298"])
+    assert end.value.code == 0
+    assert [signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)] == before
+    assert (tmp_path / "x.pcap").stat().st_size >= 24  # a whole pcap header at least
