@@ -146,11 +146,10 @@ def analyze(file: str, segments: bool, output: Path | None, conns: tuple[int, ..
 
 
 def _no_connections(file: str, missing: list[int], seg) -> str:
-    which = ", ".join(map(str, missing))
-    ids = seg[Col.CONN]
-    has = ("no connection" if not len(ids) else f"connection {ids.min()}" if ids.min() ==
-           ids.max() else f"connections {ids.min()} to {ids.max()}")
-    return f"no connection {which} in {file} (it has {has})"
+    from ..plot.choose import has_text
+
+    return (f"no connection {', '.join(map(str, missing))} in {file} "
+            f"(it has {has_text(seg[Col.CONN])})")
 
 
 def _stream(file: str, output: Path | None, progress, quiet: bool, top: int,

@@ -25,7 +25,7 @@ def choose_conns(segs: pd.DataFrame, conns: list[int] | None, mask=None, *,
         missing = sorted(set(conns) - have)
         if missing:
             raise TcpwatchError(f"no connection {', '.join(map(str, missing))} in {source}"
-                                f" (it has {_has(segs)})")
+                                f" (it has {has_text(segs[Col.CONN])})")
         return list(dict.fromkeys(conns))
     pool = segs if mask is None else segs[segs[Col.CONN].isin(segs.loc[mask, Col.CONN])]
     if pool.empty:
@@ -34,8 +34,9 @@ def choose_conns(segs: pd.DataFrame, conns: list[int] | None, mask=None, *,
     return busiest(pool, n)
 
 
-def _has(segs: pd.DataFrame) -> str:
-    ids = segs[Col.CONN]
+def has_text(ids: pd.Series) -> str:
+    """What a capture has, for an error naming a connection it has not: "connection 0",
+    "connections 0 to 41", "no connection"."""
     if not len(ids):
         return "no connection"
     lo, hi = int(ids.min()), int(ids.max())
