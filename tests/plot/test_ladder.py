@@ -180,19 +180,20 @@ def test_html_figure_holds_the_same_states_and_segments(name, drawn):
 
 
 def test_a_folded_long_connection_keeps_every_state_change_and_flagged_row():
-    rows = one_conn(CAPTURES / "lossy_bulk.pcap")
+    rows = one_conn(CAPTURES / "upstream_loss.pcap")
     d = ladder.data(rows)
     assert len(rows) > ladder_rows.FULL_MAX and len(d.rows) <= ladder_rows.MAX_ROWS
     assert len(d.gaps) > 0
     drawn = set(d.rows["frame"])
     flagged = rows["events"].astype(str) != ""
-    assert flagged.sum() > 100
+    assert flagged.sum() > 2 * ladder_rows.MAX_ROWS  # more than fit: the tiers decide
     # the default budget: every loss, reordering and window-trouble row (tier 1); with room
     # for them, every flagged row
     tier1 = rows["events"].astype(str).str.contains(
         "retransmission|out_of_order|lost_segment|zero_window|window_full|ack_lost")
     assert tier1.sum() > 5 and set(rows["frame"][tier1]) <= drawn
-    assert set(rows["frame"][flagged]) <= set(ladder.data(rows, max_rows=200).rows["frame"])
+    room = int(flagged.sum()) + 40  # every flagged row, the handshake, teardown, changes
+    assert set(rows["frame"][flagged]) <= set(ladder.data(rows, max_rows=room).rows["frame"])
     for side in SIDES:
         want = changes(rows, side)
         s = d.states[(d.states["kind"] == "change") & (d.states["side"] == side)]

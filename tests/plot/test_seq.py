@@ -16,6 +16,7 @@ from tcpwatch.plot import render, seq
 from tcpwatch.plot.choose import busiest, conn_rows
 from tcpwatch.plot.decimate import keep
 from tcpwatch.report.episodes import episodes
+from tcpwatch.report.verify import tshark_fields
 
 from ..conftest import PUBLIC, REPO
 from ..reference.captures import analysed
@@ -209,7 +210,11 @@ def test_figure_points_are_segments(lossy: pd.DataFrame) -> None:
                 assert sorted(trace["customdata"]) == sorted(part["frame"].tolist())
     fig = seq.figure(seq.data(lossy, direction="server"))
     syn = next(t for t in fig["data"] if t["name"] == "SYN")
-    assert syn["text"][0].startswith("frame 2 · t=0.000036s<br>server [S.]")
+    # the time since the connection's first segment, as tshark tells it (the capture's
+    # first frame is that segment)
+    t2 = tshark_fields(CAPTURES / "lossy_bulk.pcap", ["frame.time_relative"],
+                       display_filter="frame.number == 2")["frame.time_relative"]
+    assert syn["text"][0].startswith(f"frame 2 · t={float(t2.iloc[0]):.6f}s<br>server [S.]")
 
 
 def test_decimation_keeps_extremes_and_marks(lossy: pd.DataFrame) -> None:

@@ -72,13 +72,19 @@ def test_shaded_episodes_cover_exactly_the_flagged_frames(case):
     for kind, field in (("zero_window", "tcp.analysis.zero_window"),
                         ("window_full", "tcp.analysis.window_full")):
         covered = np.zeros(len(rows), dtype=bool)
+        edge = np.zeros(len(rows), dtype=bool)
         for _, e in d.episodes[d.episodes["kind"] == kind].iterrows():
             end = np.inf if np.isnan(e["end"]) else e["end"]
             # a zero window lasts until the window update (not itself zero); a
             # window-full run from its first to its last flagged segment
             inside = (t >= e["start"]) & ((t < end) if kind == "zero_window" else (t <= end))
             covered |= inside & (role == e["side"])
-        assert set(frame[covered].tolist()) == _flagged(ref, field), kind
+            edge |= ((t == e["start"]) | (t == end)) & (role == e["side"])
+        flagged = _flagged(ref, field)
+        got = set(frame[covered].tolist())
+        # an unflagged segment is shaded only when the capture stamps it with the very
+        # microsecond an episode starts or ends (segments sent back to back)
+        assert flagged <= got and got - flagged <= set(frame[edge].tolist()), kind
     assert ("zero_window" in set(d.episodes["kind"])) == bool(_flagged(
         ref, "tcp.analysis.zero_window"))
 

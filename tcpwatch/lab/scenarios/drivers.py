@@ -181,10 +181,10 @@ def window_full(host: str, port: int) -> None:
 
 @driver
 def lossy_bulk(host: str, port: int) -> None:
-    """300 kB echoed over a veth pair that drops 3 % of the segments arriving at the
+    """600 kB echoed over a veth pair that drops 3 % of the segments arriving at the
     server: retransmissions, duplicate ACKs, SACK."""
     with _connect(host, port, timeout=60) as s:
-        _echo(s, b"b" * 300_000)
+        _echo(s, b"b" * 600_000)
     time.sleep(0.3)
 
 

@@ -16,7 +16,16 @@ from ...engine.pipeline import analyze
 from ...errors import TcpwatchError
 from ...report.bless import bless
 from .crafted import run_zero_window_probe
-from .netns import Lab, delayed_lab, nft, python_in, random_loss_on_input, set_offloads, veth_lab
+from .netns import (
+    Lab,
+    delayed_lab,
+    fixed_receive_buffers,
+    nft,
+    python_in,
+    random_loss_on_input,
+    set_offloads,
+    veth_lab,
+)
 from .registry import SCENARIOS, Scenario, port_of
 from .run import bundled_server
 from .tcpdump import tcpdump
@@ -107,6 +116,8 @@ def _record_bundled(s: Scenario, port: int, pcap: Path) -> None:
             _drop_syns(env.server_ns, port)
         if s.loss_percent:
             random_loss_on_input(env.server_ns, s.loss_percent, port)
+        if s.server_rcvbuf:
+            fixed_receive_buffers(env.server_ns, s.server_rcvbuf)
         stack.enter_context(bundled_server(s.model, env.server_host, port,
                                            netns=env.server_ns, close_after=s.close_after))
         if s.second_model:
@@ -148,6 +159,8 @@ def _readme_line(out_dir: Path, s: Scenario) -> None:
            + (f", {s.loss_percent} % random loss (nftables, server input)"
               if s.loss_percent else "")
            + (", SYNs dropped (nftables, server input)" if s.drop_syn else "")
+           + (f", server's receive buffers fixed at {s.server_rcvbuf} bytes (its namespace's "
+              "`net.ipv4.tcp_rmem`, no autotuning)" if s.server_rcvbuf else "")
            + (f", the relay drops every {s.relay_drop_every}th data frame to the server"
               if s.relay_drop_every else "")
            + (", captured on the server's veth" if s.capture_at_server else "")

@@ -19,6 +19,7 @@ class Scenario:
     second_model: str | None = None  # another server on port + 1
     loss_percent: int = 0  # random drops of segments arriving at the server (nftables)
     drop_syn: bool = False  # drop every SYN arriving at the server (nftables)
+    server_rcvbuf: int = 0  # the server's namespace: receive buffers fixed at N bytes
     relay_drop_every: int = 0  # "delay" lab: the relay drops every Nth data frame to b
     capture_at_server: bool = False  # capture on the server's veth instead of the client's
     crafted: bool = False  # the client is crafted_sender (scapy) against a stalled receiver
@@ -59,8 +60,9 @@ _add(
              "a slow reader (4 kB every 10 ms): the server's data fills the advertised "
              "window"),
     Scenario("lossy_bulk", "veth", "select",
-             "300 kB echoed over a veth pair dropping 3 % of what reaches the server: "
-             "retransmissions, duplicate ACKs, SACK blocks", loss_percent=3),
+             "600 kB echoed over a veth pair dropping 3 % of what reaches the server: "
+             "retransmissions, duplicate ACKs, SACK blocks", loss_percent=3,
+             server_rcvbuf=131072),
     Scenario("keepalive", "lo", "thread",
              "SO_KEEPALIVE with 1 s idle and interval: three keep-alive probes and their "
              "ACKs on an idle connection"),
