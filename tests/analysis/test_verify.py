@@ -13,7 +13,7 @@ from ..conftest import REPO, needs_tshark
 from ..test_bad_input import run_cli
 
 CAPTURES = sorted((REPO / "captures").glob("*.pcap"))
-PYSHARK_IN_CI = 1000  # segments
+PYSHARK_IN_CI = 500  # segments
 
 
 @needs_tshark

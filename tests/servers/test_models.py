@@ -21,7 +21,9 @@ from tcpwatch.lab.servers.models import MODELS, run
 
 from ..conftest import REPO
 
-RUNS_PER_MODEL = 300
+#: stop-signal runs: fork's race (SIGCHLD, then the retried accept) lost 6 of 300 before the
+#: wakeup pipe; the other models have no child to reap and share its signal path
+RUNS_PER_MODEL = {"fork": 300, "thread": 100, "select": 100, "nonblock": 100}
 
 
 @contextmanager
@@ -190,7 +192,8 @@ def test_a_stop_signal_is_never_lost(model):
     rng = random.Random(7)
     framer = FRAMERS["line"]
     hung, failed = [], []
-    for i in range(RUNS_PER_MODEL):
+    runs = RUNS_PER_MODEL[model]
+    for i in range(runs):
         pid, port = _serve_in_child(model)
         _echo_once(("127.0.0.1", port), framer, b"bye")
         time.sleep(rng.random() * 0.002)  # land anywhere around the SIGCHLD
@@ -200,4 +203,4 @@ def test_a_stop_signal_is_never_lost(model):
             hung.append(i)
         elif code != 0:
             failed.append((i, code))
-    assert hung == [] and failed == [], f"of {RUNS_PER_MODEL}: hung {hung}, failed {failed}"
+    assert hung == [] and failed == [], f"of {runs}: hung {hung}, failed {failed}"
