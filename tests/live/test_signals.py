@@ -48,7 +48,16 @@ def starting_its_server(pid: int) -> bool:
     """Whether live's child runs ``tcpwatch serve`` already (exec'd; it cannot listen
     yet: Python is starting)."""
     children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    return any(b"\0serve\0" in Path(f"/proc/{c}/cmdline").read_bytes() for c in children)
+    return any(b"\0serve\0" in _cmdline(c) for c in children)
+
+
+def _cmdline(pid: str) -> bytes:
+    """A process's command line; empty if it has ended since it was listed (live runs
+    short-lived children too)."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (ProcessLookupError, FileNotFoundError):
+        return b""
 
 
 def wait_for(proc: subprocess.Popen, moment) -> None:
