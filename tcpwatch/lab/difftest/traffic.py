@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ...errors import TcpwatchError
-from ..scenarios.netns import Host, in_netns, ip, nft, python_in, set_offloads, veth_lab
+from ..scenarios.netns import Host, in_netns, ip, nft, python_in, set_offloads, sysctl, veth_lab
 from ..scenarios.tcpdump import tcpdump
 from .mix import DROP_PORT, EPHEMERAL_PORTS, SERVER_PORT, Plan
 
@@ -89,9 +89,7 @@ def play(plan: Plan, workdir: Path) -> Played:
     pcap = workdir / f"seed{plan.seed}.pcap"
     with veth_lab(SUBNET, ipv6=plan.families == (6,), tag="d") as lab:
         _addresses(lab.a, 1, plan.families)  # the client binds the wildcard address
-        subprocess.run(in_netns(lab.a.netns, [
-            "sysctl", "-q", "-w", "net.ipv4.ip_local_port_range="
-            + " ".join(map(str, EPHEMERAL_PORTS))]), check=True)
+        sysctl(lab.a.netns, "net.ipv4.ip_local_port_range=" + " ".join(map(str, EPHEMERAL_PORTS)))
         server_addrs = _addresses(lab.b, 2, plan.families)
         for host in (lab.a, lab.b):
             set_offloads(host, on=plan.offloads)

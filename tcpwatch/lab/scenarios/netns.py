@@ -163,16 +163,22 @@ def nft(netns: str | None, ruleset: str) -> None:
         raise TcpwatchError(f"nft in {netns}: {res.stderr.strip()}")
 
 
+def sysctl(netns: str | None, *settings: str) -> None:
+    """Set ``name=value`` kernel settings inside ``netns`` (None: this namespace); only
+    per-namespace ones (net.ipv4.tcp_*, ...) stay inside it."""
+    for setting in settings:
+        res = subprocess.run(in_netns(netns, ["sysctl", "-q", "-w", setting]),
+                             capture_output=True, text=True)
+        if res.returncode != 0:
+            raise TcpwatchError(f"sysctl {setting} in {netns}: {res.stderr.strip()}")
+
+
 def fixed_receive_buffers(netns: str, size: int) -> None:
     """Every TCP receive buffer in ``netns`` is ``size`` bytes and never autotuned
     (``net.ipv4.tcp_rmem``, per namespace). The receive window then stops growing once
     it reaches its clamp, so the ACKs a receiver repeats after a loss carry an unchanged
     window: Wireshark's duplicate ACKs, not window updates."""
-    for setting in (f"net.ipv4.tcp_rmem={size} {size} {size}", "net.ipv4.tcp_moderate_rcvbuf=0"):
-        res = subprocess.run(in_netns(netns, ["sysctl", "-q", "-w", setting]),
-                             capture_output=True, text=True)
-        if res.returncode != 0:
-            raise TcpwatchError(f"sysctl in {netns}: {res.stderr.strip()}")
+    sysctl(netns, f"net.ipv4.tcp_rmem={size} {size} {size}", "net.ipv4.tcp_moderate_rcvbuf=0")
 
 
 def random_loss_on_input(netns: str, percent: float, port: int) -> None:
